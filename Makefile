@@ -1,0 +1,49 @@
+# Two commands on a fresh Debian / Raspberry Pi OS machine: `make run`, `make test`.
+# Everything they need is installed by `make setup` from this repository's own files.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.setup-stamp
+MPDIR  := tests/micropython
+# System packages: broker for the MQTT tests, gpsd's decoder for the NMEA benchmark,
+# a CJK font for the display and receipts, node/npm for MicroPython (WebAssembly).
+APT_PACKAGES := mosquitto gpsd-clients fonts-wqy-microhei nodejs npm python3-venv
+
+.PHONY: setup run test bench lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml $(MPDIR)/package.json Makefile
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  if [ "$$p" = nodejs ] && command -v node >/dev/null && command -v npm >/dev/null; then continue; fi; \
+	  if [ "$$p" = npm ] && command -v npm >/dev/null; then continue; fi; \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "setup: installing system packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	cd $(MPDIR) && npm install --no-audit --no-fund --silent
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/python -m sim.demo
+
+test: setup
+	$(BIN)/python -m pytest
+	node $(MPDIR)/run.mjs
+
+bench: setup
+	$(BIN)/python -m bench $(if $(BENCH),--only $(BENCH))
+
+lint: setup
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) $(MPDIR)/node_modules bench/results.json

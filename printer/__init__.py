@@ -1,0 +1,1 @@
+"""Receipts: the receipt model and layout, and ESC/POS output through python-escpos."""

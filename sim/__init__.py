@@ -1,0 +1,1 @@
+"""Simulation: emulators for every serial device, the vehicle model, scenarios and the demo."""

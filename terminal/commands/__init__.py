@@ -1,0 +1,1 @@
+"""Subcommands of ``taxiterm``: one module each, each with ``register(subparsers)``."""
