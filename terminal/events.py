@@ -1,0 +1,34 @@
+"""Events: what device adapters hand to the one loop that owns the state.
+
+Reader threads (serial, GPIO callbacks, MQTT) never touch the terminal's state; they
+put an ``Event`` on the loop's queue. ``kind`` names the source and what happened,
+``data`` carries plain values, ``t_ms`` is the time it happened (Unix epoch ms, from
+the clock the adapter was given, so a simulation can run on a virtual clock).
+
+Kinds in use (each adapter documents its data):
+  key            {"key": "hire"|"pause"|"resume"|"settle"|"print"|"extra"|"sign"|"accept"|"reject"|"menu"|..., "long": bool}
+  alarm_button   {"held_ms": int}                 hidden emergency button held past its hold time
+  pulses         {"count": int}                   cumulative speed-sensor pulses
+  pulse_silent   {"since_ms": int}                pulse line silent while GNSS says moving
+  fix            {"fix": gps.fix.Fix}             one GNSS fix
+  gnss_health    {"alarm": "gnss_fault"|"antenna_open"|"antenna_short", "active": bool}
+  sign_fault     {"active": bool, "reason": str}  rooftop sign stopped answering / answers garbage
+  printer_status {"online": bool, "paper_out": bool, "cover_open": bool}
+  power          {"on": bool}                     ignition / supply sense
+  seal           {"closed": bool}                 seal switch under the lead seal
+  platform       {"topic": str, "payload": dict}  a downlink command from the platform
+  puback         {"mid": int}                     the broker acknowledged a publish
+  tick           {}                               periodic wake-up of the loop
+"""
+
+
+class Event:
+    __slots__ = ("kind", "data", "t_ms")
+
+    def __init__(self, kind: str, t_ms: int, data: dict | None = None) -> None:
+        self.kind = kind
+        self.t_ms = t_ms
+        self.data = data if data is not None else {}
+
+    def __repr__(self) -> str:
+        return f"Event({self.kind!r}, {self.t_ms}, {self.data!r})"
