@@ -1,0 +1,252 @@
+"""The rooftop sign's serial frame (JT/T 905.2 peripheral frame): encoding, decoding, and its bodies.
+
+    55 AA | length WORD | device type BYTE | vendor BYTE | command WORD | body | XOR | 55 AA
+
+WORDs are big-endian. ``length`` counts device type, vendor, command and body (4 + len(body)).
+The XOR covers every byte from the length through the body. Pure code: bytes in, values out.
+See docs/sign.md for where these conclusions come from.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+MAGIC = b"\x55\xaa"
+DEVICE_METER = 0x02
+DEVICE_TOP_LIGHT = 0x05
+
+CMD_QUERY = 0x0000
+CMD_RESET = 0x0001
+CMD_SET_BAUD = 0x0003
+CMD_SET_STATE = 0x0010
+CMD_SET_STARS = 0x0011
+CMD_SET_NIGHT = 0x0012
+
+# Body byte of CMD_SET_STATE, and the running state a status answer reports.
+SIGN_STATES = {
+    "vacant": 0x00,
+    "occupied": 0x01,
+    "out_of_service": 0x02,
+    "on_call": 0x03,
+    "alarm": 0x04,
+    "anti_counterfeit": 0x05,
+    "shift_change": 0x06,
+}
+STATE_NAMES = {code: name for name, code in SIGN_STATES.items()}
+
+ACK_OK = 0x00
+ACK_FAIL = 0x01
+ACK_UNSUPPORTED = 0x02
+
+MAX_LENGTH = 4 + 1024  # a top light's frames are small; a longer length field is line noise
+_OVERHEAD = 7  # magic, length, xor, magic around the counted part
+
+
+class FrameError(ValueError):
+    """Bytes that are not one well-formed frame; the message says what is wrong."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    device: int
+    vendor: int
+    command: int
+    body: bytes = b""
+
+    def __post_init__(self) -> None:
+        for name, value, top in (("device", self.device, 0xFF), ("vendor", self.vendor, 0xFF),
+                                 ("command", self.command, 0xFFFF)):
+            if not isinstance(value, int) or not 0 <= value <= top:
+                raise FrameError(f"{name} {value!r} out of range 0..{top:#x}")
+        if len(self.body) > MAX_LENGTH - 4:
+            raise FrameError(f"body of {len(self.body)} bytes exceeds {MAX_LENGTH - 4}")
+
+
+def xor8(data: bytes) -> int:
+    result = 0
+    for byte in data:
+        result ^= byte
+    return result
+
+
+def encode(frame: Frame) -> bytes:
+    counted = (
+        (4 + len(frame.body)).to_bytes(2, "big")
+        + bytes((frame.device, frame.vendor))
+        + frame.command.to_bytes(2, "big")
+        + bytes(frame.body)
+    )
+    return MAGIC + counted + bytes((xor8(counted),)) + MAGIC
+
+
+def _check(raw: bytes) -> Frame:
+    """``raw`` holds exactly one candidate frame (length already matched)."""
+    if raw[-2:] != MAGIC:
+        raise FrameError(f"frame does not end with 55 AA (got {raw[-2:].hex(' ')})")
+    counted = raw[2:-3]
+    if xor8(counted) != raw[-3]:
+        raise FrameError(f"XOR mismatch: frame says {raw[-3]:02x}, bytes give {xor8(counted):02x}")
+    return Frame(device=raw[4], vendor=raw[5], command=int.from_bytes(raw[6:8], "big"), body=bytes(raw[8:-3]))
+
+
+def _length(raw: bytes) -> int:
+    length = int.from_bytes(raw[2:4], "big")
+    if not 4 <= length <= MAX_LENGTH:
+        raise FrameError(f"length field {length} outside 4..{MAX_LENGTH}")
+    return length
+
+
+def decode(raw: bytes) -> Frame:
+    """Exactly one frame; FrameError for anything else."""
+    raw = bytes(raw)
+    if len(raw) < 4 + _OVERHEAD or raw[:2] != MAGIC:
+        raise FrameError(f"not a frame: {raw[:16].hex(' ')}")
+    length = _length(raw)
+    if len(raw) != length + _OVERHEAD:
+        raise FrameError(f"length field says {length + _OVERHEAD} bytes, got {len(raw)}")
+    return _check(raw)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """Bytes the decoder threw away, and why."""
+
+    reason: str
+    skipped: int
+
+
+class FrameDecoder:
+    """Turns a byte stream into frames, resynchronising on the next 55 AA after anything malformed."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+
+    def feed(self, data: bytes) -> list:
+        """Frames (``Frame``) and discarded noise (``Rejected``) in stream order."""
+        self._buf += data
+        out: list = []
+        buf = self._buf
+        while True:
+            start = buf.find(MAGIC)
+            if start < 0:
+                keep = 1 if buf[-1:] == MAGIC[:1] else 0  # a 55 that may start the next header
+                if len(buf) - keep:
+                    out.append(Rejected("no frame header", len(buf) - keep))
+                    del buf[: len(buf) - keep]
+                break
+            if start:
+                out.append(Rejected("bytes before a frame header", start))
+                del buf[:start]
+            if len(buf) < 4:
+                break
+            try:
+                total = _length(buf) + _OVERHEAD
+            except FrameError as exc:
+                out.append(Rejected(str(exc), 1))
+                del buf[:1]
+                continue
+            if len(buf) < total:
+                break
+            try:
+                frame = _check(bytes(buf[:total]))
+            except FrameError as exc:
+                out.append(Rejected(str(exc), 1))
+                del buf[:1]
+                continue
+            out.append(frame)
+            del buf[:total]
+        return out
+
+    @property
+    def pending(self) -> int:
+        return len(self._buf)
+
+
+# --- bodies -----------------------------------------------------------------------------------
+
+def bcd_time(t_ms: int, utc_offset_min: int = 480) -> bytes:
+    """BCD[7] YYYY MM DD hh mm ss of ``t_ms`` at the given UTC offset (GMT+8 by default)."""
+    zone = datetime.timezone(datetime.timedelta(minutes=utc_offset_min))
+    moment = datetime.datetime.fromtimestamp(t_ms / 1000, zone)
+    digits = f"{moment.year:04d}{moment.month:02d}{moment.day:02d}{moment.hour:02d}{moment.minute:02d}{moment.second:02d}"
+    return bytes.fromhex(digits)
+
+
+def parse_bcd_time(body: bytes) -> str:
+    """``YYYY-MM-DD hh:mm:ss`` from a BCD[7] timestamp (FrameError if not BCD)."""
+    if len(body) < 7:
+        raise FrameError(f"BCD time needs 7 bytes, got {len(body)}")
+    digits = body[:7].hex()
+    if not digits.isdigit():
+        raise FrameError(f"not BCD: {body[:7].hex(' ')}")
+    return f"{digits[0:4]}-{digits[4:6]}-{digits[6:8]} {digits[8:10]}:{digits[10:12]}:{digits[12:14]}"
+
+
+@dataclass(frozen=True)
+class TopLightStatus:
+    """The body a top light answers a status query with."""
+
+    vendor_id: int
+    product_id: int
+    serial: int  # three bytes
+    hw_version: int
+    sw_major: int
+    sw_minor: int
+    device_state: int  # 0 = working
+    running_state: int  # the SIGN_STATES code it shows
+    night_mode: int
+
+    def to_body(self) -> bytes:
+        return (
+            bytes((self.vendor_id, self.product_id))
+            + self.serial.to_bytes(3, "big")
+            + bytes((self.hw_version, self.sw_major, self.sw_minor, self.device_state,
+                     self.running_state, self.night_mode))
+            + bytes(5)
+        )
+
+    @property
+    def state(self) -> str | None:
+        return STATE_NAMES.get(self.running_state)
+
+
+STATUS_MIN = 11  # up to and including night mode; five reserved bytes usually follow
+
+
+def parse_status(body: bytes) -> TopLightStatus:
+    if len(body) < STATUS_MIN:
+        raise FrameError(f"status answer needs at least {STATUS_MIN} bytes, got {len(body)}")
+    return TopLightStatus(
+        vendor_id=body[0], product_id=body[1], serial=int.from_bytes(body[2:5], "big"),
+        hw_version=body[5], sw_major=body[6], sw_minor=body[7],
+        device_state=body[8], running_state=body[9], night_mode=body[10],
+    )
+
+
+def parse_ack(body: bytes) -> int:
+    if len(body) != 1:
+        raise FrameError(f"an acknowledgement carries one result byte, got {len(body)}")
+    return body[0]
+
+
+def state_frame(state: str, vendor: int = 0) -> Frame:
+    if state not in SIGN_STATES:
+        raise ValueError(f"unknown sign state {state!r} (known: {', '.join(SIGN_STATES)})")
+    return Frame(DEVICE_TOP_LIGHT, vendor, CMD_SET_STATE, bytes((SIGN_STATES[state],)))
+
+
+def stars_frame(stars: int, vendor: int = 0) -> Frame:
+    if isinstance(stars, bool) or not isinstance(stars, int) or not 0 <= stars <= 5:
+        raise ValueError(f"star rating must be 0..5, got {stars!r}")
+    return Frame(DEVICE_TOP_LIGHT, vendor, CMD_SET_STARS, bytes((stars,)))
+
+
+def night_frame(on: bool, vendor: int = 0) -> Frame:
+    return Frame(DEVICE_TOP_LIGHT, vendor, CMD_SET_NIGHT, bytes((1 if on else 0,)))
+
+
+def query_frame(t_ms: int, vendor: int = 0, utc_offset_min: int = 480) -> Frame:
+    return Frame(DEVICE_TOP_LIGHT, vendor, CMD_QUERY, bcd_time(t_ms, utc_offset_min))
+
+
+def reset_frame(vendor: int = 0) -> Frame:
+    return Frame(DEVICE_TOP_LIGHT, vendor, CMD_RESET, b"")
