@@ -1,0 +1,172 @@
+"""Speed-sensor pulses: count the edges, hand the cumulative count to the loop at a fixed rate.
+
+Two counters, chosen by the board profile's ``pulse_counter``:
+
+- ``GpioPulseCounter`` (``pulse_counter = ""``): a gpiozero ``DigitalInputDevice`` on the pulse pin
+  (open-collector sensor, internal pull-up, counted on the falling edge) increments a count in its
+  callback. Fine up to a few kHz on a Pi; beyond that use a kernel counter.
+- ``KernelPulseCounter`` (``pulse_counter = "/sys/bus/counter/devices/counter0/count0/count"``): the
+  Linux counter subsystem counts in the kernel (e.g. the ``interrupt-cnt`` driver bound to the pulse
+  GPIO in the device tree); we read its cumulative count file.
+
+Either one puts ``Event("pulses", t_ms, {"count": n})`` on the queue each ``period_ms`` (``sample()``
+does one, the ``start()`` thread repeats it). ``PulseWatch`` (pure) tells when the count stands still
+while GNSS says the car moves: ``Event("pulse_silent", t_ms, {"since_ms": ..., "active": True})``,
+and ``active: False`` once pulses come back.
+"""
+
+import queue
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from gpiozero import DigitalInputDevice
+
+from terminal.events import Event
+
+
+class PulseError(RuntimeError):
+    """The pulse count cannot be read."""
+
+
+class _Sampler:
+    """Puts the cumulative count on the queue every ``period_ms`` from a thread."""
+
+    def __init__(self, events: queue.Queue, clock: Callable[[], int], period_ms: int) -> None:
+        if period_ms <= 0:
+            raise ValueError(f"period_ms must be positive, got {period_ms}")
+        self._events = events
+        self._clock = clock
+        self.period_ms = period_ms
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.error: str | None = None  # why the last sample failed, if it did
+
+    @property
+    def count(self) -> int:
+        raise NotImplementedError
+
+    def sample(self) -> Event:
+        event = Event("pulses", self._clock(), {"count": self.count})
+        self._events.put(event)
+        return event
+
+    def start(self):
+        self._thread = threading.Thread(target=self._run, name="pulse-sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.period_ms / 1000):
+            try:
+                self.sample()
+                self.error = None
+            except PulseError as exc:
+                # No event: a count that stops moving is what PulseWatch reports.
+                self.error = str(exc)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+
+
+class GpioPulseCounter(_Sampler):
+    def __init__(self, pin: int, events: queue.Queue, clock: Callable[[], int], pin_factory,
+                 *, period_ms: int = 1000) -> None:
+        super().__init__(events, clock, period_ms)
+        self._count = 0
+        self._lock = threading.Lock()
+        self.device = DigitalInputDevice(pin, pull_up=True, pin_factory=pin_factory)
+        self.device.when_activated = self._edge
+
+    def _edge(self) -> None:
+        with self._lock:
+            self._count += 1
+
+    @property
+    def count(self) -> int:
+        with self._lock:
+            return self._count
+
+    def close(self) -> None:
+        self.stop()
+        self.device.close()
+
+
+class KernelPulseCounter(_Sampler):
+    def __init__(self, path: str, events: queue.Queue, clock: Callable[[], int], *, period_ms: int = 1000) -> None:
+        super().__init__(events, clock, period_ms)
+        self.path = Path(path)
+        self._base = None
+        self._base = self._read()  # fail at start, not later, if the counter is absent
+
+    def _read(self) -> int:
+        try:
+            text = self.path.read_text().strip()
+        except OSError as exc:
+            raise PulseError(f"kernel pulse counter {self.path}: {exc.strerror or exc}") from exc
+        if not text.isdigit():
+            raise PulseError(f"kernel pulse counter {self.path}: not a count: {text[:20]!r}")
+        return int(text)
+
+    @property
+    def count(self) -> int:
+        """Pulses since this counter was opened (the kernel's count may start anywhere)."""
+        return self._read() - self._base
+
+    def close(self) -> None:
+        self.stop()
+
+
+class PulseWatch:
+    """Pure: a pulse line that stands still while GNSS says the car moves is a sensor fault or tampering."""
+
+    def __init__(self, min_speed_kmh: float = 10.0, silent_after_ms: int = 10_000,
+                 speed_valid_ms: int = 3_000) -> None:
+        self.min_speed_kmh = min_speed_kmh
+        self.silent_after_ms = silent_after_ms
+        self.speed_valid_ms = speed_valid_ms
+        self._count: int | None = None
+        self._moved_at: int | None = None  # when the count last changed
+        self._moving_since: int | None = None  # start of the current stretch above min speed
+        self._speed_at: int | None = None
+        self.silent_since: int | None = None  # set while the fault is raised
+
+    def on_speed(self, t_ms: int, speed_kmh: float | None) -> Event | None:
+        """A GNSS speed (km/h), or None when there is no fix."""
+        fast = speed_kmh is not None and speed_kmh > self.min_speed_kmh
+        if not fast:
+            self._moving_since = None
+        elif self._moving_since is None or (self._speed_at is not None and
+                                            t_ms - self._speed_at > self.speed_valid_ms):
+            self._moving_since = t_ms
+        self._speed_at = t_ms if speed_kmh is not None else None
+        return self._judge(t_ms)
+
+    def on_pulses(self, t_ms: int, count: int) -> Event | None:
+        if self._count is None or count != self._count:
+            self._count = count
+            self._moved_at = t_ms
+            if self.silent_since is not None:
+                since, self.silent_since = self.silent_since, None
+                return Event("pulse_silent", t_ms, {"since_ms": since, "active": False})
+            return None
+        return self._judge(t_ms)
+
+    def on_event(self, event: Event) -> Event | None:
+        """Feed a ``pulses`` event straight from the queue."""
+        if event.kind != "pulses":
+            raise ValueError(f"PulseWatch takes pulses events, not {event.kind!r}")
+        return self.on_pulses(event.t_ms, event.data["count"])
+
+    def _judge(self, t_ms: int) -> Event | None:
+        if self.silent_since is not None or self._moving_since is None or self._count is None:
+            return None
+        if self._speed_at is None or t_ms - self._speed_at > self.speed_valid_ms:
+            return None  # the GNSS speed is stale: no claim the car moves
+        since = max(self._moving_since, self._moved_at)
+        if t_ms - since > self.silent_after_ms:
+            self.silent_since = since
+            return Event("pulse_silent", t_ms, {"since_ms": since, "active": True})
+        return None
