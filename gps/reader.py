@@ -1,0 +1,102 @@
+"""The GNSS receiver adapter: a thread that reads a serial port and puts fix and health events on the loop's queue.
+
+The port is any pyserial URL: a device (/dev/ttyAMA0, /dev/ttyUSB0) at a baud rate, a
+pseudo-terminal path from the emulator, ``socket://host:port``, ``rfc2217://host:port``
+or ``loop://``. The thread only decodes and enqueues:
+
+  Event("fix", t_ms, {"fix": Fix})
+  Event("gnss_health", t_ms, {"alarm": "gnss_fault"|"antenna_open"|"antenna_short", "active": bool})
+
+``t_ms`` comes from the injected clock (the terminal's time of arrival); the receiver's
+own UTC time is ``fix.time_ms``, offered to the terminal for clock discipline.
+"""
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+
+import serial
+
+from gps.decoder import AntennaReport, NmeaDecoder
+from gps.fix import Fix
+from gps.health import DEFAULT_NO_DATA_MS, DEFAULT_NO_FIX_MS, GnssHealth
+from terminal.events import Event
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def open_port(url: str, baudrate: int = 9600, timeout: float = 0.2) -> serial.SerialBase:
+    """Open a receiver port by URL; a clear ValueError if it cannot be opened."""
+    if not url:
+        raise ValueError("no GNSS port given")
+    try:
+        return serial.serial_for_url(url, baudrate=baudrate, timeout=timeout)
+    except (serial.SerialException, ValueError, OSError) as exc:
+        raise ValueError(f"cannot open GNSS port {url!r}: {exc}") from None
+
+
+class GnssReader:
+    """Reads the receiver on its own thread; ``start()``, ``stop()``; ``stats()`` for reports."""
+
+    def __init__(self, url: str, events: queue.Queue, *, clock: Callable[[], int] = wall_clock_ms,
+                 baudrate: int = 9600, no_data_ms: int = DEFAULT_NO_DATA_MS, no_fix_ms: int = DEFAULT_NO_FIX_MS,
+                 port: serial.SerialBase | None = None, **decoder_options) -> None:
+        self.url = url
+        self._events = events
+        self._clock = clock
+        self._port = port if port is not None else open_port(url, baudrate)
+        self._decoder = NmeaDecoder(**decoder_options)
+        self._health = GnssHealth(clock(), no_data_ms=no_data_ms, no_fix_ms=no_fix_ms)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"gnss-reader {url}", daemon=True)
+        self.error: str | None = None
+
+    def start(self) -> "GnssReader":
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self._port.close()
+
+    def stats(self) -> dict:
+        """Counters of the decoder (ints are read atomically; good enough for a report)."""
+        return self._decoder.stats.as_dict()
+
+    def _emit_health(self, t_ms: int, changes: list[tuple[str, bool]]) -> None:
+        for alarm, active in changes:
+            self._events.put(Event("gnss_health", t_ms, {"alarm": alarm, "active": active}))
+
+    def _run(self) -> None:
+        port, decoder, health = self._port, self._decoder, self._health
+        while not self._stop.is_set():
+            try:
+                data = port.read(1)  # blocks up to the port timeout: the health clock still ticks
+                if data:
+                    waiting = port.in_waiting
+                    if waiting:
+                        data += port.read(waiting)
+            except (serial.SerialException, OSError) as exc:
+                # The device went away (USB unplugged, pty closed): health raises gnss_fault
+                # after no_data_ms; keep trying so a replug is picked up by a restart.
+                self.error = str(exc)
+                if self._stop.wait(0.2):
+                    break
+                self._emit_health(self._clock(), health.tick(self._clock()))
+                continue
+            now = self._clock()
+            if not data:
+                self._emit_health(now, health.tick(now))
+                continue
+            self._emit_health(now, health.on_data(now))
+            for item in decoder.feed(data):
+                if type(item) is Fix:
+                    self._events.put(Event("fix", now, {"fix": item}))
+                    self._emit_health(now, health.on_fix(item, now))
+                elif type(item) is AntennaReport:
+                    self._emit_health(now, health.on_antenna(item.status, now))

@@ -1,0 +1,203 @@
+"""``taxiterm gnss``: decode NMEA from a log or a receiver, and run the GNSS receiver emulator."""
+
+import datetime
+import json
+import os
+import sys
+import time
+
+from terminal.cli import CommandError
+
+TPV_FIELDS = (("lat", "lat", 9), ("lon", "lon", 9), ("alt", "alt_m", 3), ("speed", "speed_mps", 3),
+              ("track", "course_deg", 2), ("sats", "sats", None), ("hdop", "hdop", 2))
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("gnss", help="GNSS receiver: decode NMEA, emulate a receiver")
+    sub = parser.add_subparsers(dest="gnss_command", metavar="ACTION", required=True)
+
+    dec = sub.add_parser("decode", help="one gpsd-style TPV JSON line per fix, then the counts")
+    dec.add_argument("source", metavar="FILE|URL", help="an NMEA log file, '-' for stdin, or a pyserial URL")
+    dec.add_argument("--baud", type=int, default=9600, help="baud rate for a serial device (default 9600)")
+    dec.add_argument("--seconds", type=float, help="stop reading a port after this many seconds")
+    dec.add_argument("--fixes", type=int, help="stop after this many fixes")
+    dec.add_argument("--parser", choices=("fast", "pynmea2"), default="fast",
+                     help="sentence parser (the same results; pynmea2 is the slower reference)")
+    dec.add_argument("--allow-missing-checksum", action="store_true", help="accept sentences without *HH")
+    dec.add_argument("--min-year", type=int, default=None, help="dates before this year are absurd (default 2016)")
+    dec.set_defaults(func=decode_command)
+
+    emu = sub.add_parser("emulate", help="serve NMEA on a pseudo-terminal and print its path")
+    src = emu.add_mutually_exclusive_group(required=True)
+    src.add_argument("--route", metavar="FILE|urban", help="a route JSON file, or 'urban' for a generated city drive")
+    src.add_argument("--replay", metavar="LOG", help="replay an NMEA log with its own timing")
+    emu.add_argument("--length-m", type=float, default=10_000, help="length of the 'urban' route (default 10000)")
+    emu.add_argument("--rate", type=float, default=1.0, help="epochs per second, 1..10 (default 1)")
+    emu.add_argument("--style", choices=("ublox", "mtk", "beidou"), default="ublox", help="receiver style")
+    emu.add_argument("--talker", choices=("GP", "GN", "BD", "GB"), help="talker id (default: the style's)")
+    emu.add_argument("--noise-m", type=float, default=3.0, help="position noise, metres 1-sigma (default 3)")
+    emu.add_argument("--seed", type=int, default=1, help="random seed for route and noise")
+    emu.add_argument("--dropout", action="append", default=[], metavar="START:SECONDS", help="no fix for a while")
+    emu.add_argument("--silence", action="append", default=[], metavar="START:SECONDS", help="no data at all")
+    emu.add_argument("--jump", action="append", default=[], metavar="START:SECONDS:METRES", help="position jump")
+    emu.add_argument("--antenna", action="append", default=[], metavar="START:SECONDS:open|short",
+                     help="antenna fault")
+    emu.add_argument("--speed", type=float, default=1.0, help="play faster than real time (default 1)")
+    emu.add_argument("--loop", action="store_true", help="start again at the end")
+    emu.add_argument("--write", metavar="FILE", help="write the NMEA to FILE at once instead of serving a pty")
+    emu.set_defaults(func=emulate_command)
+
+
+def fix_json(fix) -> dict:
+    """A fix in gpsd TPV names and units (unknown values left out, as gpsd does)."""
+    out = {"class": "TPV", "mode": fix.mode}
+    if fix.time_ms is not None:
+        moment = datetime.datetime.fromtimestamp(fix.time_ms / 1000, datetime.UTC)
+        out["time"] = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{fix.time_ms % 1000:03d}Z"
+    for name, attr, digits in TPV_FIELDS:
+        value = getattr(fix, attr)
+        if value is not None and (fix.positioned or name in ("sats", "hdop")):
+            out[name] = round(value, digits) if digits is not None else value
+    return out
+
+
+def _decoder(args):
+    from gps.decoder import NmeaDecoder
+    options = {"parser": args.parser, "allow_missing_checksum": args.allow_missing_checksum}
+    if args.min_year is not None:
+        options["min_year"] = args.min_year
+    return NmeaDecoder(**options)
+
+
+def decode_command(args) -> int:
+    from gps.fix import Fix
+    decoder = _decoder(args)
+    out = sys.stdout
+    fixes = 0
+
+    def emit(items) -> bool:
+        nonlocal fixes
+        for item in items:
+            if type(item) is Fix:
+                out.write(json.dumps(fix_json(item)) + "\n")
+                fixes += 1
+                if args.fixes is not None and fixes >= args.fixes:
+                    return False
+        return True
+
+    source = args.source
+    if source == "-" or os.path.isfile(source):
+        stream = sys.stdin.buffer if source == "-" else open(source, "rb")  # noqa: SIM115
+        with stream:
+            going = True
+            while going:
+                chunk = stream.read(1 << 16)
+                if not chunk:
+                    break
+                going = emit(decoder.feed(chunk))
+            if going:
+                emit(decoder.flush())
+    elif "://" in source or source.startswith("/dev/"):
+        from gps.reader import open_port
+        try:
+            port = open_port(source, args.baud)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        deadline = None if args.seconds is None else time.monotonic() + args.seconds
+        try:
+            going = True
+            while going and (deadline is None or time.monotonic() < deadline):
+                data = port.read(1)
+                if data and port.in_waiting:
+                    data += port.read(port.in_waiting)
+                if data:
+                    going = emit(decoder.feed(data))
+                    out.flush()
+            if going:
+                emit(decoder.flush())
+        except KeyboardInterrupt:
+            pass
+        finally:
+            port.close()
+    else:
+        raise CommandError(f"{source}: no such file, and not a port URL (/dev/..., socket://, loop://, ...)")
+    stats = decoder.stats.as_dict()
+    out.write(json.dumps({"class": "STATS", "read": stats.pop("sentences"), **stats}) + "\n")
+    return 0
+
+
+def _periods(values: list[str], kind: str) -> list[tuple]:
+    periods = []
+    for value in values:
+        parts = value.split(":")
+        try:
+            if kind == "antenna":
+                if len(parts) != 3 or parts[2] not in ("open", "short"):
+                    raise ValueError
+                periods.append((float(parts[0]), float(parts[1]), parts[2]))
+            elif kind == "jump":
+                if len(parts) != 3:
+                    raise ValueError
+                periods.append((float(parts[0]), float(parts[1]), float(parts[2])))
+            else:
+                if len(parts) != 2:
+                    raise ValueError
+                periods.append((float(parts[0]), float(parts[1])))
+        except ValueError:
+            forms = {"antenna": "START:SECONDS:open|short", "jump": "START:SECONDS:METRES"}
+            raise CommandError(f"--{kind} {value!r}: expected {forms.get(kind, 'START:SECONDS')}") from None
+    return periods
+
+
+def emulate_command(args) -> int:
+    from sim.gnss_emulator import GnssPtyServer, nmea_epochs, replay_epochs
+    from sim.gnss_route import Route, drive, urban_route
+
+    if not 1.0 <= args.rate <= 10.0:
+        raise CommandError(f"--rate {args.rate}: must be 1..10 Hz")
+    if args.speed <= 0:
+        raise CommandError("--speed must be positive")
+    if args.replay:
+        try:
+            with open(args.replay, "rb") as log:
+                epochs = list(replay_epochs(log.read()))
+        except OSError as exc:
+            raise CommandError(f"{args.replay}: {exc.strerror}") from None
+        description = f"replay of {args.replay}, {len(epochs)} epochs"
+    else:
+        if args.route == "urban":
+            route = urban_route(args.length_m, seed=args.seed)
+        else:
+            try:
+                with open(args.route, encoding="utf-8") as handle:
+                    route = Route.from_json(handle.read())
+            except OSError as exc:
+                raise CommandError(f"{args.route}: {exc.strerror}") from None
+            except ValueError as exc:
+                raise CommandError(f"{args.route}: {exc}") from None
+        try:
+            epochs = nmea_epochs(drive(route, args.rate), style=args.style, talker=args.talker,
+                                 noise_m=args.noise_m, seed=args.seed,
+                                 dropouts=_periods(args.dropout, "dropout"), silences=_periods(args.silence, "silence"),
+                                 jumps=_periods(args.jump, "jump"), antenna_faults=_periods(args.antenna, "antenna"))
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        description = f"route {route.name}, {route.length_m:.0f} m, {args.rate:g} Hz, {args.style}"
+    if args.write:
+        with open(args.write, "wb") as out:
+            for _t_ms, data in epochs:
+                out.write(data)
+        print(f"wrote {args.write} ({description})")
+        return 0
+    server = GnssPtyServer(epochs, speed=args.speed, loop=args.loop)
+    print(server.path, flush=True)
+    print(f"gnss emulator: {description}; open {server.path} (Ctrl-C stops)", file=sys.stderr, flush=True)
+    try:
+        server.start()
+        while not server.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    return 0
