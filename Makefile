@@ -36,7 +36,7 @@ run: setup
 	$(BIN)/python -m sim.demo
 
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 	node $(MPDIR)/run.mjs
 
 bench: setup

@@ -9,6 +9,6 @@ class TariffError(ValueError):
     """A tariff that breaks a rule. ``field`` is the dotted path, ``rule`` what it breaks."""
 
     def __init__(self, field, rule):
-        ValueError.__init__(self, field + ": " + rule)
+        super().__init__(field + ": " + rule)
         self.field = field
         self.rule = rule

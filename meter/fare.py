@@ -3,7 +3,8 @@
 Every measurement interval of the hired state is fed in as (start, end, metres). The
 interval is cut where a surcharge window (night, peak) opens or closes; the metres
 before a cut are floor(metres * elapsed / duration), so cuts never create or lose a
-metre. The interval's average speed decides whether it is low speed (waiting).
+metre. The interval's average speed, measured by the caller at the sensor's resolution
+(pulses, not rounded metres), decides whether it is low speed (waiting).
 
 Charges are kept as exact sums (metre-percent and millisecond-percent), and the fare
 is computed from them in one integer division, then moved to the tariff's step. All
@@ -53,11 +54,13 @@ class TripFare:
         self._edge_ms = t_ms - ms_in_day + edge
 
     # -- accrual --------------------------------------------------------------------
-    def accrue(self, t0, t1, dm):
-        """Charge the hired interval [t0, t1] in which the vehicle moved dm metres."""
+    def accrue(self, t0, t1, dm, low):
+        """Charge the hired interval [t0, t1] in which the vehicle moved dm metres.
+
+        ``low`` says whether the interval's average speed was below the waiting
+        threshold; the caller decides it at the sensor's own resolution.
+        """
         dt = t1 - t0
-        t = self.tariff
-        low = dm * 3600 < t.below_kmh * dt  # average speed below the threshold (km/h)
         if self._edge_ms is None or t0 >= self._edge_ms:
             self._classify(t0)
         a = t0
@@ -151,12 +154,8 @@ class TripFare:
                 self.peak_m, self.waiting_ms, self.waiting_night_ms, self.waiting_peak_ms]
 
     @staticmethod
-    def restore(tariff, s):
-        f = TripFare.__new__(TripFare)
-        f.tariff = tariff
+    def restore(tariff, s, board_ms):
+        f = TripFare(tariff, board_ms)
         (f.start_fen, f.night_start, f.trip_m, f.base_m, f.long_m, f.night_m,
          f.peak_m, f.waiting_ms, f.waiting_night_ms, f.waiting_peak_ms) = s
-        f._edge_ms = None
-        f._night = False
-        f._peak = False
         return f

@@ -111,13 +111,8 @@ class Trip:
 
     @staticmethod
     def restore(s, tariff):
-        trip = Trip.__new__(Trip)
-        trip.trip_no = s["trip_no"]
-        trip.tariff = tariff
-        trip.board_ms = s["board_ms"]
-        trip.order_id = s["order_id"]
-        trip.empty_m = s["empty_m"]
-        trip.fare = TripFare.restore(tariff, s["fare"])
+        trip = Trip(s["trip_no"], tariff, s["board_ms"], s["order_id"], s["empty_m"])
+        trip.fare = TripFare.restore(tariff, s["fare"], s["board_ms"])
         trip.distance_m = s["distance_m"]
         trip.paused_m = s["paused_m"]
         trip.paused_ms = s["paused_ms"]
@@ -222,8 +217,15 @@ class Taximeter:
             if self.trip is not None and "meter_fault" not in self.trip.flags:
                 self.trip.flags.append("meter_fault")
             return []
+        if self.odometer.source == "pulses":
+            # speed below the threshold, at pulse resolution: dp/K km in dt ms
+            low_num = (value - self.odometer.reading) * 3600000
+            low_den = self.odometer.k * dt
+        else:
+            low_num = dm * 3600
+            low_den = dt
         self.odometer.advance(value)
-        self._advance(t, dm)
+        self._advance(t, dm, low_num, low_den)
         return []
 
     def tick(self, t):
@@ -236,7 +238,7 @@ class Taximeter:
     def key(self, t, name, amount_fen=None, label=None, order_id=None):
         self._check_time(t)
         self._check_powered()
-        if name not in KEYS:
+        if not isinstance(name, str) or name not in KEYS:
             raise MeterError("unknown key " + repr(name))
         legal, target = KEYS[name]
         if self.state not in legal:
@@ -338,14 +340,18 @@ class Taximeter:
         return summary
 
     # -- internals -----------------------------------------------------------------------
-    def _advance(self, t, dm):
+    def _advance(self, t, dm, low_num=0, low_den=None):
+        """Account the interval since the last event: dm metres at low_num/low_den km/h."""
         dt = t - self.t
+        if low_den is None:
+            low_den = dt
         state = self.state
         if state == HIRED:
             trip = self.trip
             trip.distance_m += dm
             if not self.fault:
-                trip.fare.accrue(self.t, t, dm)
+                low = low_num < trip.tariff.below_kmh * low_den
+                trip.fare.accrue(self.t, t, dm, low)
         elif state == STOPPED:
             self.trip.paused_ms += dt
             self.trip.paused_m += dm

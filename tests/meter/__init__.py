@@ -1,0 +1,1 @@
+"""Taximeter core tests: plain asserts, so they run under pytest and under MicroPython."""

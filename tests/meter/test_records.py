@@ -1,0 +1,38 @@
+"""Trip records and snapshots: digests detect change; a restored meter continues exactly."""
+
+from meter import canonical
+from meter.tariff import Schedule, parse_tariff
+from meter.taximeter import Taximeter
+from meter.trip import verify_record
+from tests.meter.drive import Drive
+from tests.meter.support import meter, tariff_data
+
+
+def test_trip_record_digest_detects_any_change():
+    d = Drive(meter()).key("hire").run(600, 40).key("settle").key("clear")
+    trip = d.closed[0]
+    assert verify_record(trip)
+    for field, value in (("fare_fen", trip["fare_fen"] + 10), ("distance_m", 1), ("order_id", "7")):
+        forged = dict(trip)
+        forged[field] = value
+        assert not verify_record(forged), field
+
+
+def test_canonical_form_is_sorted_and_compact():
+    assert canonical.encode({"b": 1, "a": [True, None, "x\"y"]}) == b'{"a":[true,null,"x\\"y"],"b":1}'
+    assert canonical.encode({"t": "出租"}) == '{"t":"出租"}'.encode("utf-8")
+
+
+def test_a_restored_meter_continues_exactly_like_the_original():
+    sched = Schedule([parse_tariff(tariff_data(night={"from": "10:20", "to": "05:00", "surcharge_pct": 20}))])
+    a = Drive(Taximeter(sched, {"k": 1000}))
+    a.m.apply({"t_ms": a.t - 1000, "pulses": 0})
+    a.key("hire").run(700, 35).key("pause").run(30, 0).key("resume").run(200, 8)
+    snap = canonical.encode(a.m.snapshot())
+    b = Drive(Taximeter.restore(a.m.snapshot(), sched), t=a.t)
+    b.num = a.num
+    assert canonical.encode(b.m.snapshot()) == snap
+    for d in (a, b):
+        d.run(900, 25).key("settle").key("extra", amount_fen=800, label="过路费").key("clear")
+    assert a.closed == b.closed
+    assert a.m.totals.as_dict() == b.m.totals.as_dict()

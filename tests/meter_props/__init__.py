@@ -1,0 +1,1 @@
+"""Property tests (hypothesis) and CPython-side checks of the taximeter core."""
