@@ -160,13 +160,13 @@ class MqttLink:
         config: LinkConfig | dict,
         events: queue.Queue,
         clock: Callable[[], int] = wall_clock_ms,
-        status_fields: Callable[[], dict] | None = None,
+        software: str = "",
     ) -> None:
         self.config = config if isinstance(config, LinkConfig) else LinkConfig.from_dict(config)
         self.config.validate()
         self._events = events
         self._clock = clock
-        self._status_fields = status_fields
+        self.software = software
         self.protocol = self.config.protocol
         self._lock = threading.Lock()
         self._client: mqtt.Client | None = None
@@ -208,7 +208,7 @@ class MqttLink:
             client, up = self._client, self._up
         if client is not None:
             if up:
-                body = {"online": False, "ts": self._clock(), "reason": "shutdown"}
+                body = {"online": False, "ts": self._clock(), "terminal_id": self.config.terminal_id}
                 info = client.publish(self.config.status_topic, _json(body), qos=1, retain=True)
                 if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
                     info.wait_for_publish(timeout_s)
@@ -276,9 +276,8 @@ class MqttLink:
         # Forget what paho would resend on its own: the outbox republishes from disk.
         client.drop_out_messages()
         client.subscribe(self.config.downlink_filter, qos=1)
-        body = {"online": True, "ts": self._clock(), "protocol": self.protocol}
-        if self._status_fields is not None:
-            body.update(self._status_fields())
+        body = {"online": True, "ts": self._clock(), "software": self.software,
+                "terminal_id": self.config.terminal_id}
         info = client.publish(self.config.status_topic, _json(body), qos=1, retain=True)
         receive_maximum = getattr(properties, "ReceiveMaximum", None) if properties is not None else None
         with self._lock:

@@ -28,17 +28,17 @@ from terminal.storage import Storage, StorageError
 
 log = logging.getLogger(__name__)
 
-UPLINK_TYPES = ("location", "alarm", "trip", "shift", "daily", "health", "ack", "notice_ack", "audit")
-# Higher goes first. Alarms overtake everything; command answers overtake the backlog
+UPLINK_TYPES = ("location", "alarm", "trip", "shift", "daily", "health", "ack", "order", "notice_ack", "audit")
+# Higher goes first. Alarms overtake everything; command answers and order steps overtake the backlog
 # so the platform is not kept waiting; everything else drains strictly oldest first.
-DEFAULT_PRIORITY = {"alarm": 9, "ack": 5, "notice_ack": 5}
+DEFAULT_PRIORITY = {"alarm": 9, "ack": 5, "order": 5, "notice_ack": 5}
 # Kinds that may be dropped when the store is full, in the order they are given up.
 DROPPABLE = ("location", "health")
 DEFAULT_CAPACITY = 100_000
 DEFAULT_WINDOW = 100
 
-_LIVE_SUFFIX = ',"resent":false}'
-_RESENT_SUFFIX = ',"resent":true}'
+_LIVE = ',"resent":false'
+_RESENT = ',"resent":true'
 _RESERVED = ("seq", "resent")
 
 
@@ -49,6 +49,9 @@ class OutboxError(ValueError):
 class Publisher(Protocol):
     def publish(self, topic: str, payload: bytes) -> int | None:
         """Publish at QoS 1; return the message id, or None when it could not be sent."""
+
+
+Builder = Callable[[int], dict]
 
 
 class Outbox:
@@ -74,7 +77,8 @@ class Outbox:
         self._backlog_mark = 0
         # Per priority: the highest seq published on the current connection.
         self._cursor: dict[int, int] = {}
-        self._priorities = {row[0] for row in storage.query("SELECT DISTINCT priority FROM outbox")}
+        # Replaced, never mutated, so the pump can read it while another thread enqueues.
+        self._priorities = frozenset(row[0] for row in storage.query("SELECT DISTINCT priority FROM outbox"))
         # Acknowledgement bookkeeping may be touched from a network thread: one lock.
         self._ack_lock = threading.Lock()
         self._inflight: dict[int, int] = {}  # mid -> seq
@@ -84,12 +88,15 @@ class Outbox:
 
     # -- storing ---------------------------------------------------------------------------------
 
-    def enqueue(self, topic: str, payload: dict, kind: str, priority: int | None = None) -> int | None:
+    def enqueue(self, topic: str, payload: dict | Builder, kind: str, priority: int | None = None) -> int | None:
         """Store one uplink message; returns its seq, or None when the store was full and the
         message itself was the one given up (a location report with nothing older to drop).
 
-        ``payload`` is the message body; the outbox adds ``seq``, ``type`` (= kind), ``ts``
-        (creation time, unless given) and ``resent``.
+        ``payload`` is either the message body (a dict without ``seq``/``resent``; the outbox
+        adds ``type`` = kind, ``seq``, ``ts`` = now unless given, ``resent`` = false), or a
+        builder ``f(seq) -> dict`` that returns the whole message for the seq it is given
+        (e.g. ``lambda seq: payloads.location(seq=seq, ...)``); it runs inside the storing
+        transaction, so an exception from it stores nothing and uses up no seq.
         """
         if kind not in UPLINK_TYPES:
             raise OutboxError(f"unknown uplink type {kind!r}; known: {', '.join(UPLINK_TYPES)}")
@@ -99,23 +106,14 @@ class Outbox:
             priority = DEFAULT_PRIORITY.get(kind, 0)
         if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 9:
             raise OutboxError(f"priority must be an integer 0..9, got {priority!r}")
-        if not isinstance(payload, dict):
-            raise OutboxError(f"payload must be an object, got {type(payload).__name__}")
-        for key in _RESERVED:
-            if key in payload:
-                raise OutboxError(f"payload must not set {key!r}: the outbox assigns it")
-        if payload.get("type", kind) != kind:
-            raise OutboxError(f"payload type {payload['type']!r} contradicts kind {kind!r}")
-        ts = payload.get("ts", None)
-        if ts is None:
-            ts = self._storage.now_ms()
-        elif isinstance(ts, bool) or not isinstance(ts, int):
-            raise OutboxError(f"ts must be integer epoch ms, got {ts!r}")
-        rest = {k: v for k, v in payload.items() if k not in ("type", "ts")}
-        try:
-            body_tail = json.dumps(rest, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise OutboxError(f"{kind} payload is not plain JSON: {exc}") from exc
+        if not callable(payload):
+            if not isinstance(payload, dict):
+                raise OutboxError(f"payload must be an object or a builder, got {type(payload).__name__}")
+            for key in _RESERVED:
+                if key in payload:
+                    raise OutboxError(f"payload must not set {key!r}: the outbox assigns it")
+            text_for = self._body_text(kind, payload)
+            text_for(1)  # not JSON -> OutboxError before anything is written
 
         with self._storage.transaction() as db:
             seq = int(_kv(db, "outbox.seq", "0")) + 1
@@ -128,14 +126,38 @@ class Outbox:
                     return None
                 log.warning("outbox full (%d) of records that are never dropped; keeping %s seq %d",
                             count, kind, seq)
-            head = f'{{"seq":{seq},"type":{json.dumps(kind)},"ts":{ts}'
-            text = head + ("," + body_tail[1:-1] if len(body_tail) > 2 else "") + _LIVE_SUFFIX
+            if callable(payload):
+                text = self._built_text(kind, seq, payload(seq))
+            else:
+                text = text_for(seq)
             db.execute(
                 "INSERT INTO outbox (seq, topic, kind, priority, payload, created_ms) VALUES (?, ?, ?, ?, ?, ?)",
                 (seq, topic, kind, priority, text, self._storage.now_ms()),
             )
-        self._priorities.add(priority)
+        if priority not in self._priorities:
+            self._priorities = self._priorities | {priority}
         return seq
+
+    def _body_text(self, kind: str, payload: dict) -> Callable[[int], str]:
+        if payload.get("type", kind) != kind:
+            raise OutboxError(f"payload type {payload['type']!r} contradicts kind {kind!r}")
+        ts = payload.get("ts")
+        if ts is None:
+            ts = self._storage.now_ms()
+        rest = {k: v for k, v in payload.items() if k not in ("type", "ts")}
+        return lambda seq: _envelope_text(kind, seq, ts, rest)
+
+    @staticmethod
+    def _built_text(kind: str, seq: int, message) -> str:
+        if not isinstance(message, dict):
+            raise OutboxError(f"{kind} builder returned {type(message).__name__}, not an object")
+        if message.get("seq") != seq or message.get("type") != kind or message.get("resent", False) is not False:
+            raise OutboxError(
+                f"{kind} builder must return type={kind!r}, seq={seq}, resent=false; got type="
+                f"{message.get('type')!r}, seq={message.get('seq')!r}, resent={message.get('resent')!r}"
+            )
+        rest = {k: v for k, v in message.items() if k not in ("type", "seq", "ts", "resent")}
+        return _envelope_text(kind, seq, message.get("ts"), rest)
 
     def _make_room(self, db, count: int) -> bool:
         """Drop the oldest droppable records until there is room for one; False if none."""
@@ -230,7 +252,8 @@ class Outbox:
                 return sent
             for seq, topic, priority, text in rows:
                 if seq <= self._backlog_mark:
-                    text = text[: -len(_LIVE_SUFFIX)] + _RESENT_SUFFIX
+                    # The envelope comes first, so the first "resent" is the envelope's.
+                    text = text.replace(_LIVE, _RESENT, 1)
                 mid = self.publisher.publish(topic, text.encode())
                 if mid is None:
                     # The link is going down; its event will arrive and reset the cursors.
@@ -302,6 +325,21 @@ class Outbox:
                                    (limit,) if limit is not None else ())
         return [{"seq": s, "topic": t, "kind": k, "priority": p, "payload": json.loads(x)}
                 for s, t, k, p, x in rows]
+
+
+def _envelope_text(kind: str, seq: int, ts, rest: dict) -> str:
+    """The stored message: envelope fields first, in a fixed order, then the body."""
+    if isinstance(ts, bool) or not isinstance(ts, int) or ts < 0:
+        raise OutboxError(f"ts must be non-negative integer epoch ms, got {ts!r}")
+    for key in ("type", "seq", "ts", "resent"):
+        if key in rest:
+            raise OutboxError(f"body must not repeat the envelope field {key!r}")
+    try:
+        body = json.dumps(rest, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise OutboxError(f"{kind} payload is not plain JSON: {exc}") from exc
+    head = f'{{"type":{json.dumps(kind)},"seq":{seq},"ts":{ts}{_LIVE}'
+    return head + ("," + body[1:] if len(body) > 2 else "}")
 
 
 def _kv(db, key: str, default: str) -> str:

@@ -1,0 +1,1 @@
+"""Storage, outbox and MQTT link tests (against a real Mosquitto)."""
