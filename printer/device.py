@@ -1,0 +1,164 @@
+"""Printer connections: open a receipt printer by URL, the thin adapter to the world.
+
+URLs:
+  /dev/ttyUSB0, /dev/pts/N, socket://…, rfc2217://…, loop://   serial (pyserial URL), ``baudrate``
+  tcp://HOST[:PORT]                                              network printer (port 9100 by default)
+  usb://VID:PID                                                  USB printer (hex ids, pyusb)
+  dummy://                                                       python-escpos Dummy (collects bytes)
+
+A ``PrinterConnection`` holds the python-escpos printer object (``.escpos``) and offers
+what the spooler and the status query need: write all bytes, read a status reply with
+a timeout, drop stale input.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+from urllib.parse import urlsplit
+
+import serial
+import usb.core
+from escpos.exceptions import DeviceNotFoundError
+from escpos.printer import Dummy, Network, Serial, Usb
+
+from printer.escpos_out import DEFAULT_PROFILE
+
+
+class PrinterOpenError(OSError):
+    """The printer at a URL cannot be opened; the message names the URL."""
+
+
+class PrinterLinkError(OSError):
+    """Writing to or reading from an open printer failed."""
+
+
+class UrlSerial(Serial):
+    """python-escpos's Serial printer, opened with ``serial.serial_for_url`` so a pty path,
+    /dev/ttyUSB0, socket:// and loop:// all work the same way."""
+
+    def open(self, raise_not_found: bool = True) -> None:
+        try:
+            self.device = serial.serial_for_url(self.devfile, baudrate=self.baudrate, timeout=self.timeout,
+                                                write_timeout=self.timeout)
+        except (ValueError, serial.SerialException) as exc:
+            self.device = None
+            raise DeviceNotFoundError(f"Unable to open serial printer on {self.devfile}: {exc}") from exc
+
+
+class PrinterConnection:
+    def __init__(self, url: str, escpos_printer, kind: str) -> None:
+        self.url = url
+        self.escpos = escpos_printer
+        self.kind = kind  # "serial" | "tcp" | "usb" | "dummy"
+
+    # -- writing
+    def write(self, data: bytes) -> None:
+        """Write every byte or raise PrinterLinkError."""
+        try:
+            if self.kind == "serial":
+                self.escpos.device.write(data)
+                self.escpos.device.flush()
+            else:
+                self.escpos._raw(data)
+        except (OSError, serial.SerialException, usb.core.USBError) as exc:
+            raise PrinterLinkError(f"printer {self.url}: write failed: {exc}") from exc
+
+    # -- reading status replies
+    def read_reply(self, timeout_s: float) -> bytes:
+        """One reply byte, or b"" when nothing came within ``timeout_s``."""
+        try:
+            if self.kind == "serial":
+                dev = self.escpos.device
+                dev.timeout = timeout_s
+                return dev.read(1)
+            if self.kind == "tcp":
+                sock: socket.socket = self.escpos.device
+                sock.settimeout(timeout_s)
+                try:
+                    return sock.recv(1)
+                except TimeoutError:
+                    return b""
+            if self.kind == "usb":
+                dev = self.escpos.device
+                try:
+                    return bytes(dev.read(self.escpos.in_ep, 1, int(timeout_s * 1000)))
+                except usb.core.USBTimeoutError:
+                    return b""
+            return b""  # dummy: no printer to answer
+        except (OSError, serial.SerialException, usb.core.USBError) as exc:
+            raise PrinterLinkError(f"printer {self.url}: read failed: {exc}") from exc
+
+    def discard_input(self) -> None:
+        """Drop bytes already waiting (a late reply to an earlier query)."""
+        try:
+            if self.kind == "serial":
+                self.escpos.device.reset_input_buffer()
+            elif self.kind == "tcp":
+                sock: socket.socket = self.escpos.device
+                while select.select([sock], [], [], 0)[0]:
+                    if not sock.recv(256):
+                        break
+        except (OSError, serial.SerialException) as exc:
+            raise PrinterLinkError(f"printer {self.url}: {exc}") from exc
+
+    def close(self) -> None:
+        self.escpos.close()
+
+    def __enter__(self) -> PrinterConnection:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_printer(url: str, baudrate: int = 9600, timeout_s: float = 2.0,
+                 profile: str = DEFAULT_PROFILE) -> PrinterConnection:
+    """Open the printer at ``url``; PrinterOpenError (naming the URL) when it cannot be."""
+    if not isinstance(url, str) or not url:
+        raise PrinterOpenError("printer URL is empty")
+    parts = urlsplit(url)
+    scheme = parts.scheme if "://" in url else ""
+    try:
+        if scheme == "dummy":
+            return PrinterConnection(url, Dummy(profile=profile), "dummy")
+        if scheme == "tcp":
+            host = parts.hostname
+            try:
+                port = parts.port or 9100
+            except ValueError as exc:
+                raise PrinterOpenError(f"cannot open printer {url}: bad port") from exc
+            if not host:
+                raise PrinterOpenError(f"cannot open printer {url}: no host")
+            p = Network(host=host, port=port, timeout=timeout_s, profile=profile)
+            p.open()
+            return PrinterConnection(url, p, "tcp")
+        if scheme == "usb":
+            vid, pid = _usb_ids(url, parts.netloc)
+            p = Usb(idVendor=vid, idProduct=pid, timeout=int(timeout_s * 1000), profile=profile)
+            p.open()
+            return PrinterConnection(url, p, "usb")
+        if scheme in ("", "socket", "rfc2217", "loop", "spy", "alt", "hwgrep"):
+            p = UrlSerial(devfile=url, baudrate=baudrate, timeout=timeout_s, profile=profile)
+            p.open()
+            return PrinterConnection(url, p, "serial")
+    except DeviceNotFoundError as exc:
+        raise PrinterOpenError(f"cannot open printer {url}: {_one_line(exc)}") from exc
+    except (usb.core.NoBackendError, usb.core.USBError) as exc:
+        raise PrinterOpenError(f"cannot open printer {url}: {_one_line(exc)}") from exc
+    raise PrinterOpenError(f"cannot open printer {url}: unknown scheme {scheme!r} "
+                           "(use a serial path/URL, tcp://HOST:PORT, usb://VID:PID or dummy://)")
+
+
+def _usb_ids(url: str, netloc: str) -> tuple[int, int]:
+    try:
+        vid_text, pid_text = netloc.split(":")
+        return int(vid_text, 16), int(pid_text, 16)
+    except ValueError as exc:
+        raise PrinterOpenError(f"cannot open printer {url}: expected usb://VID:PID in hex, e.g. usb://0416:5011") \
+            from exc
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
