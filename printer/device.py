@@ -82,7 +82,8 @@ class PrinterConnection:
             if self.kind == "usb":
                 dev = self.escpos.device
                 try:
-                    return bytes(dev.read(self.escpos.in_ep, 1, int(timeout_s * 1000)))
+                    # a bulk read asks for a whole packet; a status reply is its first byte
+                    return bytes(dev.read(self.escpos.in_ep, 64, int(timeout_s * 1000)))
                 except usb.core.USBTimeoutError:
                     return b""
             return b""  # dummy: no printer to answer

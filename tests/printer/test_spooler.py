@@ -141,3 +141,13 @@ def test_reprint_without_a_receipt_and_empty_jobs_are_refused():
         MemoryJobStore().add(PrintJob("empty", b""))
     with pytest.raises(SpoolerError, match="no print job 7"):
         MemoryJobStore().remove(7)
+
+
+def test_paper_near_end_prints_but_is_reported(spooled, trip, vehicle):
+    emulator, spooler, _, events = spooled
+    emulator.set_state(paper_near_end=True)
+    spooler.submit_receipt(build_receipt(trip, vehicle, SOFTWARE_ID))
+    assert spooler.run_once() == "printed"
+    (event,) = drain(events)
+    assert event.data["paper_near_end"] is True and event.data["reason"] is None
+    assert emulator.wait_for_receipts(1)
