@@ -46,6 +46,22 @@ class UrlSerial(Serial):
             raise DeviceNotFoundError(f"Unable to open serial printer on {self.devfile}: {exc}") from exc
 
 
+class TcpPrinter(Network):
+    """python-escpos's Network printer, closing its socket when the connection fails
+    (3.1 leaves it to the garbage collector, which a retrying spooler should not)."""
+
+    def open(self, raise_not_found: bool = True) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect((self.host, self.port))
+        except OSError as exc:
+            sock.close()
+            self.device = None
+            raise DeviceNotFoundError(f"Could not open socket for {self.host}:{self.port}: {exc}") from exc
+        self.device = sock
+
+
 class PrinterConnection:
     def __init__(self, url: str, escpos_printer, kind: str) -> None:
         self.url = url
@@ -131,7 +147,7 @@ def open_printer(url: str, baudrate: int = 9600, timeout_s: float = 2.0,
                 raise PrinterOpenError(f"cannot open printer {url}: bad port") from exc
             if not host:
                 raise PrinterOpenError(f"cannot open printer {url}: no host")
-            p = Network(host=host, port=port, timeout=timeout_s, profile=profile)
+            p = TcpPrinter(host=host, port=port, timeout=timeout_s, profile=profile)
             p.open()
             return PrinterConnection(url, p, "tcp")
         if scheme == "usb":
