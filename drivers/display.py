@@ -1,0 +1,102 @@
+"""The driver display: luma.core devices, and what is on them.
+
+``open_display(spec)`` builds the device a board profile names: luma's ``dummy`` on the sim board and
+in tests, an SSD1306/SSD1322 through luma.oled on hardware (luma.oled is only needed there; without it
+opening one is a clear ``DisplayError``). ``DriverDisplay`` draws the screens of drivers/screens.py on
+it through luma's canvas and keeps the last frame. It also takes events: printer and sign troubles
+become short warnings beside the screen; the emergency alarm changes nothing, ever.
+"""
+
+from luma.core.device import dummy
+from luma.core.render import canvas
+from PIL import Image
+
+from board.profiles import DisplaySpec
+from drivers.screens import AllOnScreen, draw_screen
+from terminal.events import Event
+
+
+class DisplayError(RuntimeError):
+    """The display named by the board profile cannot be opened."""
+
+
+def open_display(spec: DisplaySpec):
+    if spec.kind == "dummy":
+        return dummy(width=spec.width, height=spec.height, mode="1")
+    try:
+        from luma.oled import device as oled
+    except ImportError as exc:
+        raise DisplayError(
+            f"the {spec.kind} display needs luma.oled, which is not installed ({exc}); "
+            "install it on the vehicle image or use the sim board's dummy display"
+        ) from exc
+    from luma.core.interface import serial as bus
+
+    try:
+        if spec.bus == "i2c":
+            interface = bus.i2c(port=spec.port, address=spec.address)
+        else:
+            interface = bus.spi(port=spec.port, device=spec.device, gpio_DC=spec.dc, gpio_RST=spec.reset)
+        return getattr(oled, spec.kind)(interface, width=spec.width, height=spec.height)
+    except Exception as exc:  # luma raises its own DeviceNotFoundError/DevicePermissionError and OSError
+        raise DisplayError(f"cannot open the {spec.kind} display on {spec.bus}{spec.port}: {exc}") from exc
+
+
+# What each device trouble is called on the cabin display.
+_PRINTER_WARNINGS = (("paper_out", "缺纸"), ("cover_open", "开盖"))
+
+
+class DriverDisplay:
+    def __init__(self, device) -> None:
+        self.device = device
+        self.screen = None
+        self.warnings: tuple[str, ...] = ()
+        self.frame: Image.Image | None = None
+        self._printer: tuple[str, ...] = ()
+        self._sign: tuple[str, ...] = ()
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.device.size
+
+    def show(self, screen) -> Image.Image:
+        """Draw ``screen`` (with the current warnings) and keep it as the frame on the panel."""
+        self.screen = screen
+        return self._render()
+
+    def _render(self) -> Image.Image:
+        warnings = () if isinstance(self.screen, AllOnScreen) else self.warnings
+        surface = canvas(self.device)
+        with surface as draw:
+            if self.screen is not None:
+                draw_screen(draw, self.device.size, self.screen, warnings)
+        self.frame = surface.image
+        return self.frame
+
+    def on_event(self, event: Event) -> bool:
+        """Follow device troubles; True if the frame changed. Alarm events are ignored on purpose."""
+        if event.kind == "printer_status":
+            data = event.data
+            if not data.get("online", True):
+                self._printer = ("打印机离线",)
+            else:
+                self._printer = tuple(label for key, label in _PRINTER_WARNINGS if data.get(key))
+        elif event.kind == "sign_fault":
+            self._sign = ("顶灯故障",) if event.data.get("active") else ()
+        else:
+            # alarm_button, the platform's alarm commands and everything else: not for the cabin.
+            return False
+        warnings = self._printer + self._sign
+        if warnings == self.warnings:
+            return False
+        self.warnings = warnings
+        if self.screen is not None:
+            self._render()
+        return True
+
+
+def render(screen, width: int = 256, height: int = 64, warnings: tuple = ()) -> Image.Image:
+    """A screen drawn on a dummy device of the given size: for docs, previews and tests."""
+    display = DriverDisplay(dummy(width=width, height=height, mode="1"))
+    display.warnings = warnings
+    return display.show(screen)
