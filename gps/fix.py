@@ -105,7 +105,8 @@ class FixBuilder:
                 done = self._finish()
             return done
         if cls is Vtg:
-            self._vtg = record
+            if self._open:  # a VTG after the epoch's closing sentence has nothing left to join
+                self._vtg = record
         elif cls is Gsa:
             self._mode = record.mode
             self._gsa_hdop = record.hdop

@@ -378,7 +378,7 @@ class Pynmea2Parser(SentenceParser):
             return Rmc(talker, time_of_day_ms(m.data[0]), m.status == "A" and mode != "N",
                        self._lat(m), self._lon(m),
                        speed(_float(m.spd_over_grnd), KNOT_MPS, self.max_speed_mps), course(_float(m.true_course)),
-                       self._date(m.datestamp, m.data[8]))
+                       self._date(m))
         if kind == "GGA":
             if n != 14 or m.gps_qual is None or not 0 <= int(m.gps_qual) <= 8:
                 raise ValueError("GGA")
@@ -431,11 +431,15 @@ class Pynmea2Parser(SentenceParser):
             return checked
         return value
 
-    def _date(self, stamp, raw: str) -> int | None:
+    def _date(self, m) -> int | None:
+        raw = m.data[8]
         if not raw:
             return None
-        if len(raw) != 6 or not raw.isdigit() or stamp is None:
+        if len(raw) != 6 or not raw.isdigit():
             raise ValueError("RMC date")
+        stamp = m.datestamp  # pynmea2 leaves the text when it is no calendar day
+        if not isinstance(stamp, datetime.date):
+            raise Absurd(f"date {raw!r}")
         return day_number(stamp.day, stamp.month, stamp.year, self.min_year)
 
 
