@@ -111,12 +111,13 @@ class PlatformEmulator:
 
     def _on_message(self, client, userdata, msg) -> None:
         rx_ms = self.clock()
-        parts = msg.topic.split("/")
-        tid = parts[1] if len(parts) > 1 else ""
-        if len(parts) == 3 and parts[2] == "status":
+        # The prefix may span several topic levels; what follows it is {tid}/status or {tid}/up/{type}.
+        parts = msg.topic[len(self.prefix) + 1:].split("/")
+        tid = parts[0]
+        if len(parts) == 2 and parts[1] == "status":
             kind, schema = "status", "status"
-        elif len(parts) == 4 and parts[2] == "up":
-            kind, schema = parts[3], schemas.uplink_schema(parts[3])
+        elif len(parts) == 3 and parts[1] == "up":
+            kind, schema = parts[2], schemas.uplink_schema(parts[2])
         else:
             kind, schema = "?", None
         try:

@@ -82,17 +82,18 @@ def parse(topic: str, payload: bytes | str | Mapping, *, prefix: str, terminal_i
     recorded alarm release cannot be replayed later.
     """
     parts = topic.split("/")
-    command = parts[-1] if parts else ""
-    if len(parts) != 4 or parts[2] != "down":
+    command = parts[-1]
+    if len(parts) < 4 or parts[-2] != "down":
         return _refuse("", command, RESULT_MALFORMED, f"topic {topic!r} is not {{prefix}}/{{tid}}/down/{{command}}")
+    topic_prefix, topic_tid = "/".join(parts[:-3]), parts[-3]
 
     message, not_json = _decode(payload)
     cmd_id = message.get("cmd_id") if isinstance(message, dict) else None
     cmd_id = cmd_id if isinstance(cmd_id, str) and len(cmd_id) <= 64 else ""
 
-    if parts[0] != prefix or parts[1] != terminal_id:
+    if topic_prefix != prefix or topic_tid != terminal_id:
         return _refuse(cmd_id, command, RESULT_REFUSED,
-                       f"addressed to {parts[0]}/{parts[1]}, this terminal is {prefix}/{terminal_id}")
+                       f"addressed to {topic_prefix}/{topic_tid}, this terminal is {prefix}/{terminal_id}")
     if command not in DOWNLINK_COMMANDS:
         return _refuse(cmd_id, command, RESULT_UNSUPPORTED, f"unsupported command {command!r}")
     if not_json:

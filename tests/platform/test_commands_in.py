@@ -102,6 +102,13 @@ def test_commands_for_another_terminal_or_prefix_are_refused():
     refused(parse("time_sync", GOOD["time_sync"], topic=topic("time_sync", prefix="other")), p.RESULT_REFUSED)
     refused(parse("time_sync", GOOD["time_sync"], topic="taxi/T0001/up/time_sync"), p.RESULT_MALFORMED)
     refused(parse("time_sync", GOOD["time_sync"], topic="taxi/T0001/down/time_sync/x"), p.RESULT_MALFORMED)
+    refused(parse("time_sync", GOOD["time_sync"], topic="T0001/down/time_sync"), p.RESULT_MALFORMED)
+    refused(parse("time_sync", GOOD["time_sync"], topic="fleet/taxi/T0001/down/time_sync"), p.RESULT_REFUSED)
+
+
+def test_a_prefix_may_span_several_topic_levels():
+    cmd = parse("time_sync", GOOD["time_sync"], topic="fleet/gz/T0001/down/time_sync", prefix="fleet/gz")
+    assert isinstance(cmd, ci.Command) and cmd.body == {"utc_ms": T0}
 
 
 def test_with_a_key_only_signed_commands_pass():

@@ -173,6 +173,18 @@ def test_invalid_uplinks_are_counted_and_the_transcript_records_everything(pair,
     assert "no schema" in incoming[2]["errors"][0]
 
 
+def test_a_prefix_of_several_levels_works_end_to_end(mosquitto_session):
+    terminal = TerminalStub(mosquitto_session, prefix="fleet/gz")
+    try:
+        with PlatformEmulator(mosquitto_session.host, mosquitto_session.port, prefix="fleet/gz") as centre:
+            cmd = centre.order_offer(TID, "G1")
+            terminal.handle_one()
+            assert centre.wait_ack(cmd)["result"] == 0
+            assert centre.received("ack")[0].terminal_id == TID and centre.invalid == 0
+    finally:
+        terminal.close()
+
+
 def test_last_will_marks_a_terminal_that_vanished_offline(mosquitto_session):
     terminal = TerminalStub(mosquitto_session)
     with PlatformEmulator(mosquitto_session.host, mosquitto_session.port) as centre:
