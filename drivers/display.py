@@ -30,6 +30,7 @@ def open_display(spec: DisplaySpec):
             f"the {spec.kind} display needs luma.oled, which is not installed ({exc}); "
             "install it on the vehicle image or use the sim board's dummy display"
         ) from exc
+    from luma.core.error import Error as LumaError
     from luma.core.interface import serial as bus
 
     try:
@@ -38,7 +39,7 @@ def open_display(spec: DisplaySpec):
         else:
             interface = bus.spi(port=spec.port, device=spec.device, gpio_DC=spec.dc, gpio_RST=spec.reset)
         return getattr(oled, spec.kind)(interface, width=spec.width, height=spec.height)
-    except Exception as exc:  # luma raises its own DeviceNotFoundError/DevicePermissionError and OSError
+    except (LumaError, OSError) as exc:  # DeviceNotFoundError, DevicePermissionError, ...
         raise DisplayError(f"cannot open the {spec.kind} display on {spec.bus}{spec.port}: {exc}") from exc
 
 
