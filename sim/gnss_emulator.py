@@ -200,7 +200,7 @@ def replay_epochs(log: bytes) -> Iterator[tuple[int, bytes]]:
         if tod is not None and tod != last_tod:
             if last_tod is not None and tod < last_tod - 43_200_000:
                 day += 86_400_000  # midnight
-            if chunk:
+            if chunk and first is not None:  # lines before the first time join the first epoch
                 yield t_ms, b"".join(chunk)
                 chunk = []
             if first is None:

@@ -54,7 +54,7 @@ class Route:
 
     def to_json(self) -> str:
         return json.dumps({"name": self.name, "waypoints": [
-            {"lat": round(w.lat, 7), "lon": round(w.lon, 7), "speed_kmh": round(w.speed_mps * 3.6, 1),
+            {"lat": round(w.lat, 8), "lon": round(w.lon, 8), "speed_kmh": round(w.speed_mps * 3.6, 1),
              "stop_s": w.stop_s} for w in self.waypoints]}, indent=1)
 
 

@@ -1,0 +1,127 @@
+"""The reader thread against the emulator over real pseudo-terminals (and pyserial's other URLs)."""
+
+import queue
+import socket
+import threading
+
+import pytest
+import serial
+
+from gps.framer import with_checksum
+from gps.reader import GnssReader, open_port
+from sim.gnss_emulator import GnssPtyServer, nmea_epochs
+from sim.gnss_route import drive, urban_route
+from sim.pty import PtyDevice
+
+
+class StepClock:
+    """Virtual milliseconds: each call moves on by ``step`` so health timeouts come without sleeping."""
+
+    def __init__(self, step: int = 0) -> None:
+        self.now, self.step = 1_790_000_000_000, step
+
+    def __call__(self) -> int:
+        self.now += self.step
+        return self.now
+
+
+def drain(events: queue.Queue) -> list:
+    out = []
+    while True:
+        try:
+            out.append(events.get_nowait())
+        except queue.Empty:
+            return out
+
+
+def wait_for(events: queue.Queue, predicate, timeout: float = 10.0) -> list:
+    seen = []
+    while True:
+        event = events.get(timeout=timeout)  # queue.Empty fails the test if nothing comes
+        seen.append(event)
+        if predicate(event, seen):
+            return seen
+
+
+@pytest.mark.parametrize("style", ["ublox", "mtk", "beidou"])
+def test_emulated_receiver_on_a_pty_gives_fix_and_antenna_events(style):
+    samples = list(drive(urban_route(600, seed=3), 2.0))[:30]
+    epochs = list(nmea_epochs(samples, style=style, antenna_faults=[(5, 3, "open")]))
+    events: queue.Queue = queue.Queue()
+    with GnssPtyServer(epochs, speed=50.0) as server:
+        reader = GnssReader(server.path, events, clock=StepClock())
+        reader.start()
+        server.start()
+        seen = wait_for(events, lambda e, s: e.kind == "gnss_health" and e.data == {"alarm": "antenna_open",
+                                                                                    "active": False})
+        seen += wait_for(events, lambda e, s: sum(x.kind == "fix" for x in s) >= 3)
+        reader.stop()
+    fixes = [e.data["fix"] for e in seen if e.kind == "fix"]
+    assert any(f.positioned for f in fixes)
+    assert all(f.talker in ("GN", "GP", "BD") for f in fixes)
+    health = [e.data for e in seen if e.kind == "gnss_health"]
+    assert health[:2] == [{"alarm": "antenna_open", "active": True}, {"alarm": "antenna_open", "active": False}]
+    assert reader.stats()["checksum_rejected"] == 0 and reader.stats()["fixes"] >= len(fixes)
+
+
+def test_garbage_on_the_line_is_counted_and_fixes_still_come():
+    events: queue.Queue = queue.Queue()
+    with PtyDevice() as device:
+        reader = GnssReader(device.path, events, clock=StepClock()).start()
+        good = [with_checksum(f"GPRMC,00000{i}.00,A,3015.0,N,12009.0,E,1.0,90.0,140524,,,A") for i in range(4)]
+        device.write(b"\x00\xffnoise" + good[0] + b"$GPRMC,bad*01\r\n" + good[1] + good[2][:20])
+        device.write(good[2][20:] + b"\xb5\x62" * 100 + good[3])
+        seen = wait_for(events, lambda e, s: sum(x.kind == "fix" for x in s) >= 3)
+        reader.stop()
+    stats = reader.stats()
+    assert [e.data["fix"].time_ms % 60_000 for e in seen if e.kind == "fix"][:3] == [0, 1000, 2000]
+    assert stats["checksum_rejected"] == 1 and stats["garbage_bytes"] >= 207
+
+
+def test_silent_receiver_raises_gnss_fault_on_the_injected_clock():
+    events: queue.Queue = queue.Queue()
+    with PtyDevice() as device:
+        reader = GnssReader(device.path, events, clock=StepClock(step=1000), no_data_ms=3000).start()
+        seen = wait_for(events, lambda e, s: e.kind == "gnss_health")
+        reader.stop()
+    assert seen[-1].data == {"alarm": "gnss_fault", "active": True}
+
+
+def test_loop_url_and_socket_url():
+    line = with_checksum("GNRMC,120000.00,A,3015.0,N,12009.0,E,1.0,90.0,140524,,,A")
+    events: queue.Queue = queue.Queue()
+    port = serial.serial_for_url("loop://", timeout=0.1)
+    reader = GnssReader("loop://", events, clock=StepClock(), port=port).start()
+    port.write(line + line.replace(b"120000", b"120001").replace(b"*", b"*X"))  # second one is corrupt
+    port.write(with_checksum("GNRMC,120002.00,A,3015.0,N,12009.0,E,1.0,90.0,140524,,,A"))
+    wait_for(events, lambda e, s: e.kind == "fix")
+    reader.stop()
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        with conn:
+            # the second epoch arrives in two pieces; its start closes the first epoch
+            second = with_checksum("GNRMC,120001.00,A,3015.0,N,12009.0,E,1.0,90.0,140524,,,A")
+            conn.sendall(line + second[:30])
+            conn.sendall(second[30:])
+            conn.recv(1)  # hold the connection until the reader closes it
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    events = queue.Queue()
+    reader = GnssReader(f"socket://127.0.0.1:{server.getsockname()[1]}", events, clock=StepClock()).start()
+    seen = wait_for(events, lambda e, s: e.kind == "fix")
+    reader.stop()
+    server.close()
+    assert seen[-1].data["fix"].time_ms % 86_400_000 == 12 * 3_600_000
+
+
+def test_a_port_that_cannot_open_is_a_clear_error():
+    with pytest.raises(ValueError, match="cannot open GNSS port"):
+        open_port("/dev/does-not-exist-gnss")
+    with pytest.raises(ValueError, match="cannot open GNSS port"):
+        open_port("nosuchscheme://x")
