@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -103,6 +104,11 @@ class PlatformEmulator:
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
             return
+        # paho leaves Nagle on; with it, a command that follows an unacknowledged write
+        # waits for the peer's delayed ACK (~40 ms on Linux) before it leaves the socket.
+        sock = client.socket()
+        if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         # Subscribed on every connect: a restarted broker without persistence forgets us.
         client.subscribe([(f"{self.prefix}/+/up/#", 1), (f"{self.prefix}/+/status", 1)])
 

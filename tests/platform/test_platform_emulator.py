@@ -34,6 +34,7 @@ class TerminalStub:
         self.client.will_set(f"{prefix}/{TID}/status", json.dumps(payloads.LAST_WILL), qos=1, retain=True)
         self.client.on_message = lambda c, u, m: self.inbox.put((m.topic, m.payload))
         self.client.connect(broker.host, broker.port)
+        self.client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.client.subscribe(f"{prefix}/{TID}/down/#", qos=1)
         self.client.loop_start()
         self.publish_raw("status", payloads.status(online=True, ts_ms=self.now, software="taxiterm 0.1.0 meter:3f2a9c1b",
