@@ -22,6 +22,7 @@ import os
 import stat
 from pathlib import Path
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -79,7 +80,7 @@ def load_private(path: Path) -> Ed25519PrivateKey:
         raise KeyFileError(f"private key {path} is readable by others (mode {stat.S_IMODE(mode):o}); chmod 600 it")
     try:
         key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise KeyFileError(f"{path} is not an unencrypted PEM private key ({exc})") from None
     if not isinstance(key, Ed25519PrivateKey):
         raise KeyFileError(f"{path} is not an Ed25519 private key")
@@ -89,7 +90,7 @@ def load_private(path: Path) -> Ed25519PrivateKey:
 def parse_public(data: bytes, what: str) -> Ed25519PublicKey:
     try:
         key = serialization.load_pem_public_key(data)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise KeyFileError(f"{what} is not a PEM public key ({exc})") from None
     if not isinstance(key, Ed25519PublicKey):
         raise KeyFileError(f"{what} is not an Ed25519 public key")

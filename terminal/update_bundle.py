@@ -169,10 +169,14 @@ def iterate(bundle: Path, vendor_key: Ed25519PublicKey, installed_version: str, 
     try:
         with tar:
             members = iter(tar)
-            first, second = next(members, None), next(members, None)
-            if first is None or first.name != "manifest.json" or second is None or second.name != "manifest.sig":
+            # A stream is read forwards only: each member's data before the next header.
+            first = next(members, None)
+            if first is None or first.name != "manifest.json":
                 raise BundleError("bundle must start with manifest.json and manifest.sig")
             manifest_bytes = _read_member(tar, first, MAX_MANIFEST)
+            second = next(members, None)
+            if second is None or second.name != "manifest.sig":
+                raise BundleError("bundle must start with manifest.json and manifest.sig")
             sig = _read_member(tar, second, 4096)
             try:
                 signing.verify_detached(vendor_key, "update", manifest_bytes, sig, "update bundle manifest")
