@@ -186,3 +186,29 @@ def verify_identity(
         named = ", ".join(changed[:3]) + (" ..." if len(changed) > 3 else "")
         return refuse(f"legally relevant code differs from the sealed manifest: {named or 'digest'}", expected)
     return IdentityStatus(True, sid, digest, expected, "code matches the sealed manifest", version, tariff_digest)
+
+
+def device_identity(state, t_ms: int, code_root: Path | None = None) -> IdentityStatus:
+    """The identity of a provisioned terminal (``keys.DeviceState``) at ``t_ms``: code, manifest, tariff in force.
+
+    What the main loop calls at start (and the CLI for ``taxiterm identity``). An installed
+    tariff that no longer verifies makes the status not ok as well: metering must refuse.
+    """
+    from terminal import keys
+    from terminal.tariff_store import TariffFileError, TariffStore
+
+    vendor = state.role_key("vendor") if state.role_path("vendor").exists() else None
+    manifest = find_manifest(code_root, state.manifest_path)
+    tariff_digest, tariff_problem = None, None
+    store = TariffStore(state.tariffs)
+    try:
+        if store.entries():
+            found = store.active(t_ms, state.role_key("authority"))
+            tariff_digest = found[0].digest if found else None
+    except (TariffFileError, keys.KeyFileError) as exc:
+        tariff_problem = f"installed tariff rejected: {exc}"
+    status = verify_identity(manifest, vendor, code_root, tariff_digest=tariff_digest)
+    if tariff_problem and status.ok:
+        status.ok = False
+        status.reason = tariff_problem
+    return status

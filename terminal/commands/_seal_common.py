@@ -8,7 +8,6 @@ from terminal import identity, keys
 from terminal.audit import AuditTrail
 from terminal.cli import CommandError
 from terminal.seal import Seal, switch_closed_from_audit
-from terminal.tariff_store import TariffFileError, TariffStore
 
 STATE_ENV = "TAXITERM_STATE"
 
@@ -50,21 +49,8 @@ def load_private(path: str):
         raise CommandError(str(exc)) from None
 
 
-def active_tariff_digest(state: keys.DeviceState, t_ms: int) -> str | None:
-    store = TariffStore(state.tariffs)
-    if not store.entries():
-        return None
-    try:
-        found = store.active(t_ms, state.role_key("authority"))
-    except (TariffFileError, keys.KeyFileError) as exc:
-        raise CommandError(f"installed tariff cannot be checked: {exc}") from None
-    return found[0].digest if found else None
-
-
 def running_identity(state: keys.DeviceState, t_ms: int, code_root: Path | None = None) -> identity.IdentityStatus:
-    vendor = state.role_key("vendor") if state.role_path("vendor").exists() else None
-    manifest = identity.find_manifest(code_root, state.manifest_path)
-    return identity.verify_identity(manifest, vendor, code_root, tariff_digest=active_tariff_digest(state, t_ms))
+    return identity.device_identity(state, t_ms, code_root)
 
 
 def open_audit(state: keys.DeviceState, software_id: str) -> AuditTrail:

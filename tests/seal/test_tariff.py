@@ -123,7 +123,7 @@ def test_dated_activation_and_history(state, tmp_path, test_keys):
     assert [e["tariff_ids"] for e in store.entries()] == [["OLD"], ["NEW"]]  # history kept
 
 
-def test_a_tampered_installed_tariff_is_not_used(state, tmp_path, test_keys):
+def test_a_tampered_installed_tariff_is_not_used(state, tmp_path, test_keys, capsys):
     set_switch(state, True)
     assert main(["tariff", "install", str(signed_tariff(tmp_path, test_keys.authority)), "--state",
                  str(state.root)]) == 0
@@ -132,3 +132,5 @@ def test_a_tampered_installed_tariff_is_not_used(state, tmp_path, test_keys):
     stored.write_bytes(stored.read_bytes().replace(b"1300", b"1900"))
     with pytest.raises(ValueError, match="does not verify"):
         TariffStore(state.tariffs).active(now_ms(), test_keys.authority.public_key())
+    assert main(["identity", "--state", str(state.root)]) == 1  # metering must refuse
+    assert "installed tariff rejected" in capsys.readouterr().out

@@ -189,3 +189,31 @@ def test_build_and_verify_commands(tmp_path, test_keys, capsys):
     assert main(["update", "build", str(src), "--key", test_keys.path("vendor.key"), "--version", "1.0",
                  "--out", str(out)]) == 2
     assert "MAJOR.MINOR.PATCH" in capsys.readouterr().err
+
+
+def test_any_changed_byte_is_refused_or_leaves_the_signed_content_intact(tmp_path, test_keys):
+    """Bytes outside the signed content (gzip/tar header times, padding) may change; nothing else may."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    good = bundle(tmp_path, test_keys, "0.2.0")
+    blob = good.read_bytes()
+    original = [(e["path"], data) for e, data in list(update_bundle.iterate(
+        good, test_keys.vendor.public_key(), "0.1.0", "taxiterm"))[1:]]
+    path = tmp_path / "flipped.tar.gz"
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.integers(0, len(blob) - 1), st.integers(1, 255))
+    def check(pos, mask):
+        bad = bytearray(blob)
+        bad[pos] ^= mask
+        path.write_bytes(bytes(bad))
+        try:
+            stream = update_bundle.iterate(path, test_keys.vendor.public_key(), "0.1.0", "taxiterm")
+            next(stream)
+            got = [(e["path"], data) for e, data in stream]
+        except BundleError:
+            return
+        assert got == original
+
+    check()
