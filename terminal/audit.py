@@ -179,8 +179,11 @@ class AuditTrail:
         self.conn.executescript(SCHEMA)
 
     # --- writing -----------------------------------------------------------------------------
-    def _transaction(self):
+    def transaction(self):
+        """``with trail.transaction():`` records appended inside commit together, or not at all."""
         return _Transaction(self.conn)
+
+    _transaction = transaction
 
     def _head(self) -> tuple[int, str]:
         row = self.conn.execute("SELECT counter, hash FROM audit_record ORDER BY counter DESC LIMIT 1").fetchone()

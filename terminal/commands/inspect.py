@@ -55,7 +55,10 @@ def handler(args) -> int:
         code_root = identity.default_code_root()
     report = inspect_report.inspect(blob, pins, code_root)
     if args.html:
-        Path(args.html).write_text(inspect_report.render_html(report), encoding="utf-8")
+        try:
+            Path(args.html).write_text(inspect_report.render_html(report), encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"cannot write {args.html}: {exc.strerror}") from None
     sys.stdout.write(inspect_report.render_json(report) if args.json else inspect_report.render_text(report))
     if args.acknowledge:
         if not args.bundle:

@@ -127,10 +127,15 @@ def install_handler(args) -> int:
     audit = open_audit(state, status.software_id)
     try:
         decision = seal.require(device_seal(state, audit), audit, "install_tariff", t, "tariff", authorisation)
-        entry = store.install(tf, sig, t, decision.actor)
-        audit.append("tariff_installed", ",".join(entry["tariff_ids"]), previous, tf.digest, actor=decision.actor)
+        # The record and the index entry commit together; a failed install leaves no record.
+        with audit.transaction():
+            audit.append("tariff_installed", ",".join(t_.id for t_ in tf.tariffs), previous, tf.digest,
+                         actor=decision.actor)
+            store.install(tf, sig, t, decision.actor)
     except (seal.SealRefused, TariffFileError, AuditError) as exc:
         raise CommandError(f"not installed: {exc}") from None
+    except OSError as exc:
+        raise CommandError(f"not installed: cannot write {state.tariffs}: {exc.strerror}") from None
     finally:
         audit.close()
     for t_ in tf.tariffs:

@@ -134,3 +134,13 @@ def test_a_tampered_installed_tariff_is_not_used(state, tmp_path, test_keys, cap
         TariffStore(state.tariffs).active(now_ms(), test_keys.authority.public_key())
     assert main(["identity", "--state", str(state.root)]) == 1  # metering must refuse
     assert "installed tariff rejected" in capsys.readouterr().out
+
+
+def test_a_failed_install_leaves_no_audit_record(state, tmp_path, test_keys, capsys):
+    set_switch(state, True)
+    state.tariffs.write_text("a file where the tariff directory should be")
+    before = audit_events(state)
+    assert main(["tariff", "install", str(signed_tariff(tmp_path, test_keys.authority)), "--state",
+                 str(state.root)]) == 2
+    assert "cannot write" in capsys.readouterr().err
+    assert audit_events(state) == before
