@@ -7,6 +7,7 @@ the inspector got from the registry, not from the device) are used instead of th
 inside the export; unpinned keys give a warning. See docs/inspector.md.
 """
 
+import datetime
 import html
 import json
 from pathlib import Path
@@ -245,6 +246,15 @@ def _list(v) -> list:
     return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
 
 
+def _utc(t_ms) -> str:
+    if not isinstance(t_ms, int) or isinstance(t_ms, bool):
+        return "-"
+    try:
+        return datetime.datetime.fromtimestamp(t_ms / 1000, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
+    except (OverflowError, OSError, ValueError):
+        return f"{t_ms} ms"
+
+
 def _fen(v) -> str:
     return f"{v / 100:.2f}" if isinstance(v, int) else "-"
 
@@ -261,7 +271,7 @@ def render_text(report: Report) -> str:
                      f"audit {seal.get('audit_count')}/{seal.get('audit_capacity')}"
                      f"{' FULL' if seal.get('audit_full') else ''}")
         cal = _obj(d.get("calibration"))
-        lines.append(f"K           {cal.get('k', '-')} pulses/km, calibrated {cal.get('calibrated_ms', '-')}")
+        lines.append(f"K           {cal.get('k', '-')} pulses/km, calibrated {_utc(cal.get('calibrated_ms'))}")
         tariff = _obj(d.get("tariff"))
         active = _obj(tariff.get("active"))
         lines.append(f"tariff      {active.get('tariff_id', '-')} {str(active.get('digest', ''))[:16]}")
@@ -323,24 +333,25 @@ def render_html(report: Report) -> str:
             ["device id", d.get("device_id")], ["software id", sw.get("software_id")],
             ["meter digest", sw.get("meter_digest")], ["seal switch", "closed" if seal.get("switch_closed") else "open"],
             ["audit trail", f"{seal.get('audit_count')} of {seal.get('audit_capacity')}"],
-            ["K (pulses/km)", cal.get("k")], ["calibrated (ms)", cal.get("calibrated_ms")],
+            ["K (pulses/km)", cal.get("k")], ["calibrated", _utc(cal.get("calibrated_ms"))],
             ["tariff in force", active.get("tariff_id")], ["tariff digest", active.get("digest")],
         ]))
         parts.append("<h2>Totalisers</h2>")
         parts.append(_table("totalisers", ["totaliser", "value"], sorted((_obj(d.get("totalisers"))).items())))
         parts.append("<h2>Trips</h2>")
-        parts.append(_table("trips", ["trip", "board (ms)", "distance m", "fare", "extras", "total", "tariff",
+        parts.append(_table("trips", ["trip", "boarded (UTC)", "distance m", "fare", "extras", "total", "tariff",
                                       "digest"],
-                            [[t.get("trip_no"), t.get("board_ms"), t.get("distance_m"), _fen(t.get("fare_fen")),
+                            [[t.get("trip_no"), _utc(t.get("board_ms")), t.get("distance_m"), _fen(t.get("fare_fen")),
                               _fen(t.get("extras_fen")), _fen(t.get("total_fen")), t.get("tariff_id"),
                               str(t.get("digest"))[:16]] for t in _list(d.get("trips"))]))
         parts.append("<h2>Shifts</h2>")
-        parts.append(_table("shifts", ["shift", "driver", "sign in (ms)", "sign out (ms)"],
-                            [[s.get("shift_id"), s.get("driver_cert"), s.get("sign_in_ms"), s.get("sign_out_ms")]
+        parts.append(_table("shifts", ["shift", "driver", "sign in (UTC)", "sign out (UTC)"],
+                            [[s.get("shift_id"), s.get("driver_cert"), _utc(s.get("sign_in_ms")),
+                              _utc(s.get("sign_out_ms"))]
                              for s in _list(d.get("shifts"))]))
         parts.append("<h2>Audit trail</h2>")
-        parts.append(_table("audit", ["#", "time (ms)", "event", "parameter", "old", "new", "actor"],
-                            [[r.get("counter"), r.get("t_ms"), r.get("event"), r.get("parameter"), r.get("old"),
+        parts.append(_table("audit", ["#", "time (UTC)", "event", "parameter", "old", "new", "actor"],
+                            [[r.get("counter"), _utc(r.get("t_ms")), r.get("event"), r.get("parameter"), r.get("old"),
                               r.get("new"), r.get("actor")] for r in _list(_obj(d.get("audit")).get("records"))]))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
