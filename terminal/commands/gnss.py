@@ -1,6 +1,7 @@
 """``taxiterm gnss``: decode NMEA from a log or a receiver, and run the GNSS receiver emulator."""
 
 import datetime
+import itertools
 import json
 import os
 import sys
@@ -149,14 +150,34 @@ def _periods(values: list[str], kind: str) -> list[tuple]:
     return periods
 
 
+def _route_epochs(route, rate: float, seed: int, loop: bool, options: dict):
+    """Epochs of the route, driven again and again if ``loop``, receiver time always moving on."""
+    from sim.gnss_emulator import DEFAULT_START_MS, nmea_epochs
+    from sim.gnss_route import drive
+
+    offset_ms, lap = 0, 0
+    while True:
+        last_ms = 0
+        for t_ms, data in nmea_epochs(drive(route, rate), seed=seed + lap, start_ms=DEFAULT_START_MS + offset_ms,
+                                      **options):
+            last_ms = t_ms
+            yield offset_ms + t_ms, data
+        if not loop:
+            return
+        offset_ms += last_ms + round(1000 / rate)
+        lap += 1
+
+
 def emulate_command(args) -> int:
-    from sim.gnss_emulator import GnssPtyServer, nmea_epochs, replay_epochs
-    from sim.gnss_route import Route, drive, urban_route
+    from sim.gnss_emulator import GnssPtyServer, replay_epochs
+    from sim.gnss_route import Route, urban_route
 
     if not 1.0 <= args.rate <= 10.0:
         raise CommandError(f"--rate {args.rate}: must be 1..10 Hz")
     if args.speed <= 0:
         raise CommandError("--speed must be positive")
+    if args.write and args.loop:
+        raise CommandError("--loop would never finish writing; use one of --loop, --write")
     if args.replay:
         try:
             with open(args.replay, "rb") as log:
@@ -175,13 +196,15 @@ def emulate_command(args) -> int:
                 raise CommandError(f"{args.route}: {exc.strerror}") from None
             except ValueError as exc:
                 raise CommandError(f"{args.route}: {exc}") from None
+        options = {"style": args.style, "talker": args.talker, "noise_m": args.noise_m,
+                   "dropouts": _periods(args.dropout, "dropout"), "silences": _periods(args.silence, "silence"),
+                   "jumps": _periods(args.jump, "jump"), "antenna_faults": _periods(args.antenna, "antenna")}
         try:
-            epochs = nmea_epochs(drive(route, args.rate), style=args.style, talker=args.talker,
-                                 noise_m=args.noise_m, seed=args.seed,
-                                 dropouts=_periods(args.dropout, "dropout"), silences=_periods(args.silence, "silence"),
-                                 jumps=_periods(args.jump, "jump"), antenna_faults=_periods(args.antenna, "antenna"))
+            epochs = _route_epochs(route, args.rate, args.seed, args.loop, options)
+            first = next(epochs)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
+        epochs = itertools.chain([first], epochs)
         description = f"route {route.name}, {route.length_m:.0f} m, {args.rate:g} Hz, {args.style}"
     if args.write:
         with open(args.write, "wb") as out:
@@ -189,7 +212,8 @@ def emulate_command(args) -> int:
                 out.write(data)
         print(f"wrote {args.write} ({description})")
         return 0
-    server = GnssPtyServer(epochs, speed=args.speed, loop=args.loop)
+    # a looped route drives again with the clock running on; a looped log repeats its own times
+    server = GnssPtyServer(epochs, speed=args.speed, loop=args.loop and bool(args.replay))
     print(server.path, flush=True)
     print(f"gnss emulator: {description}; open {server.path} (Ctrl-C stops)", file=sys.stderr, flush=True)
     try:

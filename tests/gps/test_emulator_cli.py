@@ -65,12 +65,12 @@ def test_emulate_then_decode_through_a_pty(tmp_path):
     route = tmp_path / "route.json"
     route.write_text(urban_route(400, seed=2).to_json())
     emulator = subprocess.Popen([sys.executable, "-m", "terminal", "gnss", "emulate", "--route", str(route),
-                                 "--speed", "20", "--style", "mtk"],
+                                 "--speed", "20", "--style", "mtk", "--loop"],
                                 cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         path = emulator.stdout.readline().strip()
         assert path.startswith("/dev/")
-        decoded = subprocess.run([sys.executable, "-m", "terminal", "gnss", "decode", path, "--fixes", "5"],
+        decoded = subprocess.run([sys.executable, "-m", "terminal", "gnss", "decode", path, "--fixes", "5", "--seconds", "40"],
                                  cwd=ROOT, capture_output=True, text=True, timeout=60)
     finally:
         emulator.terminate()
@@ -79,6 +79,18 @@ def test_emulate_then_decode_through_a_pty(tmp_path):
     assert decoded.returncode == 0, decoded.stderr
     assert [line["class"] for line in lines] == ["TPV"] * 5 + ["STATS"]
     assert all(line["mode"] == 3 for line in lines[:5])
+
+
+def test_looped_route_keeps_receiver_time_moving_on():
+    from itertools import islice
+
+    from terminal.commands.gnss import _route_epochs
+    route = urban_route(300, seed=5)
+    laps = len(list(drive(route, 1.0)))
+    epochs = list(islice(_route_epochs(route, 1.0, 1, True, {}), 3 * laps))
+    assert [t for t, _ in epochs] == [1000 * i for i in range(3 * laps)]
+    fixes, stats = decode_bytes(b"".join(data for _, data in epochs))
+    assert stats.fixes_rejected == 0 and len(fixes) == 3 * laps
 
 
 def test_emulate_write_and_bad_options(tmp_path, capsys):
