@@ -56,3 +56,37 @@ def test_reads_of_any_size_give_the_same_fixes(name, chunk):
     whole, _ = decode(data, "fast")
     pieces, _ = decode(data, "fast", chunk)
     assert [fix_json(f) for f in whole if isinstance(f, Fix)] == [fix_json(f) for f in pieces if isinstance(f, Fix)]
+
+
+def _corpus_lines() -> list[bytes]:
+    lines = []
+    for name in LOGS:
+        lines += (DATA / f"{name}.nmea").read_bytes().splitlines(keepends=True)
+    return lines
+
+
+@pytest.mark.parametrize("parser", ["fast", "pynmea2"])
+def test_whole_pipeline_survives_shuffled_and_damaged_corpus(parser):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    lines = _corpus_lines()
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.one_of(st.sampled_from(lines), st.binary(max_size=30)), max_size=40),
+           st.integers(0, 255), st.data())
+    def run(parts, flip, data):
+        stream = bytearray(b"".join(parts))
+        if stream:
+            stream[data.draw(st.integers(0, len(stream) - 1))] ^= flip  # one damaged byte somewhere
+        decoder = NmeaDecoder(parser=parser)
+        items = decoder.feed(bytes(stream)) + decoder.flush()
+        stats = decoder.stats
+        assert stats.sentences == stats.outcomes_total()
+        fixes = [item for item in items if isinstance(item, Fix)]
+        assert stats.fixes == len(fixes)
+        times = [f.time_ms for f in fixes if f.time_ms is not None]
+        assert times == sorted(times)
+        assert all(-90 <= f.lat <= 90 and -180 <= f.lon <= 180 for f in fixes if f.positioned)
+
+    run()
