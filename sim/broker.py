@@ -5,11 +5,12 @@
 ``restart()`` brings it back on the same port. Options: a password file (users), and a
 TLS listener with a freshly made CA and server certificate.
 
-``V311Gate`` is a stand-in for a broker that only speaks MQTT 3.1.1: a TCP relay in front
-of a real Mosquitto that answers an MQTT 5 CONNECT the way a 3.1.1 broker does (CONNACK
-return code 1, "unacceptable protocol version") and relays everything else unchanged. It
-can also cut every relayed connection at once (the car driving into a tunnel) while the
-broker stays up. Mosquitto 2.0 cannot be configured to refuse MQTT 5 itself.
+``Gate`` is a TCP relay in front of a real Mosquitto, for what a broker alone cannot do:
+with ``refuse_v5`` it stands in for a broker that only speaks MQTT 3.1.1 (it answers an
+MQTT 5 CONNECT with CONNACK return code 1, "unacceptable protocol version", as such a
+broker does; Mosquitto 2.0 cannot be configured to refuse MQTT 5 itself); ``cut()`` drops
+every relayed connection at once (the car driving into a tunnel) while the broker stays
+up; ``hold()`` turns every new connection away until ``release()``.
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ class Broker:
         self.tls_port = free_port() if tls else None
         self.users = dict(users or {})
         self._dir = Path(tempfile.mkdtemp(prefix="taxiterm-broker-"))
+        # Started as root, mosquitto drops to its own user: it must be able to read these
+        # throw-away files.
+        self._dir.chmod(0o755)
         self.ca_path: Path | None = None
         self._mosquitto = mosquitto
         self._proc: subprocess.Popen | None = None
@@ -108,6 +112,8 @@ class Broker:
             self.ca_path = ca
             lines += [f"listener {self.tls_port} {HOST}", f"cafile {ca}", f"certfile {cert}", f"keyfile {key}"]
         self._config.write_text("\n".join(lines) + "\n")
+        for path in self._dir.iterdir():
+            path.chmod(0o644)
 
     @property
     def running(self) -> bool:
@@ -245,10 +251,10 @@ def connect_protocol_level(packet: bytes) -> int:
     return packet[i + 2 + name_len]
 
 
-class V311Gate:
+class Gate:
     """Listens on its own port and relays to ``upstream_port``; refuses MQTT 5 when ``refuse_v5``."""
 
-    def __init__(self, upstream_port: int, refuse_v5: bool = True) -> None:
+    def __init__(self, upstream_port: int, refuse_v5: bool = False) -> None:
         self.upstream_port = upstream_port
         self.refuse_v5 = refuse_v5
         self.refused = 0
@@ -257,8 +263,15 @@ class V311Gate:
         self.port = self._server.getsockname()[1]
         self._lock = threading.Lock()
         self._open: list[socket.socket] = []
-        self._closed = False
-        threading.Thread(target=self._accept, name="v311-gate", daemon=True).start()
+        self._held = False
+        threading.Thread(target=self._accept, name="broker-gate", daemon=True).start()
+
+    def hold(self) -> None:
+        """Turn every new connection away (closed at once) until ``release()``."""
+        self._held = True
+
+    def release(self) -> None:
+        self._held = False
 
     def _accept(self) -> None:
         while True:
@@ -269,6 +282,9 @@ class V311Gate:
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:
+        if self._held:
+            client.close()
+            return
         try:
             connect = _read_packet(client)
             level = connect_protocol_level(connect)
@@ -318,11 +334,14 @@ class V311Gate:
             sock.close()
 
     def close(self) -> None:
-        self._closed = True
+        try:
+            self._server.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
+        except OSError:
+            pass  # not connected: Linux still wakes accept() on close below
         self._server.close()
         self.cut()
 
-    def __enter__(self) -> V311Gate:
+    def __enter__(self) -> Gate:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -225,13 +225,16 @@ class MqttLink:
 
     def _supervise(self) -> None:
         # paho reconnects by itself; a new client is only needed to change protocol version.
-        while not self._stopping.is_set():
-            client = self._new_client()
+        while True:
+            # Under the lock: stop() never sees a client whose network thread is half started.
             with self._lock:
+                if self._stopping.is_set():
+                    return
+                client = self._new_client()
                 self._client = client
-            client.connect_async(self.config.host, self.config.port, self.config.keepalive_s,
-                                 **({"clean_start": True} if self.protocol == "5" else {}))
-            client.loop_start()
+                client.connect_async(self.config.host, self.config.port, self.config.keepalive_s,
+                                     **({"clean_start": True} if self.protocol == "5" else {}))
+                client.loop_start()
             self._wake.wait()
             self._wake.clear()
             if self._stopping.is_set():

@@ -319,7 +319,8 @@ class Outbox:
         }
 
     def messages(self, limit: int | None = None) -> list[dict]:
-        """Stored messages in publishing order within each priority (for inspection)."""
+        """Stored, unacknowledged messages, highest priority first, oldest first within one."""
+        self._delete_acked()
         sql = "SELECT seq, topic, kind, priority, payload FROM outbox ORDER BY priority DESC, seq"
         rows = self._storage.query(sql + (" LIMIT ?" if limit is not None else ""),
                                    (limit,) if limit is not None else ())

@@ -50,6 +50,11 @@ class Collector:
         with self._lock:
             return [json.loads(p) for t, p, _ in self.messages if t.endswith(suffix) and p]
 
+    def uplinks(self) -> list[dict]:
+        """Messages on up/ topics, in arrival order."""
+        with self._lock:
+            return [json.loads(p) for t, p, _ in self.messages if "/up/" in t]
+
     def seqs(self, suffix: str = "") -> list[int]:
         return [p["seq"] for p in self.payloads(suffix) if "seq" in p]
 
