@@ -216,7 +216,7 @@ def _make_certificates(directory: Path) -> tuple[Path, Path, Path]:
 CONNACK_UNACCEPTABLE_PROTOCOL = bytes([0x20, 0x02, 0x00, 0x01])
 
 
-def _read_packet(sock: socket.socket) -> bytes:
+def read_packet(sock: socket.socket) -> bytes:
     """One whole MQTT control packet (fixed header included) from a blocking socket."""
     def exactly(n: int) -> bytes:
         data = b""
@@ -286,7 +286,7 @@ class Gate:
             client.close()
             return
         try:
-            connect = _read_packet(client)
+            connect = read_packet(client)
             level = connect_protocol_level(connect)
         except (ConnectionError, OSError, ValueError, IndexError):
             client.close()
