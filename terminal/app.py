@@ -22,6 +22,7 @@ from terminal import payloads
 from terminal.alarm import EmergencyAlarm
 from terminal.commands_in import Command, Refusal
 from terminal.commands_in import parse as parse_command
+from terminal.daily import DayBook
 from terminal.events import Event
 from terminal.orders import OrderDesk
 from terminal.outbox import Outbox
@@ -89,7 +90,18 @@ class Terminal:
         self.printer_status: dict = {}
         self.sign_state = None
         self.last_platform: str = ""
+        self.platform_params: dict = {}
         self._dirty_display = True
+        from drivers.pulse import PulseWatch
+        from drivers.screens import SelfTest
+        from gps.distance import DistanceCrossCheck, GnssOdometer
+        active = schedule.active(self.started_ms)
+        self.selftest = SelfTest(self.started_ms, software_id, active.id if active else "-")
+        self.gnss_odometer = GnssOdometer()
+        self.crosscheck = DistanceCrossCheck()
+        self.pulse_watch = PulseWatch()
+        self.daybook = DayBook(active.utc_offset_min if active else 480)
+        self.daybook.set_state(OPERATING[self.meter.state], self.started_ms)
 
     # -- start-up ---------------------------------------------------------------------------------
     def _load_meter(self, schedule) -> Taximeter:
@@ -171,8 +183,13 @@ class Terminal:
         if self.notice and now >= self.notice[1]:
             self.notice = None
             self._dirty_display = True
+        self._close_days(now)
         self._save_meter(now)
         self.outbox.pump()
+        if self.selftest is not None:
+            self._dirty_display = True
+            if self.selftest.screen(now) is None:
+                self.selftest = None       # power-on self-test over: the fare screen follows
         if self._dirty_display:
             self._refresh_display()
 
@@ -197,6 +214,7 @@ class Terminal:
         state = self.meter.state
         if state != state_before:
             self._save_meter(now, force=True)
+            self.daybook.set_state(OPERATING[state], now)
             for effect in self.orders.meter(OPERATING[state], now):
                 self._effect(effect, now)
             self._show_sign(self.follower.meter(state))
@@ -208,6 +226,7 @@ class Terminal:
         # Persist before acting outward: the trip and totalisers, then receipt and report.
         self.storage.store_trip(record, self.meter.totals.as_dict())
         self._save_meter(now, force=True)
+        self.daybook.trip(record)
         if self.devices.spooler is not None and self.receipt_builder is not None:
             self.devices.spooler.submit_receipt(self.receipt_builder(record))
         pos = self._position(now)
@@ -225,6 +244,14 @@ class Terminal:
     def _on_pulses(self, event: Event) -> None:
         reading = self.pulse_base + event.data["count"]
         self._meter_call(event.t_ms, self.meter.reading, event.t_ms, reading, "pulses")
+        silent = self.pulse_watch.on_pulses(event.t_ms, event.data["count"])
+        if silent is not None:
+            self._on_pulse_silent(silent)
+        if self.meter.odometer.source == "pulses" and self.fix is not None:
+            mismatch = self.crosscheck.update(self.meter.totals.total_m, self.gnss_odometer.metres)
+            if mismatch is not None:
+                self._audit("distance_mismatch", "pulse_vs_gnss", None, _plain(mismatch))
+                self._flag("meter_fault", True, event.t_ms)
 
     def _on_key(self, event: Event) -> None:
         now = event.t_ms
@@ -346,25 +373,52 @@ class Terminal:
         elif cmd.name == "params":
             effects = self._params(cmd)
         elif cmd.name == "time_sync":
-            effects = [("report", "ack", cmd.ack(3, "time is disciplined by GNSS on this terminal"))]
+            effects = [("report", "ack", self._time_sync(cmd, now))]
         else:
             effects = [("report", "ack", cmd.ack(3, "unsupported"))]
         for effect in effects:
             self._effect(effect, now)
         self.outbox.pump()
 
+    def _time_sync(self, cmd: Command, now: int) -> dict:
+        """The platform's time: small corrections only while for hire; recorded, never a jump mid-trip.
+
+        The system clock itself is kept by the operating system (GNSS time through chrony
+        on the vehicle image); the terminal records the correction it was told of.
+        """
+        from terminal.seal import clock_correction_problem
+        delta = cmd.body["utc_ms"] - now
+        problem = clock_correction_problem(delta, self.meter.state)
+        if problem:
+            self._audit("clock_correction_refused", "clock", None, problem, actor="platform")
+            return cmd.ack(4, problem)
+        self._audit("clock_correction", "clock_offset_ms", 0, delta, actor="platform")
+        return cmd.ack(0, f"correction of {delta} ms recorded")
+
+    def _close_days(self, now: int) -> None:
+        today = self.daybook.day_of(now)
+        for day in self.daybook.open_days():
+            if day < today:
+                stats = self.daybook.close(day, now)
+                self.outbox.enqueue(self._topic("daily"), lambda seq, stats=stats: payloads.daily(
+                    seq=seq, ts_ms=now, stats=stats), "daily")
+
     def _params(self, cmd: Command) -> list:
+        """Report intervals, speed limit and the order answer time, as the platform sets them."""
+        params = cmd.body["params"]
         report = self.config["report"]
-        changed = {}
-        for key, value in cmd.body.items():
-            name = key[len("report_"):] if key.startswith("report_") else key
-            if name in report:
-                changed[name] = value
-        for name, value in changed.items():
-            self._audit("parameter", "report." + name, report[name], value)
-            report[name] = value
-        if "alarm_s" in changed:
-            self.alarm.set_interval_ms(changed["alarm_s"] * 1000)
+        for key, value in sorted(params.items()):
+            if key.startswith("report_"):
+                name = key[len("report_"):]
+                old, report[name] = report[name], value
+            else:
+                old = self.platform_params.get(key)
+                self.platform_params[key] = value
+            self._audit("parameter", key, old, value, actor="platform")
+        if "report_alarm_s" in params:
+            self.alarm.set_interval_ms(params["report_alarm_s"] * 1000)
+        if "order_answer_s" in params:
+            self.orders.set_answer_ms(params["order_answer_s"] * 1000)
         return [("report", "ack", cmd.ack(0))]
 
     def _effect(self, effect: tuple, now: int) -> None:
@@ -460,8 +514,14 @@ class Terminal:
     # -- devices ---------------------------------------------------------------------------------
     def _on_fix(self, event: Event) -> None:
         fix = event.data["fix"]
-        if fix.positioned:
-            self.fix = fix
+        if not fix.positioned:
+            return
+        self.fix = fix
+        self.gnss_odometer.add(fix)
+        kmh = fix.speed_mps * 3.6 if fix.speed_mps is not None else None
+        silent = self.pulse_watch.on_speed(event.t_ms, kmh)
+        if silent is not None:
+            self._on_pulse_silent(silent)
 
     def _on_gnss_health(self, event: Event) -> None:
         self._flag(event.data["alarm"], event.data["active"], event.t_ms)
@@ -518,6 +578,10 @@ class Terminal:
         """What the cabin display shows now. Never the emergency alarm."""
         from drivers.screens import FareScreen, FaultScreen, NoticeScreen, OfferScreen, SettleScreen
         v = self.meter.view()
+        if self.selftest is not None:
+            shown = self.selftest.screen(self.clock())
+            if shown is not None:
+                return shown
         if self.metering_refused:
             return FaultScreen("计价器软件校验失败", "E-ID")
         if v["fault"]:
@@ -525,8 +589,7 @@ class Terminal:
         if self.notice:
             return NoticeScreen(self.notice[0])
         if self.offer:
-            return OfferScreen(str(self.offer.get("order_id", "")), str(self.offer.get("pickup", "")),
-                               str(self.offer.get("text", "")))
+            return OfferScreen(self.offer["order_id"], self.offer["pickup"].get("address", ""), self.offer["text"])
         if v["state"] == "settling":
             extras = tuple((label, fen) for label, fen in self.meter.trip.extras)
             if self.pending_toll:

@@ -57,6 +57,7 @@ def test_street_hail_trip_is_stored_printed_reported_and_signed_on_the_roof(car)
 def test_hidden_alarm_is_reported_shown_outside_only_and_released_by_the_centre(car):
     runtime = car.start()
     assert car.wait(lambda: car.platform.status(TID) and car.platform.status(TID)["online"])
+    assert car.wait(lambda: runtime.terminal.selftest is None)
     frame_before = runtime.terminal.screen()
 
     car.hold_alarm(0.01)        # 1 s on the scaled clock: a brush, not an alarm

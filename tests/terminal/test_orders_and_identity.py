@@ -1,0 +1,95 @@
+"""On-call orders through the whole terminal; the power-on self-test; a falsified meter refused."""
+
+import shutil
+import time
+
+import pytest
+
+from drivers.screens import AllOnScreen, FaultScreen, IdentityScreen, OfferScreen
+from terminal.runtime import Runtime
+from tests.terminal.harness import TID, Car
+
+
+@pytest.fixture
+def car(tmp_path, mosquitto):
+    car = Car(tmp_path, mosquitto)
+    yield car
+    car.close()
+
+
+def online(car):
+    return car.wait(lambda: car.platform.status(TID) and car.platform.status(TID)["online"])
+
+
+def test_accepted_order_puts_on_call_on_the_roof_and_the_trip_carries_the_order_id(car):
+    runtime = car.start()
+    assert online(car)
+    cmd = car.platform.order_offer(TID, "95128-0007", address="火车站东广场", text="两位乘客", answer_s=300)
+    assert car.platform.wait_ack(cmd)["result"] == 0
+    assert car.wait(lambda: isinstance(runtime.terminal.screen(), OfferScreen))
+    assert runtime.terminal.screen().pickup == "火车站东广场"
+    car.press("accept")
+    assert car.wait(lambda: car.sign.state == "on_call")
+    accepted = car.platform.wait_for(lambda m: m.kind == "order" and m.payload.get("event") == "accepted")
+    assert accepted.valid, accepted.errors
+
+    car.press("hire")
+    assert car.wait(lambda: car.sign.state == "occupied")
+    car.drive(800)
+    car.press("settle")
+    car.press("hire")
+    assert car.wait(lambda: car.meter().state == "for_hire")
+    trip = runtime.storage.trips()[-1]
+    assert trip["order_id"] == "95128-0007"
+    done = car.platform.wait_for(lambda m: m.kind == "order" and m.payload.get("event") == "completed")
+    assert done.payload["order_id"] == "95128-0007"
+    assert car.wait(lambda: car.sign.state == "vacant")
+
+
+def test_offer_to_an_occupied_taxi_is_refused_and_changes_nothing(car):
+    runtime = car.start()
+    assert online(car)
+    car.press("hire")
+    assert car.wait(lambda: car.meter().state == "hired")
+    cmd = car.platform.order_offer(TID, "95128-0008")
+    ack = car.platform.wait_ack(cmd)
+    assert ack["result"] == 4 and "occupied" in ack["reason"]
+    assert runtime.terminal.orders.state == "idle"
+    assert car.sign.state == "occupied"
+
+
+def test_power_on_self_test_lights_every_pixel_then_shows_the_software_id(car):
+    runtime = car.start()
+    shown = []
+    end = time.monotonic() + 2
+    while time.monotonic() < end and runtime.terminal.selftest is not None:
+        screen = runtime.terminal.screen()
+        if not shown or type(screen) is not type(shown[-1]):
+            shown.append(screen)
+        time.sleep(0.002)
+    kinds = [type(s) for s in shown]
+    assert kinds[:2] == [AllOnScreen, IdentityScreen]
+    assert shown[1].software_id == runtime.identity.software_id
+
+
+def test_falsified_meter_code_refuses_metering_but_keeps_the_alarm(car, tmp_path):
+    code = tmp_path / "code"
+    shutil.copytree(__import__("meter").__path__[0], code / "meter")
+    fare = code / "meter" / "fare.py"
+    fare.write_text(fare.read_text(encoding="utf-8").replace("self.base_m += charged", "self.base_m += 2 * charged"))
+    car.runtime = Runtime(car.config, "sim", clock=car.clock, code_root=code)
+    car.runtime.start()
+    assert car.runtime.ready.wait(10)
+    terminal = car.runtime.terminal
+    assert not car.runtime.identity.ok and "meter/fare.py" in car.runtime.identity.reason
+    assert car.wait(lambda: terminal.selftest is None)
+    assert isinstance(terminal.screen(), FaultScreen)
+    car.press("hire")
+    time.sleep(0.2)
+    assert car.meter().state == "for_hire"
+    assert online(car)
+    car.hold_alarm(0.05)
+    alarm = car.platform.wait_for(lambda m: m.kind == "alarm")
+    assert alarm.payload["extra"]["stage"] == "pre_alarm"
+    health = car.platform.wait_for(lambda m: m.kind == "health", timeout_s=8)
+    assert health.payload["devices"]["meter"]["ok"] is False
