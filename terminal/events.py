@@ -6,19 +6,20 @@ put an ``Event`` on the loop's queue. ``kind`` names the source and what happene
 the clock the adapter was given, so a simulation can run on a virtual clock).
 
 Kinds in use (each adapter documents its data):
-  key            {"key": "hire"|"pause"|"resume"|"settle"|"print"|"extra"|"sign"|"accept"|"reject"|"menu"|..., "long": bool}
-  alarm_button   {"held_ms": int}                 hidden emergency button held past its hold time
-  pulses         {"count": int}                   cumulative speed-sensor pulses
-  pulse_silent   {"since_ms": int}                pulse line silent while GNSS says moving
-  fix            {"fix": gps.fix.Fix}             one GNSS fix
-  gnss_health    {"alarm": "gnss_fault"|"antenna_open"|"antenna_short", "active": bool}
-  sign_fault     {"active": bool, "reason": str}  rooftop sign stopped answering / answers garbage
-  printer_status {"online": bool, "paper_out": bool, "cover_open": bool}
-  power          {"on": bool}                     ignition / supply sense
-  seal           {"closed": bool}                 seal switch under the lead seal
-  platform       {"topic": str, "payload": dict}  a downlink command from the platform
-  puback         {"mid": int}                     the broker acknowledged a publish
-  tick           {}                               periodic wake-up of the loop
+  key              {"key": "hire"|"pause"|"settle"|"print"|"extra"|"sign"|"accept"|"reject"|"menu", "long": bool}
+  alarm_button     {"held_ms": int, "button": str}   hidden emergency button held past its hold time
+  pulses           {"count": int}                    cumulative speed-sensor pulses since the counter started
+  pulse_silent     {"active": bool, ...}             pulse line silent while GNSS says the car moves
+  fix              {"fix": gps.fix.Fix}              one GNSS fix
+  gnss_health      {"alarm": "gnss_fault"|"antenna_open"|"antenna_short", "active": bool}
+  sign_fault       {"active": bool, "reason": str}   rooftop sign stopped answering / answers garbage
+  printer_status   {"online", "paper_out", "cover_open", "paper_near_end": bool, "reason", "detail": str}
+  power            {"on": bool}                      ignition / supply sense
+  seal             {"closed": bool}                  seal switch under the lead seal
+  platform         {"topic": str, "payload": bytes}  a downlink command from the platform
+  link             {"up": bool, ...}                 MQTT connection up or down
+  puback           {"mid": int, "ok": bool}          the broker acknowledged a publish
+  tick             {}                                periodic wake-up of the loop
 """
 
 
