@@ -223,16 +223,19 @@ class Terminal:
         self._dirty_display = True
 
     def _trip_closed(self, record: dict, now: int) -> None:
-        # Persist before acting outward: the trip and totalisers, then receipt and report.
-        self.storage.store_trip(record, self.meter.totals.as_dict())
-        self._save_meter(now, force=True)
-        self.daybook.trip(record)
-        if self.devices.spooler is not None and self.receipt_builder is not None:
-            self.devices.spooler.submit_receipt(self.receipt_builder(record))
+        # Persist before acting outward: the trip, its totalisers, the meter state, the
+        # receipt job and the platform report are one transaction; only then can the
+        # spooler print and the outbox publish.
         pos = self._position(now)
-        self.outbox.enqueue(self._topic("trip"), lambda seq: payloads.trip(
-            seq=seq, ts_ms=now, record=record, board_pos=pos, alight_pos=pos,
-            track={"points": 0, "gnss_m": 0, "max_speed": 0, "polyline": []}), "trip")
+        with self.storage.transaction():
+            self.storage.store_trip(record, self.meter.totals.as_dict())
+            self._save_meter(now, force=True)
+            if self.devices.spooler is not None and self.receipt_builder is not None:
+                self.devices.spooler.submit_receipt(self.receipt_builder(record))
+            self.outbox.enqueue(self._topic("trip"), lambda seq: payloads.trip(
+                seq=seq, ts_ms=now, record=record, board_pos=pos, alight_pos=pos,
+                track={"points": 0, "gnss_m": 0, "max_speed": 0, "polyline": []}), "trip")
+        self.daybook.trip(record)
         for effect in self.orders.trip_closed(record["order_id"], record["trip_no"], record["total_fen"], now):
             self._effect(effect, now)
 

@@ -1,0 +1,202 @@
+"""The whole terminal on the sim board: alarm latency to the platform, start-up, CPU and memory.
+
+``alarm_to_platform_ms_p99`` runs in-process (tests/terminal/harness.py: mock pins, real
+broker). The others run ``taxiterm run --board sim`` as its own process, with the sign,
+printer and GNSS emulators on real ptys, a kernel-style pulse counter file written at
+50 Hz by this process, 10 Hz NMEA, and location reports every second.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from sim.broker import Broker
+from sim.gnss_emulator import GnssPtyServer, nmea_epochs
+from sim.gnss_route import drive, urban_route
+from sim.platform import PlatformEmulator
+from sim.printer_emulator import PrinterEmulator
+from sim.provision import provision_state
+from sim.pty import PtyDevice
+from sim.sign_emulator import SignEmulator
+
+REPO = Path(__file__).resolve().parent.parent
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _p99(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+def alarm_to_platform_ms_p99() -> dict:
+    from tests.terminal.harness import TID, Car
+
+    latencies = []
+    with tempfile.TemporaryDirectory() as tmp, Broker() as broker:
+        car = Car(Path(tmp), broker, speed=100)   # hold 3 s on the meter's clock = 30 ms real
+        try:
+            runtime = car.start()
+            assert car.wait(lambda: car.platform.status(TID) and car.platform.status(TID)["online"])
+            button = runtime.devices.inputs[1].buttons["alarm_a"]
+            for i in range(220):
+                seen = len(car.platform.received("alarm"))
+                button.pin.drive_low()
+                time.sleep(0.035)
+                released = time.time()
+                button.pin.drive_high()
+                got = car.platform.wait_for(lambda m, n=seen: len(car.platform.received("alarm")) > n,
+                                            timeout_s=5)
+                if got is None:
+                    raise RuntimeError(f"press {i}: no alarm report reached the platform")
+                latencies.append((car.platform.received("alarm")[seen].rx_ms - released * 1000))
+                time.sleep(0.01)
+        finally:
+            car.close()
+    return {"value": round(_p99(latencies[20:]), 2), "unit": "ms", "better": "lower"}
+
+
+class _Bench:
+    """A terminal process on the sim board with every emulator, for start-up/CPU/RSS."""
+
+    def __init__(self, tmp: Path, broker: Broker) -> None:
+        self.tmp = tmp
+        self.sign = SignEmulator().start()
+        self.printer_pty = PtyDevice()
+        self.printer = PrinterEmulator()
+        self.printer.serve_pty(self.printer_pty)
+        epochs = nmea_epochs(drive(urban_route(20_000, seed=3), rate_hz=10), style="ublox", noise_m=3.0, seed=3)
+        self.gnss = GnssPtyServer(epochs, speed=1.0).start()
+        self.count_file = tmp / "pulse_count"
+        self.count_file.write_text("0\n")
+        provision_state(tmp / "state")
+        config = tmp / "terminal.toml"
+        config.write_text(f'''
+[terminal]
+id = "BENCH1"
+state_dir = "{tmp / 'state'}"
+[report]
+vacant_s = 1
+occupied_s = 1
+[mqtt]
+host = "{broker.host}"
+port = {broker.port}
+[board]
+pulse_counter = "{self.count_file}"
+serial = {{ sign = "{self.sign.path}", printer = "{self.printer_pty.path}", gnss = "{self.gnss.path}" }}
+''', encoding="utf-8")
+        self.config = config
+        self._stop = threading.Event()
+
+    def start_process(self) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "terminal", "run", "--board", "sim", "--config",
+                                 str(self.config), "--log-level", "WARNING"], cwd=REPO,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def pulses_50hz(self) -> None:
+        count = 0
+        tmp = self.count_file.with_suffix(".tmp")
+        while not self._stop.wait(0.02):
+            count += 3
+            tmp.write_text(f"{count}\n")
+            os.replace(tmp, self.count_file)
+
+    def close(self) -> None:
+        self._stop.set()
+        self.gnss.stop()
+        self.printer.close()
+        self.printer_pty.close()
+        self.sign.close()
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def _run_live(seconds: float) -> dict:
+    with tempfile.TemporaryDirectory() as tmp, Broker() as broker:
+        bench = _Bench(Path(tmp), broker)
+        platform = PlatformEmulator(broker.host, broker.port).start()
+        try:
+            started = time.monotonic()
+            proc = bench.start_process()
+            while bench.sign.state != "vacant" or not bench.sign.history:
+                if proc.poll() is not None:
+                    raise RuntimeError("terminal exited: " + proc.stderr.read().decode()[-800:])
+                time.sleep(0.005)
+            ready_s = time.monotonic() - started
+            pulser = threading.Thread(target=bench.pulses_50hz, daemon=True)
+            pulser.start()
+            time.sleep(2)  # settle: imports done, link up
+            cpu0, wall0 = _cpu_s(proc.pid), time.monotonic()
+            time.sleep(seconds)
+            cpu1, wall1 = _cpu_s(proc.pid), time.monotonic()
+            rss = _rss_mb(proc.pid)
+            locations = len(platform.received("location"))
+            proc.terminate()
+            proc.wait(timeout=10)
+        finally:
+            platform.stop()
+            bench.close()
+    if locations < seconds * 0.8:
+        raise RuntimeError(f"only {locations} location reports in {seconds} s: the terminal was not live")
+    return {"ready_s": ready_s, "cpu_pct": (cpu1 - cpu0) / (wall1 - wall0) * 100, "rss_mb": rss}
+
+
+_live_cache: dict = {}
+
+
+def _live() -> dict:
+    if not _live_cache:
+        _live_cache.update(_run_live(60))
+    return _live_cache
+
+
+def startup_ready_s() -> dict:
+    with tempfile.TemporaryDirectory() as tmp, Broker() as broker:
+        bench = _Bench(Path(tmp), broker)
+        try:
+            samples = []
+            for _ in range(3):
+                bench.sign.history.clear()
+                started = time.monotonic()
+                proc = bench.start_process()
+                while not bench.sign.history:
+                    if proc.poll() is not None:
+                        raise RuntimeError("terminal exited: " + proc.stderr.read().decode()[-800:])
+                    time.sleep(0.002)
+                samples.append(time.monotonic() - started)
+                proc.terminate()
+                proc.wait(timeout=10)
+        finally:
+            bench.close()
+    return {"value": round(min(samples), 3), "unit": "s", "better": "lower"}
+
+
+def live_cpu_pct() -> dict:
+    return {"value": round(_live()["cpu_pct"], 2), "unit": "%", "better": "lower"}
+
+
+def rss_mb() -> dict:
+    return {"value": round(_live()["rss_mb"], 1), "unit": "MB", "better": "lower"}
+
+
+METRICS = {
+    "alarm_to_platform_ms_p99": alarm_to_platform_ms_p99,
+    "startup_ready_s": startup_ready_s,
+    "live_cpu_pct": live_cpu_pct,
+    "rss_mb": rss_mb,
+}
