@@ -34,6 +34,7 @@ log = logging.getLogger("taxiterm")
 OPERATING = {"for_hire": "for_hire", "hired": "hired", "stopped": "stopped", "settling": "settle",
              "out_of_service": "out_of_service"}
 SNAPSHOT_EVERY_MS = 5000
+TRACK_POINTS = 64
 
 
 class Devices:
@@ -91,6 +92,7 @@ class Terminal:
         self.sign_state = None
         self.last_platform: str = ""
         self.platform_params: dict = {}
+        self.track: dict | None = None     # the open trip's board position and track summary
         self._dirty_display = True
         from drivers.pulse import PulseWatch
         from drivers.screens import SelfTest
@@ -212,6 +214,9 @@ class Terminal:
         for record in closed:
             self._trip_closed(record, now)
         state = self.meter.state
+        if state == "hired" and self.track is None:
+            self.track = {"board": self._position(now), "points": 0, "gnss_m0": self.gnss_odometer.metres,
+                          "max_speed": 0, "polyline": [], "stride": 1}
         if state != state_before:
             self._save_meter(now, force=True)
             self.daybook.set_state(OPERATING[state], now)
@@ -227,14 +232,18 @@ class Terminal:
         # receipt job and the platform report are one transaction; only then can the
         # spooler print and the outbox publish.
         pos = self._position(now)
+        track, self.track = self.track or {"board": pos, "points": 0, "gnss_m0": self.gnss_odometer.metres,
+                                           "max_speed": 0, "polyline": [], "stride": 1}, None
+        summary = {"points": track["points"], "gnss_m": self.gnss_odometer.metres - track["gnss_m0"],
+                   "max_speed": track["max_speed"], "polyline": track["polyline"]}
         with self.storage.transaction():
             self.storage.store_trip(record, self.meter.totals.as_dict())
             self._save_meter(now, force=True)
             if self.devices.spooler is not None and self.receipt_builder is not None:
                 self.devices.spooler.submit_receipt(self.receipt_builder(record))
             self.outbox.enqueue(self._topic("trip"), lambda seq: payloads.trip(
-                seq=seq, ts_ms=now, record=record, board_pos=pos, alight_pos=pos,
-                track={"points": 0, "gnss_m": 0, "max_speed": 0, "polyline": []}), "trip")
+                seq=seq, ts_ms=now, record=record, board_pos=track["board"], alight_pos=pos,
+                track=summary), "trip")
         self.daybook.trip(record)
         for effect in self.orders.trip_closed(record["order_id"], record["trip_no"], record["total_fen"], now):
             self._effect(effect, now)
@@ -521,10 +530,26 @@ class Terminal:
             return
         self.fix = fix
         self.gnss_odometer.add(fix)
+        if self.track is not None and self.meter.state == "hired":
+            self._track_point(fix, event.t_ms)
         kmh = fix.speed_mps * 3.6 if fix.speed_mps is not None else None
         silent = self.pulse_watch.on_speed(event.t_ms, kmh)
         if silent is not None:
             self._on_pulse_silent(silent)
+
+    def _track_point(self, fix, now: int) -> None:
+        """Track summary of the trip: fix count, top speed, a polyline of at most TRACK_POINTS points."""
+        track = self.track
+        track["points"] += 1
+        pos = self._position(now)
+        track["max_speed"] = max(track["max_speed"], pos["speed"])
+        if (track["points"] - 1) % track["stride"]:
+            return
+        line = track["polyline"]
+        line.append([pos["latitude"] * (-1 if pos["south"] else 1), pos["longitude"] * (-1 if pos["west"] else 1)])
+        if len(line) > TRACK_POINTS:
+            del line[1::2]            # halve the resolution, keep the first point
+            track["stride"] *= 2
 
     def _on_gnss_health(self, event: Event) -> None:
         self._flag(event.data["alarm"], event.data["active"], event.t_ms)
