@@ -2,7 +2,7 @@
 
 Two buttons (either one will do), active low with the internal pull-up. When one has been held
 for ``hold_ms`` (3000 by default) the callback puts one event on the loop's queue, at the moment
-the hold completes (gpiozero's hold thread calls ``poll``) or at release, whichever comes first:
+the hold completes (the loop calls ``poll`` every turn) or at release, whichever comes first:
 
     Event("alarm_button", t_ms, {"held_ms": 3004, "button": "alarm_a"})
 
@@ -14,7 +14,7 @@ import queue
 import threading
 from collections.abc import Callable
 
-from gpiozero import Button
+from gpiozero import DigitalInputDevice
 
 from drivers.press import PressTimer
 from terminal.events import Event
@@ -38,14 +38,12 @@ class HiddenAlarm:
         self._clock = clock
         self._lock = threading.Lock()
         self._timers = {name: PressTimer(hold_ms, min(debounce_ms, hold_ms - 1)) for name in pins}
-        self.buttons: dict[str, Button] = {}
+        self.buttons: dict[str, DigitalInputDevice] = {}
         try:
             for name, pin in pins.items():
-                button = Button(pin, pull_up=True, bounce_time=None, hold_time=hold_ms / 1000,
-                                pin_factory=pin_factory)
-                button.when_pressed = self._on_pressed(name)
-                button.when_released = self._on_released(name)
-                button.when_held = self.poll
+                button = DigitalInputDevice(pin, pull_up=True, bounce_time=None, pin_factory=pin_factory)
+                button.when_activated = self._on_pressed(name)
+                button.when_deactivated = self._on_released(name)
                 self.buttons[name] = button
         except Exception:
             self.close()

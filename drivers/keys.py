@@ -1,10 +1,12 @@
-"""The driver's keys: gpiozero Buttons whose callbacks only put ``key`` events on the loop's queue.
+"""The driver's keys: GPIO inputs whose callbacks only put ``key`` events on the loop's queue.
 
-Each key is a ``gpiozero.Button`` on the pin the board profile names (active low, internal pull-up),
-built on the pin factory the board hands over. A short press is reported at release; a key with a
-long function (hire: out of service, print: reprint, menu: software id) reports a long press as soon
-as the hold reaches ``long_ms``. Times come from the injected clock; see drivers/press.py for
-debouncing.
+Each key is a ``gpiozero.DigitalInputDevice`` on the pin the board profile names (active low,
+internal pull-up), built on the pin factory the board hands over. (Not ``gpiozero.Button``: each
+Button runs a hold thread that wakes ten times a second, which for eleven inputs costs more CPU than
+the rest of the terminal.) A short press is reported at release; a key with a long function (hire:
+out of service, print: reprint, menu: software id) reports a long press as soon as the owner's
+``poll()`` sees the hold reach ``long_ms`` (the loop polls every 200 ms), or at release. Times come
+from the injected clock; see drivers/press.py for debouncing.
 
     Event("key", t_ms, {"key": "hire", "long": False})
 """
@@ -13,7 +15,7 @@ import queue
 import threading
 from collections.abc import Callable
 
-from gpiozero import Button
+from gpiozero import DigitalInputDevice
 
 from drivers.press import PressTimer
 from terminal.events import Event
@@ -40,15 +42,12 @@ class DriverKeys:
         self._clock = clock
         self._lock = threading.Lock()
         self._timers = {name: PressTimer(long_ms if name in long_keys else None, debounce_ms) for name in pins}
-        self.buttons: dict[str, Button] = {}
+        self.buttons: dict[str, DigitalInputDevice] = {}
         try:
             for name, pin in pins.items():
-                button = Button(pin, pull_up=True, bounce_time=None, hold_time=long_ms / 1000,
-                                pin_factory=pin_factory)
-                button.when_pressed = self._on_pressed(name)
-                button.when_released = self._on_released(name)
-                if name in long_keys:
-                    button.when_held = self._on_held(name)
+                button = DigitalInputDevice(pin, pull_up=True, bounce_time=None, pin_factory=pin_factory)
+                button.when_activated = self._on_pressed(name)
+                button.when_deactivated = self._on_released(name)
                 self.buttons[name] = button
         except Exception:
             self.close()
@@ -69,13 +68,8 @@ class DriverKeys:
                 self._events.put(Event("key", t, {"key": name, "long": outcome[0] == "long"}))
         return released
 
-    def _on_held(self, name: str):
-        def held() -> None:
-            self.poll(only=name)
-        return held
-
     def poll(self, only: str | None = None) -> None:
-        """Report long presses whose hold completed by now (gpiozero's hold thread calls this too)."""
+        """Report long presses whose hold completed by now (the loop calls this every turn)."""
         t = self._clock()
         for name, timer in self._timers.items():
             if only is not None and name != only:

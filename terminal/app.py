@@ -34,6 +34,7 @@ log = logging.getLogger("taxiterm")
 OPERATING = {"for_hire": "for_hire", "hired": "hired", "stopped": "stopped", "settling": "settle",
              "out_of_service": "out_of_service"}
 SNAPSHOT_EVERY_MS = 5000
+LOOP_IDLE_S = 0.2          # the loop wakes at least this often for timers (reports, alarm interval)
 TRACK_POINTS = 64
 
 
@@ -144,7 +145,7 @@ class Terminal:
             ready()
         while not stop.is_set():
             try:
-                event = self.events.get(timeout=0.05)
+                event = self.events.get(timeout=LOOP_IDLE_S)
             except queue.Empty:
                 event = None
             while event is not None:
@@ -173,6 +174,10 @@ class Terminal:
         handler(event)
 
     def periodic(self, now: int) -> None:
+        for device in self.devices.inputs:
+            poll = getattr(device, "poll", None)
+            if poll is not None:
+                poll()            # long key presses and the hidden alarm while still held
         for effect in self.alarm.tick(now):
             self._effect(effect, now)
         for effect in self.orders.tick(now):
@@ -627,8 +632,12 @@ class Terminal:
 
     def _refresh_display(self) -> None:
         self._dirty_display = False
-        if self.devices.display is not None:
-            self.devices.display.show(self.screen())
+        display = self.devices.display
+        if display is None:
+            return
+        screen = self.screen()
+        if screen != display.screen:      # drawing text is the costly part: only what changed
+            display.show(screen)
 
     # -- audit -------------------------------------------------------------------------------------
     def _audit(self, event: str, parameter, old, new, actor: str = "terminal") -> None:

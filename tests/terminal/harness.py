@@ -49,7 +49,9 @@ class Car:
             "meter": {"k": 1000},
             "report": {"vacant_s": 30, "occupied_s": 10, "alarm_s": 5},
             "pulse": {"period_ms": 100},
-            "keys": {"long_ms": 2000},
+            # long holds on the 100x clock (100 ms real), so a loaded machine cannot turn a tap into a hold
+            "keys": {"long_ms": 10000},
+            "alarm": {"hold_ms": 10000},
             "sign": {"query_s": 60},
             "mqtt": {"host": broker.host, "port": broker.port, "reconnect_min_s": 0.2, "reconnect_max_s": 1.0},
             "board": {"serial": {"sign": self.sign.path, "printer": self.printer_pty.path,

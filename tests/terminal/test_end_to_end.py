@@ -61,7 +61,7 @@ def test_hidden_alarm_is_reported_shown_outside_only_and_released_by_the_centre(
     frame_before = runtime.terminal.screen()
 
     car.hold_alarm(0.01)        # 1 s on the scaled clock: a brush, not an alarm
-    car.hold_alarm(0.05)        # 5 s: the alarm
+    car.hold_alarm(0.2)         # 20 s, past the 10 s hold: the alarm
     pre = car.platform.wait_for(lambda m: m.kind == "alarm", timeout_s=5)
     assert pre.valid, pre.errors
     assert pre.payload["extra"]["stage"] == "pre_alarm"

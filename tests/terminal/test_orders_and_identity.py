@@ -88,7 +88,7 @@ def test_falsified_meter_code_refuses_metering_but_keeps_the_alarm(car, tmp_path
     time.sleep(0.2)
     assert car.meter().state == "for_hire"
     assert online(car)
-    car.hold_alarm(0.05)
+    car.hold_alarm(0.2)
     alarm = car.platform.wait_for(lambda m: m.kind == "alarm")
     assert alarm.payload["extra"]["stage"] == "pre_alarm"
     health = car.platform.wait_for(lambda m: m.kind == "health", timeout_s=8)
