@@ -1,71 +1,43 @@
-"""`make run`: the bundled demo trip through the taximeter, shown as the driver display shows it.
+"""`make run`: the bundled demo shift through the whole simulated vehicle, with a live dashboard.
 
-Replays sim/data/demo-trip.jsonl with the demo tariff at a watchable speed (60x real
-time by default) and prints the display (state, fare, distance, waiting time) each time
-it changes, then the trip record and the totalisers.
+Starts its own Mosquitto, runs sim/scenarios/demo.toml (50 simulated minutes: street
+hails, an on-call order, paper-out, a GNSS dropout, a tunnel, a power dip, the hidden
+alarm) at 30x real time with the text dashboard (state, fare, sign, GNSS, outbox depth,
+last platform message), checks the invariants and names the folder with the outputs:
+receipts, display frames and contact sheet, sign history, MQTT transcript, the signed
+audit export and summary.json. Works without a TTY (one line per change).
 """
 
 import argparse
-import json
+import datetime
 import sys
-import time
+import tempfile
 from pathlib import Path
 
-from meter.taximeter import Taximeter
-from terminal.replay import load_schedule, replay
-
-DATA = Path(__file__).resolve().parent / "data"
-STATE_ZH = {"for_hire": "空车", "hired": "载客", "stopped": "暂停", "settling": "结算", "out_of_service": "停运"}
-
-
-def yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
-
-
-def display_line(v: dict) -> str:
-    minutes, seconds = divmod(v["waiting_ms"] // 1000, 60)
-    return (f"[{STATE_ZH[v['state']]} {v['state']:<14}] fare {yuan(v['fare_fen']):>7} yuan"
-            f"  extras {yuan(v['extras_fen']):>6}  distance {v['distance_m'] / 1000:6.2f} km"
-            f"  waiting {minutes:02d}:{seconds:02d}  speed {v['speed_kmh']:3d} km/h")
+from sim.scenario import BUNDLED, load
+from terminal.cli import CommandError
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sim.demo", description=__doc__)
-    parser.add_argument("--speed", type=float, default=60.0, help="times real time (0: as fast as possible)")
-    parser.add_argument("--tariff", type=Path, default=DATA / "tariff-demo.toml")
-    parser.add_argument("--events", type=Path, default=DATA / "demo-trip.jsonl")
+    parser.add_argument("--speed", type=float, default=30.0, help="times real time (default 30)")
+    parser.add_argument("--virtual", action="store_true", help="as fast as the machine allows")
+    parser.add_argument("--scenario", type=Path, default=BUNDLED / "demo.toml")
+    parser.add_argument("--out", type=Path, help="output folder (default: a new one under the temp dir)")
     args = parser.parse_args(argv)
+    from terminal.commands.sim import run_scenario
 
-    schedule = load_schedule(args.tariff)
-    tariff = schedule.tariffs[0]
-    meter = Taximeter(schedule, {"k": 1000})
-    print(f"Demo trip: tariff {tariff.id} ({tariff.name}), digest {tariff.digest[:16]}…, K = 1000 pulses/km")
-    print(f"Replaying {args.events.name} at {args.speed:g}x real time; the display as the driver sees it:\n")
-    trips: list = []
-    live = sys.stdout.isatty()
-    last_state = None
-    last_yuan = None
-    last_t = None
-    with args.events.open(encoding="utf-8") as lines:
-        for out in replay(meter, lines, trips):
-            if args.speed > 0 and last_t is not None:
-                time.sleep(max(0, out["t_ms"] - last_t) / 1000 / args.speed)
-            last_t = out["t_ms"]
-            line = display_line(meter.view() | {"state": out["state"]})
-            if live:
-                # one display line updated in place; a new line when the state changes
-                print(("\n" if out["state"] != last_state and last_state else "\r") + line, end="", flush=True)
-            elif out["state"] != last_state or out["fare_fen"] // 100 != last_yuan:
-                print(line, flush=True)
-            last_state = out["state"]
-            last_yuan = out["fare_fen"] // 100
-    if live:
-        print()
-    print("\nTrip record (stored before the receipt prints; docs/trip-record.md):")
-    for trip in trips:
-        print(json.dumps(trip, ensure_ascii=False, indent=2))
-    print("\nTotalisers:", json.dumps(meter.totals.as_dict()))
-    return 0
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = args.out or Path(tempfile.gettempdir()) / f"taxiterm-demo-{stamp}"
+    try:
+        summary = run_scenario(load(args.scenario), out, speed=None if args.virtual else args.speed,
+                               dashboard=True)
+    except CommandError as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 2
+    print(f"\nThe demo's outputs: {out.resolve()}  (receipts/, frames/, contact-sheet.png, sign-history.json, "
+          f"mqtt.jsonl, audit-export.json, trips.json, summary.json)")
+    return 0 if summary["ok"] else 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,93 @@
+"""``taxiterm sim``: a whole shift of a simulated vehicle, or a fleet against one broker (docs/scenarios.md, docs/fleet.md)."""
+
+import argparse
+import datetime
+import json
+import logging
+import sys
+from pathlib import Path
+
+from terminal.cli import CommandError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("sim", help="run a scenario (a simulated shift) or a fleet load test")
+    parser.add_argument("scenario", nargs="?", help="scenario file, or the name of a bundled one (sim/scenarios)")
+    parser.add_argument("--out", help="folder for the outputs (created; must be empty or new)")
+    pace = parser.add_mutually_exclusive_group()
+    pace.add_argument("--speed", type=float, help="simulated time runs N times the wall clock (1 = real time)")
+    pace.add_argument("--virtual", action="store_true", help="virtual clock, as fast as the machine allows (default)")
+    parser.add_argument("--no-render", action="store_true", help="skip receipt PNGs and display frames (faster)")
+    parser.add_argument("--dashboard", action="store_true", help="print the live text dashboard")
+    parser.add_argument("--fleet", type=int, metavar="N", help="run N terminals against one broker instead")
+    parser.add_argument("--seconds", type=float, default=20.0, help="fleet: measuring time (default 20)")
+    parser.add_argument("--consumers", type=int, default=2, help="fleet: platform consumers sharing a subscription")
+    parser.add_argument("--list", action="store_true", help="list the bundled scenarios")
+    parser.set_defaults(func=handler)
+
+
+def handler(args: argparse.Namespace) -> int:
+    from sim import scenario as scenario_mod
+
+    if args.list:
+        for path in scenario_mod.bundled():
+            sc = scenario_mod.load(path)
+            print(f"{path.stem:18} {sc.description}")
+        return 0
+    if args.fleet is not None:
+        if args.scenario:
+            raise CommandError("give a scenario or --fleet N, not both")
+        if args.fleet < 1 or args.consumers < 1 or args.seconds <= 0:
+            raise CommandError("--fleet, --consumers and --seconds must be positive")
+        from sim.fleet import run_fleet
+        report = run_fleet(args.fleet, args.seconds, consumers=args.consumers, log=lambda *_: None)
+        print(json.dumps(report, indent=1))
+        return 0
+    if not args.scenario:
+        raise CommandError("give a scenario file (or a bundled name, see --list), or --fleet N")
+    if args.speed is not None and args.speed <= 0:
+        raise CommandError("--speed must be positive")
+    try:
+        sc = scenario_mod.load(scenario_mod.find(args.scenario))
+    except scenario_mod.ScenarioError as exc:
+        raise CommandError(str(exc)) from None
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out) if args.out else Path(f"sim-out/{sc.name}-{stamp}")
+    if out.exists() and any(out.iterdir()):
+        raise CommandError(f"{out} is not empty; give a new --out folder")
+    summary = run_scenario(sc, out, speed=args.speed, render=not args.no_render, dashboard=args.dashboard)
+    return 0 if summary["ok"] else 1
+
+
+def run_scenario(sc, out: Path, *, speed: float | None, render: bool = True, dashboard: bool = False,
+                 stream=None) -> dict:
+    """Run ``sc`` into ``out``, print what happened, return the summary (``ok`` false: an invariant broke)."""
+    from sim.dashboard import Dashboard
+    from sim.runner import ShiftRunner, SimError
+
+    stream = stream or sys.stdout
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    board = Dashboard(sc.utc_offset_min, stream) if dashboard else None
+    pace = "virtual clock" if speed is None else f"{speed:g}x real time"
+    print(f"scenario {sc.name}: {sc.description} ({pace})", file=stream, flush=True)
+    try:
+        summary = ShiftRunner(sc, out, speed=speed, render=render, on_tick=board).run()
+    except SimError as exc:
+        raise CommandError(f"simulation stopped: {exc}") from None
+    finally:
+        if board is not None:
+            board.close()
+    print(f"{summary['trips']} trips, fares {summary['fares_fen'] / 100:.2f} yuan, "
+          f"{sum(summary['uplinks'].values())} platform messages, {summary['simulated_s']:.0f} s simulated "
+          f"in {summary['wall_s']:.1f} s", file=stream)
+    for note in summary["notes"]:
+        print(f"note: {note}", file=stream)
+    for result in summary["invariants"]:
+        mark = "ok    " if result["ok"] else "BROKEN"
+        print(f"  {mark} {result['invariant']} ({result['checked']} checked)", file=stream)
+        for problem in result["problems"]:
+            print(f"         {problem}", file=stream)
+    if summary["broken"]:
+        print(f"broken invariant(s): {', '.join(summary['broken'])}", file=stream)
+    print(f"outputs in {out}", file=stream, flush=True)
+    return summary
