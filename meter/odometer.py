@@ -58,6 +58,15 @@ class Odometer:
         self.base_m = before - (self.current_m() - self.base_m)
         # after this, current_m() == before
 
+    def set_k(self, k):
+        """A new K from a calibration: metres already counted stay, later pulses use the new K."""
+        if not isinstance(k, int) or isinstance(k, bool) or k < 100 or k > 100000:
+            raise MeterError("K must be an integer from 100 to 100000 pulses/km (got %r)" % (k,))
+        before = self.current_m()
+        self.k = k
+        if self.reading is not None and self.source == "pulses":
+            self.base_m = before - self.reading * 1000 // k
+
     def snapshot(self):
         return {"k": self.k, "source": self.source, "reading": self.reading, "base_m": self.base_m}
 

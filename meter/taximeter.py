@@ -305,6 +305,15 @@ class Taximeter:
         self.off_ms = None
         return closed
 
+    def set_k(self, t, k):
+        """Apply a calibrated K (the terminal allows it only under the seal), between trips only."""
+        self._check_time(t)
+        if self.state in IN_TRIP:
+            raise MeterError("K can be changed only between trips")
+        self._advance(t, 0)
+        self.odometer.set_k(k)
+        self.params["k"] = k
+
     def clear_fault(self, t):
         """A technician's reset after repair (the terminal allows it only under the seal)."""
         self._check_time(t)

@@ -45,3 +45,19 @@ def test_gnss_source_takes_metres_and_ignores_pulses():
     m.apply({"t_ms": t + 2000, "pulses": 99999})
     m.apply({"t_ms": t + 60000, "gnss_m": 600})
     assert m.view()["distance_m"] == 600
+
+
+def test_a_new_k_keeps_the_distance_counted_and_applies_to_later_pulses():
+    m = meter(k=1000)
+    t = m.t
+    m.apply({"t_ms": t + 60000, "pulses": 1500})
+    assert m.totals.total_m == 1500
+    m.set_k(t + 61000, 2000)
+    m.apply({"t_ms": t + 120000, "pulses": 3500})     # 2000 more pulses at K = 2000: 1000 m
+    assert m.totals.total_m == 2500
+    assert m.odometer.current_m() - m.odometer.metres_at(1500) == 1000
+    m.apply({"t_ms": t + 121000, "key": "hire"})
+    raises(MeterError, m.set_k, t + 122000, 1000)      # not during a trip
+    fresh = meter()
+    raises(MeterError, fresh.set_k, fresh.t + 1000, 5)  # not an implausible K
+    assert fresh.odometer.k == 1000
