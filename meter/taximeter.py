@@ -310,6 +310,8 @@ class Taximeter:
         self._check_time(t)
         if self.state in IN_TRIP:
             raise MeterError("K can be changed only between trips")
+        if not _plain_int(k) or k < 100 or k > 100000:
+            raise MeterError("K must be an integer from 100 to 100000 pulses/km (got %r)" % (k,))
         self._advance(t, 0)
         self.odometer.set_k(k)
         self.params["k"] = k
