@@ -56,7 +56,7 @@ class Terminal:
     def __init__(self, config: dict, *, storage: Storage, schedule, events: queue.Queue,
                  clock: Callable[[], int], devices: Devices, software_id: str,
                  identity_ok: bool = True, identity_reason: str = "", audit=None, vehicle=None,
-                 receipt_builder=None, seal=None) -> None:
+                 receipt_builder=None, seal=None, calibrated_k: int | None = None) -> None:
         self.config = config
         self.storage = storage
         self.events = events
@@ -78,6 +78,8 @@ class Terminal:
         self.schedule = schedule
         self.meter = self._load_meter(schedule)
         self.pulse_base = self.meter.odometer.reading or 0
+        # K from the last calibration under the seal; applied between trips
+        self.pending_k = calibrated_k if calibrated_k and calibrated_k != self.meter.odometer.k else None
         from drivers.sign_follower import SignFollower
         self.follower = SignFollower(self.meter.state)
         self.fix = None                   # last positioned GNSS fix
@@ -219,6 +221,11 @@ class Terminal:
         for record in closed:
             self._trip_closed(record, now)
         state = self.meter.state
+        if self.pending_k is not None and state not in IN_TRIP and self.meter.powered:
+            old, k = self.meter.odometer.k, self.pending_k
+            self.pending_k = None
+            self.meter.set_k(max(now, self.meter.t), k)
+            self._audit("k_applied", "K", old, k)
         if state == "hired" and self.track is None:
             self.track = {"board": self._position(now), "points": 0, "gnss_m0": self.gnss_odometer.metres,
                           "max_speed": 0, "polyline": [], "stride": 1}

@@ -7,6 +7,7 @@ profile and hands them to the one loop (``terminal.app.Terminal``).
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import sqlite3
@@ -113,10 +114,21 @@ class Runtime:
             config, storage=self.storage, schedule=self.schedule, events=self.events, clock=clock,
             devices=self.devices, software_id=self.identity.software_id, identity_ok=self.identity.ok,
             identity_reason=self.identity.reason, audit=self.audit, receipt_builder=self._receipt,
-            seal=Seal(self.state.device_id(), self.state.role_key("authority"), switch_closed_from_audit(self.audit)))
+            seal=Seal(self.state.device_id(), self.state.role_key("authority"), switch_closed_from_audit(self.audit)),
+            calibrated_k=self._calibrated_k())
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()
+
+    def _calibrated_k(self) -> int | None:
+        """K stored by ``taxiterm calibrate`` under the seal (kv "calibration"), if any."""
+        stored = self.storage.kv_get("calibration")
+        if stored is None:
+            return None
+        k = json.loads(stored).get("k")
+        if not isinstance(k, int) or isinstance(k, bool):
+            raise StartError(f"stored calibration is damaged: {stored[:80]!r}")
+        return k
 
     def _receipt(self, record: dict):
         from printer.receipt import Vehicle, build_receipt

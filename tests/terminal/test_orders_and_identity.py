@@ -93,3 +93,16 @@ def test_falsified_meter_code_refuses_metering_but_keeps_the_alarm(car, tmp_path
     assert alarm.payload["extra"]["stage"] == "pre_alarm"
     health = car.platform.wait_for(lambda m: m.kind == "health", timeout_s=8)
     assert health.payload["devices"]["meter"]["ok"] is False
+
+
+def test_a_stored_calibration_sets_k_at_start(car):
+    from terminal.storage import Storage
+    store = Storage(car.tmp / "state" / "terminal.db")
+    store.kv_set("calibration", '{"k": 2000, "calibrated_ms": 1795000000000}')
+    store.close()
+    runtime = car.start()
+    assert car.wait(lambda: car.meter().odometer.k == 2000)
+    assert any(r["event"] == "k_applied" for r in runtime.audit.records())
+    car.press("hire")
+    car.drive(1000)                  # 1000 pulses at K = 2000: 500 m
+    assert car.wait(lambda: car.meter().view()["distance_m"] == 500)
