@@ -18,6 +18,8 @@ import math
 from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 
+from meter.civil import civil_from_days  # one calendar for the meter and the reports
+
 UPLINK_TYPES = ("location", "alarm", "trip", "shift", "daily", "health", "ack", "order", "notice_ack", "audit")
 
 # JT/T 808 alarm bits, with the JT/T 905 (taxi) meaning of bit 1: pre-alarm, the
@@ -141,20 +143,6 @@ def bcd_time(epoch_ms: int) -> str:
     hh, rest = divmod(second_of_day, 3600)
     mm, ss = divmod(rest, 60)
     return f"{year % 100:02d}{month:02d}{day:02d}{hh:02d}{mm:02d}{ss:02d}"
-
-
-def civil_from_days(days: int) -> tuple[int, int, int]:
-    """Days since 1970-01-01 -> (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm)."""
-    z = days + 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    y = yoe + era * 400
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    m = mp + 3 if mp < 10 else mp - 9
-    return (y + 1 if m <= 2 else y), m, d
 
 
 def alarm_bits(names: Iterable[str]) -> int:
