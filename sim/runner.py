@@ -346,6 +346,9 @@ class ShiftRunner:
             self.at(self._next_tick, self._tick)
             while self._heap:
                 t, _, fn = heapq.heappop(self._heap)
+                if self.scenario.end_ms is not None and t > self.scenario.end_ms:
+                    self.notes.append("the shift was stopped at its end time; what was still to come did not happen")
+                    break
                 self._pace(t)
                 self.now = max(self.now, t)
                 fn()
@@ -354,6 +357,7 @@ class ShiftRunner:
                     break
             self._finish()
             self.wall_s = time.monotonic() - started
+            self.replay_wall_s = time.monotonic() - self._wall0
             return self._collect()
         finally:
             self._close()
@@ -667,14 +671,18 @@ class ShiftRunner:
             self.now += 1000
             self._tick_only()
         self._held_at = None
-        deadline = time.monotonic() + SYNC_TIMEOUT_S
-        while len(self.spooler.store) and time.monotonic() < deadline:
-            self._spool()
-            self.drain()
-            time.sleep(0.01)
+        if self.printer.hold_reason() is None:
+            deadline = time.monotonic() + SYNC_TIMEOUT_S
+            while len(self.spooler.store) and time.monotonic() < deadline:
+                self._spool()
+                self.drain()
+                time.sleep(0.01)
+        else:
+            self.notes.append(f"the printer cannot print at the end of the shift ({self.printer.hold_reason()}): "
+                              f"{len(self.spooler.store)} receipt(s) still queued")
         self.quiesce()
-        receipts = len(self.storage.trips())
-        self.printer.wait_for_receipts(receipts, timeout_s=SYNC_TIMEOUT_S)
+        if not len(self.spooler.store):
+            self.printer.wait_for_receipts(len(self.storage.trips()), timeout_s=SYNC_TIMEOUT_S)
 
     def _tick_only(self) -> None:
         if self._powered:
@@ -701,7 +709,7 @@ class ShiftRunner:
         }
 
     def _collect(self) -> dict:
-        data = summary_mod.gather(self)
+        data = self.data = summary_mod.gather(self)
         result = summary_mod.write_outputs(self, data)
         if self.render and self.display.frames:
             contact_sheet(self.out / "frames", self.display.frames, self.out / "contact-sheet.png",

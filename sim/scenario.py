@@ -109,6 +109,7 @@ class Scenario:
     routes: dict[str, RouteSpec]
     actions: tuple[Action, ...]
     source: Path | None = None
+    end_ms: int | None = None         # the shift stops here, whatever is still to come
 
 
 # -- values ---------------------------------------------------------------------------------------
@@ -259,7 +260,7 @@ def parse(data: dict, base: Path = REPO, source: Path | None = None) -> Scenario
     if unknown:
         raise ScenarioError(f"unknown section(s) {', '.join(sorted(unknown))}; known: {', '.join(_TOP)}")
     head = _table(data, "scenario")
-    _only(head, ("name", "description", "start", "utc_offset_min", "seed"), "scenario")
+    _only(head, ("name", "description", "start", "end", "utc_offset_min", "seed"), "scenario")
     if "name" not in head or not isinstance(head["name"], str) or not re.match(r"^[a-z0-9_-]{1,40}$", head["name"]):
         raise ScenarioError("scenario.name is required: 1-40 of a-z 0-9 _ -")
     offset = head.get("utc_offset_min", 480)
@@ -271,6 +272,7 @@ def parse(data: dict, base: Path = REPO, source: Path | None = None) -> Scenario
     seed = head.get("seed", 1)
     if not _plain_int(seed):
         raise ScenarioError("scenario.seed must be an integer")
+    end_ms = _time_of_day(head["end"], start_ms, offset, "scenario.end") if "end" in head else None
 
     vt = _table(data, "vehicle")
     _only(vt, ("terminal_id", "k", "board", "plate", "company", "pulse_input", "gnss_style", "origin"), "vehicle")
@@ -356,7 +358,7 @@ def parse(data: dict, base: Path = REPO, source: Path | None = None) -> Scenario
             last_driving_start = i
         actions.append(Action(i, do, at_ms, into_ms, params))
     return Scenario(head["name"], str(head.get("description", "")), start_ms, offset, seed, vehicle, tariff,
-                    driver, dict(report), routes, tuple(actions), source)
+                    driver, dict(report), routes, tuple(actions), source, end_ms)
 
 
 BUNDLED = Path(__file__).resolve().parent / "scenarios"
