@@ -1,0 +1,74 @@
+"""Benchmarks of the simulated vehicle: a 12-hour shift replayed on the virtual clock, and fleet load.
+
+shift_replay_speedup: a 12-hour shift (about 30 street hails with traffic, cruising
+between them, two breaks) through the real terminal: 1 Hz NMEA text written to a pty
+and decoded by the real parser, pulses through the kernel-counter input, every report
+through the outbox to a real Mosquitto and the platform emulator. The state database is
+on /dev/shm when there is one: the SD card's fsync is not what this measures. Value:
+simulated seconds / wall seconds of the replay (setup and provisioning excluded).
+
+fleet_terminals_1hz: terminals reporting once a second (sim/fleet.py: each one its own
+database, outbox and MQTT connection) against one local Mosquitto, platform consumers
+on a shared subscription. Steps up the fleet until the platform no longer receives 98 %
+of the expected rate or the p99 end-to-end latency reaches 1 s; value: the largest fleet
+that passed.
+"""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from sim.fleet import run_fleet
+from sim.runner import ShiftRunner
+from sim.scenario import parse
+
+
+def twelve_hour_shift() -> dict:
+    actions = [{"do": "sign_in"}]
+    for i in range(30):
+        actions.append({"do": "cruise", "route": {"length_m": 1200 + 150 * (i % 5), "seed": 100 + i}})
+        actions.append({"do": "hail", "route": {"length_m": 3000 + 700 * (i % 7), "seed": 200 + i},
+                        "wait": f"{30 + 15 * (i % 4)}s", "tolls_fen": 500 if i % 10 == 3 else 0})
+        if i in (10, 20):
+            actions.append({"do": "park", "duration": "40m"})
+    actions.append({"do": "park", "at": "18:55", "duration": "1m"})
+    actions.append({"do": "sign_out"})
+    return {"scenario": {"name": "bench-12h", "start": "2026-11-20 07:00", "end": "19:00", "seed": 5},
+            "vehicle": {"terminal_id": "T0999", "pulse_input": "kernel", "gnss_style": "mtk"},
+            "actions": actions}
+
+
+def shift_replay_speedup() -> dict:
+    out = Path(tempfile.mkdtemp(prefix="taxiterm-bench-sim-"))
+    shm = Path("/dev/shm")
+    state = Path(tempfile.mkdtemp(prefix="taxiterm-bench-state-", dir=shm if shm.is_dir() else None))
+    shutil.rmtree(state)
+    try:
+        runner = ShiftRunner(parse(twelve_hour_shift()), out, render=False, state_dir=state)
+        summary = runner.run()
+        if summary["broken"]:
+            raise RuntimeError(f"the benchmark shift broke {summary['broken']}")
+        simulated = summary["simulated_s"]
+        print(f"  {simulated:.0f} s simulated, {summary['trips']} trips, {sum(summary['uplinks'].values())} "
+              f"messages, replay {runner.replay_wall_s:.2f} s wall")
+        return {"value": round(simulated / runner.replay_wall_s), "unit": "simulated s / wall s", "better": "higher"}
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def fleet_terminals_1hz() -> dict:
+    passed = 0
+    for n in (100, 200, 300, 400, 600, 800, 1000, 1500, 2000):
+        report = run_fleet(n, 8.0, warmup_s=4.0, log=lambda *_: None)
+        ok = (report["rate_per_s"] >= 0.98 * n and report["latency_ms_p99"] is not None
+              and report["latency_ms_p99"] < 1000)
+        print(f"  {n} terminals: {report['rate_per_s']} msg/s, p99 {report['latency_ms_p99']} ms, "
+              f"pending {report['pending_at_end']} -> {'ok' if ok else 'not sustained'}")
+        if not ok:
+            break
+        passed = n
+    return {"value": passed, "unit": "terminals", "better": "higher"}
+
+
+METRICS = {"shift_replay_speedup": shift_replay_speedup, "fleet_terminals_1hz": fleet_terminals_1hz}
