@@ -1,0 +1,1 @@
+"""Technician tools: calibrate K under the seal, and the device self-test."""
