@@ -59,7 +59,7 @@ def build_devices(profile: BoardProfile, config: dict, events: queue.Queue, cloc
     from drivers.display import DriverDisplay, open_display
     from drivers.keys import DriverKeys
     from drivers.pulse import GpioPulseCounter, KernelPulseCounter
-    from drivers.sense import seal_switch
+    from drivers.sense import ignition_sense, seal_switch
     from drivers.sign import SignDriver
     from gps.reader import GnssReader
     from printer.device import open_printer
@@ -72,6 +72,8 @@ def build_devices(profile: BoardProfile, config: dict, events: queue.Queue, cloc
         HiddenAlarm({"alarm_a": profile.inputs["alarm_a"], "alarm_b": profile.inputs["alarm_b"]}, events, clock,
                     factory, hold_ms=config["alarm"]["hold_ms"]),
         seal_switch(profile.inputs["seal"], events, clock, factory),
+        # supply / ignition sense: its changes are the meter's power events (a dip or a loss)
+        ignition_sense(profile.inputs["ignition"], events, clock, factory),
     ]
     if profile.pulse_counter:
         pulses = KernelPulseCounter(profile.pulse_counter, events, clock, period_ms=config["pulse"]["period_ms"])

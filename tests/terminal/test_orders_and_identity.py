@@ -106,3 +106,18 @@ def test_a_stored_calibration_sets_k_at_start(car):
     car.press("hire")
     car.drive(1000)                  # 1000 pulses at K = 2000: 500 m
     assert car.wait(lambda: car.meter().view()["distance_m"] == 500)
+
+
+def test_ignition_off_and_on_is_a_dip_that_resumes_the_trip(car):
+    runtime = car.start()
+    car.press("hire")
+    assert car.wait(lambda: car.meter().state == "hired")
+    pin = runtime.devices.inputs[3].device.pin
+    pin.drive_low()      # supply present (active low)
+    pin.drive_high()     # supply gone
+    assert car.wait(lambda: not car.meter().powered)
+    time.sleep(0.02)     # 2 s on the meter's clock: below dip_ms
+    pin.drive_low()
+    assert car.wait(lambda: car.meter().powered)
+    assert car.meter().state == "hired"
+    assert any(r["event"] == "power" for r in runtime.audit.records())
