@@ -2,9 +2,9 @@
 
 The workshop bench of the house, pure: a known distance and the pulses counted over it go in; K,
 or the reason it cannot be trusted, comes out. Also the stored calibration record (Storage kv
-``calibration``) and how a terminal applies a new K to its saved meter state without changing a
-metre already counted. The shell (``taxiterm calibrate``) counts, asks the seal, stores and audits.
-See docs/calibration.md.
+``calibration``) and how to read it back. The shell (``taxiterm calibrate``) counts, asks the seal,
+stores and audits; the meter applies a new K between trips (``Taximeter.set_k``). See
+docs/calibration.md.
 
 K = pulses x 1000 / distance_m, rounded to the nearest integer, halves up. A run must resolve K to
 0.1 %: at least 1000 pulses (one pulse is then <= 0.1 % of the count) over at least 1000 m of course
@@ -110,26 +110,3 @@ def effective_k(configured_k: int, stored_text: str | None) -> int:
     """The K a terminal uses: the sealed calibration when there is one, else the configuration's meter.k."""
     k = stored_k(stored_text)
     return configured_k if k is None else k
-
-
-def snapshot_with_k(snapshot: dict, k: int) -> tuple[dict, bool]:
-    """A saved meter state (``Taximeter.snapshot()``) switched to ``k``, and whether it was switched.
-
-    Not while a trip is open (its distance must be measured with one K); then the snapshot comes
-    back unchanged with False. Otherwise the odometer keeps every metre counted so far and counts
-    the pulses from its current reading on at the new K: cumulative metres are floor(reading x
-    1000 / K) + base, so the base absorbs the change.
-    """
-    k = _count("K", k)
-    if not K_MIN <= k <= K_MAX:
-        raise CalibrationError(f"K = {k} is outside {K_MIN}..{K_MAX}")
-    odo = snapshot["odometer"]
-    if odo["k"] == k or snapshot["trip"] is not None:
-        return snapshot, False
-    out = dict(snapshot, params=dict(snapshot["params"], k=k))
-    if odo["source"] != "pulses" or odo["reading"] is None:
-        out["odometer"] = dict(odo, k=k)
-        return out, True
-    metres_now = odo["base_m"] + odo["reading"] * 1000 // odo["k"]
-    out["odometer"] = dict(odo, k=k, base_m=metres_now - odo["reading"] * 1000 // k)
-    return out, True

@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from meter.odometer import Odometer
 from terminal import calibration as cal
 
 
@@ -76,29 +75,3 @@ def test_the_stored_record_is_what_the_export_reads():
 def test_a_malformed_stored_record_is_refused_not_guessed(text, why):
     with pytest.raises(cal.CalibrationError, match=why):
         cal.effective_k(1000, text)
-
-
-def _meter_snapshot(k, reading, base_m=0, trip=None):
-    return {"params": {"k": k, "source": "pulses", "dip_ms": 10000, "max_kmh": 250},
-            "odometer": {"k": k, "source": "pulses", "reading": reading, "base_m": base_m}, "trip": trip}
-
-
-@given(old_k=st.integers(cal.K_MIN, cal.K_MAX), new_k=st.integers(cal.K_MIN, cal.K_MAX),
-       reading=st.integers(0, 10**10), base=st.integers(0, 10**6), more=st.integers(0, 10**7))
-def test_a_new_k_keeps_every_metre_counted_and_counts_on_at_the_new_k(old_k, new_k, reading, base, more):
-    snap = _meter_snapshot(old_k, reading, base)
-    before = Odometer.restore(snap["odometer"]).current_m()
-    out, applied = cal.snapshot_with_k(snap, new_k)
-    assert applied == (old_k != new_k)
-    odo = Odometer.restore(out["odometer"])
-    assert odo.k == new_k and out["params"]["k"] == new_k
-    assert odo.current_m() == before
-    assert odo.metres_at(reading + more) - before == (reading + more) * 1000 // new_k - reading * 1000 // new_k
-    assert snap["odometer"]["k"] == old_k          # the input is not changed
-
-
-def test_k_never_changes_under_an_open_trip():
-    snap = _meter_snapshot(1000, 5000, trip={"trip_no": 3})
-    assert cal.snapshot_with_k(snap, 6234) == (snap, False)
-    with pytest.raises(cal.CalibrationError, match="outside 100..100000"):
-        cal.snapshot_with_k(_meter_snapshot(1000, 5000), 99)
