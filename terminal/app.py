@@ -26,7 +26,7 @@ from terminal.daily import DayBook
 from terminal.events import Event
 from terminal.orders import OrderDesk
 from terminal.outbox import Outbox
-from terminal.storage import Storage
+from terminal.storage import Storage, StorageError
 
 log = logging.getLogger("taxiterm")
 
@@ -330,29 +330,37 @@ class Terminal:
             self._meter_call(now, self.meter.key, now, "extra", amount_fen=amount, label="路桥费")
 
     def _sign_in_out(self, now: int) -> None:
+        """Sign-in/out: the shift record, the meter's shift counters and the report commit together."""
         driver = self.config["terminal"].get("driver_cert") or "unknown"
+        signing_in = self.meter.shift_info is None
+        if signing_in == (self.storage.open_shift() is not None):
+            self._say("班次记录不一致 (shift records disagree): see log", now, seconds=5)
+            log.error("meter shift %s but stored shift %s", self.meter.shift_info, self.storage.open_shift())
+            return
+        before = self.meter.snapshot()
         try:
-            if self.meter.shift_info is None:
-                self.meter.start_shift(now, driver)
-                shift_id = str(self.storage.sign_in(driver, now))
-                event, totals = "sign_in", None
-            else:
-                summary = self.meter.end_shift(now)
-                row = self.storage.sign_out(now, summary)
-                shift_id, event, totals = str(row["shift_id"]), "sign_out", summary["totals"]
-                totals = dict(totals, start_ms=summary["start_ms"])
-        except MeterError as exc:
+            with self.storage.transaction():
+                if signing_in:
+                    self.meter.start_shift(now, driver)
+                    shift_id = str(self.storage.sign_in(driver, now))
+                    event, totals = "sign_in", None
+                else:
+                    summary = self.meter.end_shift(now)
+                    row = self.storage.sign_out(now, summary)
+                    shift_id, event = str(row["shift_id"]), "sign_out"
+                    t = summary["totals"]
+                    totals = {"trips": t["hirings"], "distance_m": t["total_m"], "loaded_m": t["hired_m"],
+                              "empty_m": t["empty_m"], "waiting_ms": t["waiting_ms"], "fares_fen": t["fares_fen"],
+                              "extras_fen": t["extras_fen"], "total_fen": t["fares_fen"] + t["extras_fen"],
+                              "started_ms": summary["start_ms"]}
+                self._save_meter(now, force=True)
+                self.outbox.enqueue(self._topic("shift"), lambda seq: payloads.shift(
+                    seq=seq, ts_ms=now, event=event, shift_id=shift_id, driver_cert=driver, at_ms=now,
+                    totals=totals), "shift")
+        except (MeterError, StorageError) as exc:
+            self.meter = Taximeter.restore(before, self.schedule)   # nothing of it was stored either
             self._say(str(exc), now, seconds=3)
             return
-        self._save_meter(now, force=True)
-        if totals is not None:
-            totals = {"trips": totals["hirings"], "distance_m": totals["total_m"], "loaded_m": totals["hired_m"],
-                      "empty_m": totals["empty_m"], "waiting_ms": totals["waiting_ms"],
-                      "fares_fen": totals["fares_fen"], "extras_fen": totals["extras_fen"],
-                      "total_fen": totals["fares_fen"] + totals["extras_fen"], "started_ms": totals["start_ms"]}
-        self.outbox.enqueue(self._topic("shift"), lambda seq: payloads.shift(
-            seq=seq, ts_ms=now, event=event, shift_id=shift_id, driver_cert=driver, at_ms=now,
-            totals=totals), "shift")
         self._say("签到" if event == "sign_in" else "签退", now, seconds=3)
 
     def _on_power(self, event: Event) -> None:
