@@ -7,7 +7,6 @@ profile and hands them to the one loop (``terminal.app.Terminal``).
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import sqlite3
@@ -124,13 +123,11 @@ class Runtime:
 
     def _calibrated_k(self) -> int | None:
         """K stored by ``taxiterm calibrate`` under the seal (kv "calibration"), if any."""
-        stored = self.storage.kv_get("calibration")
-        if stored is None:
-            return None
-        k = json.loads(stored).get("k")
-        if not isinstance(k, int) or isinstance(k, bool):
-            raise StartError(f"stored calibration is damaged: {stored[:80]!r}")
-        return k
+        from terminal.calibration import CalibrationError, stored_k
+        try:
+            return stored_k(self.storage.kv_get("calibration"))
+        except CalibrationError as exc:
+            raise StartError(f"{exc}: recalibrate under the seal (taxiterm calibrate)") from exc
 
     def _receipt(self, record: dict):
         from printer.receipt import Vehicle, build_receipt
