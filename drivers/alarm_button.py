@@ -11,16 +11,13 @@ A shorter press puts nothing. Held times come from the injected clock. What the 
 """
 
 import queue
-import threading
 from collections.abc import Callable
 
-from gpiozero import DigitalInputDevice
-
-from drivers.press import PressTimer
+from drivers.press import PressTimer, TimedInputs
 from terminal.events import Event
 
 
-class HiddenAlarm:
+class HiddenAlarm(TimedInputs):
     def __init__(
         self,
         pins: dict[str, int],
@@ -34,49 +31,15 @@ class HiddenAlarm:
         if hold_ms <= 0:
             raise ValueError(f"hold_ms must be positive, got {hold_ms}")
         self.hold_ms = hold_ms
-        self._events = events
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._timers = {name: PressTimer(hold_ms, min(debounce_ms, hold_ms - 1)) for name in pins}
-        self.buttons: dict[str, DigitalInputDevice] = {}
-        try:
-            for name, pin in pins.items():
-                button = DigitalInputDevice(pin, pull_up=True, bounce_time=None, pin_factory=pin_factory)
-                button.when_activated = self._on_pressed(name)
-                button.when_deactivated = self._on_released(name)
-                self.buttons[name] = button
-        except Exception:
-            self.close()
-            raise
+        timers = {name: PressTimer(hold_ms, min(debounce_ms, hold_ms - 1)) for name in pins}
+        super().__init__(pins, timers, events, clock, pin_factory)
 
-    def _on_pressed(self, name: str):
-        def pressed() -> None:
-            with self._lock:
-                self._timers[name].pressed(self._clock())
-        return pressed
+    def _released(self, name: str, t: int, kind: str, held: int) -> None:
+        if kind == "long":          # a shorter press is a brush: nothing
+            self._raise(name, t, held)
 
-    def _on_released(self, name: str):
-        def released() -> None:
-            t = self._clock()
-            with self._lock:
-                outcome = self._timers[name].released(t)
-            if outcome is not None and outcome[0] == "long":
-                self._raise(name, t, outcome[1])
-        return released
-
-    def poll(self) -> None:
-        """Raise the alarm for any button whose hold completed by now."""
-        t = self._clock()
-        for name, timer in self._timers.items():
-            with self._lock:
-                held = timer.poll(t)
-            if held is not None:
-                self._raise(name, t, held)
+    def _held(self, name: str, t: int, held: int) -> None:
+        self._raise(name, t, held)
 
     def _raise(self, name: str, t: int, held: int) -> None:
         self._events.put(Event("alarm_button", t, {"held_ms": held, "button": name}))
-
-    def close(self) -> None:
-        for button in self.buttons.values():
-            button.close()
-        self.buttons.clear()

@@ -1,9 +1,11 @@
-"""How long a button was held, on the injected clock (pure, no GPIO).
+"""How long a button was held, on the injected clock; and the timed GPIO inputs built on that.
 
 Contact bounce: a press shorter than ``debounce_ms`` counts for nothing, so the bursts of edges a
 switch makes when it closes or opens leave only the real press. A press that reaches ``long_ms``
 is long: it is reported the moment the hold completes (``poll``) or at release, once.
 """
+
+import threading
 
 
 class PressTimer:
@@ -49,3 +51,65 @@ class PressTimer:
         if self.long_ms is not None and held >= self.long_ms:
             return ("long", held)
         return ("short", held)
+
+
+class TimedInputs:
+    """Active-low GPIO inputs (internal pull-up) whose presses are timed by ``PressTimer``s.
+
+    gpiozero callbacks only record presses and releases; subclasses say what a finished
+    press (``_released``) or a completed hold (``_held``) puts on the loop's queue. The
+    owner calls ``poll()`` every turn of its loop, so a hold is reported while still held.
+    """
+
+    def __init__(self, pins: dict, timers: dict, events, clock, pin_factory) -> None:
+        from gpiozero import DigitalInputDevice
+
+        self._events = events
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._timers = timers
+        self.buttons: dict = {}
+        try:
+            for name, pin in pins.items():
+                button = DigitalInputDevice(pin, pull_up=True, bounce_time=None, pin_factory=pin_factory)
+                button.when_activated = self._on_pressed(name)
+                button.when_deactivated = self._on_released(name)
+                self.buttons[name] = button
+        except Exception:
+            self.close()
+            raise
+
+    def _on_pressed(self, name: str):
+        def pressed() -> None:
+            with self._lock:
+                self._timers[name].pressed(self._clock())
+        return pressed
+
+    def _on_released(self, name: str):
+        def released() -> None:
+            t = self._clock()
+            with self._lock:
+                outcome = self._timers[name].released(t)
+            if outcome is not None:
+                self._released(name, t, outcome[0], outcome[1])
+        return released
+
+    def poll(self) -> None:
+        """Report holds that completed by now."""
+        t = self._clock()
+        for name, timer in self._timers.items():
+            with self._lock:
+                held = timer.poll(t)
+            if held is not None:
+                self._held(name, t, held)
+
+    def _released(self, name: str, t: int, kind: str, held: int) -> None:
+        raise NotImplementedError
+
+    def _held(self, name: str, t: int, held: int) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        for button in self.buttons.values():
+            button.close()
+        self.buttons.clear()
