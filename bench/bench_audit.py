@@ -3,8 +3,8 @@
 import sqlite3
 import time
 
-from terminal import keys
-from terminal.audit import AuditTrail, verify_records
+from terminal.trust import keys
+from terminal.trust.audit import AuditTrail, verify_records
 
 RECORDS = 5000
 

@@ -28,10 +28,10 @@ def _alarm_to_sign_latencies(presses: int = PRESSES) -> list[float]:
 
     from board.profiles import load_board
     from drivers.alarm_button import HiddenAlarm
+    from drivers.event import Event
     from drivers.sign import SignDriver, SignFollower
     from drivers.sign_frame import CMD_SET_STATE, SIGN_STATES
     from sim.sign_emulator import SignEmulator
-    from terminal.events import Event
 
     board = load_board("sim")
     virtual = {"t": 1_700_000_000_000}

@@ -21,9 +21,9 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 from sim.broker import Broker, Gate
-from terminal.mqtt_link import MqttLink
-from terminal.outbox import Outbox, run_link_loop
-from terminal.storage import Storage
+from terminal.link.mqtt import MqttLink
+from terminal.link.outbox import Outbox, run_link_loop
+from terminal.storage.database import Storage
 
 REPORTS = 3600
 T0_MS = 1_795_000_000_000

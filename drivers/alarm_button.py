@@ -13,8 +13,8 @@ A shorter press puts nothing. Held times come from the injected clock. What the 
 import queue
 from collections.abc import Callable
 
+from drivers.event import Event
 from drivers.press import PressTimer, TimedInputs
-from terminal.events import Event
 
 
 class HiddenAlarm(TimedInputs):

@@ -12,8 +12,8 @@ from luma.core.render import canvas
 from PIL import Image
 
 from board.profiles import DisplaySpec
+from drivers.event import Event
 from drivers.screens import AllOnScreen, draw_screen
-from terminal.events import Event
 
 
 class DisplayError(RuntimeError):

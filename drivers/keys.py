@@ -14,8 +14,8 @@ from the injected clock; see drivers/press.py for debouncing.
 import queue
 from collections.abc import Callable
 
+from drivers.event import Event
 from drivers.press import PressTimer, TimedInputs
-from terminal.events import Event
 
 LONG_KEYS = ("hire", "print", "menu")
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from gpiozero import DigitalInputDevice
 
-from terminal.events import Event
+from drivers.event import Event
 
 
 class PulseError(RuntimeError):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from gpiozero import DigitalInputDevice
 
-from terminal.events import Event
+from drivers.event import Event
 
 
 class LevelInput:

@@ -6,7 +6,7 @@ bytes came back meanwhile, else "no answer". ``fault_after`` failed attempts in 
 top-light fault; the next good answer clears it. Changes come back as ``sign_fault`` events.
 """
 
-from terminal.events import Event
+from drivers.event import Event
 
 
 class SignHealth:

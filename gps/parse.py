@@ -7,6 +7,9 @@ understand RMC, GGA, VTG, GSA, GSV, ZDA, GLL and TXT from talkers GP, GN, BD, GB
 GA, and MediaTek's ``$PGTOP`` antenna report. Anything else is counted ``unknown``;
 fields that do not convert are ``malformed``; values no receiver can mean (latitude
 95°, 9,999 knots, a date before ``min_year``) are ``absurd``. No input raises.
+
+Longer than 400 lines because it is two parsers of the same sentences side by side (the
+fast path and the pynmea2 reference), sharing one table of field checks.
 """
 
 import datetime

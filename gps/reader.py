@@ -18,10 +18,10 @@ from collections.abc import Callable
 
 import serial
 
+from drivers.event import Event
 from gps.decoder import AntennaReport, NmeaDecoder
 from gps.fix import Fix
 from gps.health import DEFAULT_NO_DATA_MS, DEFAULT_NO_FIX_MS, GnssHealth
-from terminal.events import Event
 
 
 def wall_clock_ms() -> int:

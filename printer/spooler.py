@@ -18,11 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from drivers.event import Event
 from printer.device import PrinterConnection, PrinterLinkError, PrinterOpenError
 from printer.escpos_out import DEFAULT_COLUMNS, receipt_bytes
 from printer.receipt import Receipt, as_reprint
 from printer.status import PrinterStatus, query_status
-from terminal.events import Event
 
 
 @dataclass(frozen=True)

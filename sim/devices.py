@@ -26,6 +26,7 @@ from pathlib import Path
 import serial
 
 from drivers.display import DriverDisplay
+from drivers.event import Event
 from drivers.sign_frame import (
     CMD_SET_STATE,
     DEVICE_TOP_LIGHT,
@@ -40,7 +41,6 @@ from gps.fix import Fix
 from gps.framer import with_checksum
 from gps.health import GnssHealth
 from sim.pty import PtyDevice
-from terminal.events import Event
 
 
 class SimDeviceError(RuntimeError):

@@ -1,10 +1,10 @@
 """Fleet load: N simulated terminals reporting through one broker, measured from the platform's side.
 
 The car park of the simulator. Each simulated terminal is the terminal's real uplink
-path: its own database (``terminal.storage``), outbox (``terminal.outbox``: persist,
-publish at QoS 1, delete on PUBACK) and MQTT connection (``terminal.mqtt_link``, its own
+path: its own database (``terminal.storage``), outbox (``terminal.link.outbox``: persist,
+publish at QoS 1, delete on PUBACK) and MQTT connection (``terminal.link.mqtt``, its own
 client id, last will and retained status), sending a location report
-(``terminal.payloads.location``) once a second from a point moving along a city route.
+(``terminal.link.payloads.location``) once a second from a point moving along a city route.
 Terminals run in worker processes (so the machine's cores are used), each worker
 stepping its terminals from one loop. The platform side is ``consumers`` MQTT clients
 sharing one subscription (``$share/platform/taxi/+/up/#``, the way a platform scales
@@ -78,10 +78,10 @@ def _worker(ids: list[str], host: str, port: int, root: str, start_at: float, st
             results: multiprocessing.Queue) -> None:
     """A worker process: its terminals report once a second from ``start_at`` to ``stop_at`` (wall time)."""
     from sim.gnss_route import drive, urban_route
-    from terminal import payloads
-    from terminal.mqtt_link import MqttLink
-    from terminal.outbox import Outbox
-    from terminal.storage import Storage
+    from terminal.link import payloads
+    from terminal.link.mqtt import MqttLink
+    from terminal.link.outbox import Outbox
+    from terminal.storage.database import Storage
 
     terminals = []
     for n, tid in enumerate(ids):

@@ -4,7 +4,7 @@ The fire drill of the house. Two halves in one module:
 
 - ``target``: one process of the terminal (``python -m sim.killpoints target --state DIR --seed S``).
   It builds the real ``Terminal`` on the provisioned state directory (Storage, AuditTrail, seal,
-  installed tariff, software identity, no devices) the way ``terminal.runtime.Runtime`` does, and
+  installed tariff, software identity, no devices) the way ``terminal.app.runtime.Runtime`` does, and
   drives a shift: a driver who signs in, hires, drives, pauses, settles, adds tolls, clears, and now
   and then cuts the ignition. Its clock is virtual and persisted before every step, so a restarted
   process continues the shift from where the stored state says it is; ``--down-ms`` is how long the
@@ -116,8 +116,8 @@ def _target_classes():
     """Storage and AuditTrail that report commits and pass the kill points (imported late: fast --help)."""
     from contextlib import contextmanager
 
-    from terminal.audit import AuditTrail
-    from terminal.storage import Storage
+    from terminal.storage.database import Storage
+    from terminal.trust.audit import AuditTrail
 
     class DrillStorage(Storage):
         """Says what it committed only once the outermost transaction has committed (the loop nests them)."""
@@ -193,11 +193,11 @@ def _target_classes():
 
 def build_terminal(state_dir: Path, clock, kills: KillSwitch):
     """The real Terminal on a provisioned state directory, as Runtime builds it, without devices."""
-    from terminal import config as config_mod
-    from terminal import identity, keys
-    from terminal.app import Devices, Terminal
-    from terminal.runtime import installed_schedule
-    from terminal.seal import Seal, switch_closed_from_audit
+    from terminal.app import config as config_mod
+    from terminal.app.loop import Devices, Terminal
+    from terminal.app.runtime import installed_schedule
+    from terminal.trust import identity, keys
+    from terminal.trust.seal import Seal, switch_closed_from_audit
 
     DrillStorage, DrillAudit = _target_classes()
     state = keys.DeviceState(state_dir)
@@ -274,8 +274,8 @@ class Car:
 
 def run_target(state_dir: Path, seed: int, down_ms: int, kill_after: str | None, trips: int | None,
                max_steps: int) -> int:
+    from drivers.event import Event
     from meter import canonical
-    from terminal.events import Event
 
     kills = KillSwitch(kill_after)
     clock = VirtualClock(state_dir / CLOCK_FILE, down_ms)
@@ -343,9 +343,9 @@ class StoredState:
 
 def read_state(state_dir: Path) -> StoredState:
     """Everything the invariants look at, read from the state directory (no target may be running)."""
-    from terminal import keys
-    from terminal.audit import AuditTrail
-    from terminal.storage import Storage
+    from terminal.storage.database import Storage
+    from terminal.trust import keys
+    from terminal.trust.audit import AuditTrail
 
     state = keys.DeviceState(state_dir)
     with Storage(state.database) as storage:

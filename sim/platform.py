@@ -24,7 +24,8 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from terminal import commands_in, schemas
+from terminal.link import downlink as commands_in
+from terminal.link import schemas
 
 
 def wall_ms() -> int:

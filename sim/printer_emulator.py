@@ -1,8 +1,8 @@
 """The receipt printer emulator: an ESC/POS printer on a pseudo-terminal or a loopback TCP port.
 
-It parses what the terminal sends (sim/escpos_parse.py), answers real-time status
+It parses what the terminal sends (printer/preview/parse.py), answers real-time status
 queries (DLE EOT 1..4) from its settable state, and renders every receipt (a cut ends
-one) to plain text and PNG (sim/escpos_render.py). State a test or a technician can
+one) to plain text and PNG (printer/preview/render.py). State a test or a technician can
 set: ``paper_out``, ``paper_near_end``, ``cover_open``, ``offline``, ``silent`` (no
 answer at all, like a printer switched off) and ``reply_override`` (answer every
 status query with these bytes: a broken printer). While the printer cannot print
@@ -21,8 +21,8 @@ import threading
 import time
 from pathlib import Path
 
-from sim.escpos_parse import EscposParser, PrintedReceipt
-from sim.escpos_render import PAPER_DOTS, render_png, render_text
+from printer.preview.parse import EscposParser, PrintedReceipt
+from printer.preview.render import PAPER_DOTS, render_png, render_text
 from sim.pty import PtyDevice
 
 STATES = ("paper_out", "paper_near_end", "cover_open", "offline", "silent")

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import terminal
-from terminal import identity, keys
-from terminal.tariff_store import TariffStore, sign_tariff, verify_tariff
+from terminal.trust import identity, keys
+from terminal.trust.tariff_store import TariffStore, sign_tariff, verify_tariff
 
 DEMO_TARIFF = Path(__file__).resolve().parent / "data" / "tariff-demo.toml"
 

@@ -1,7 +1,7 @@
 """The scenario runner: one whole terminal through a simulated shift, on a clock the runner owns.
 
 The stage of the simulator. ``ShiftRunner(scenario, out_dir).run()`` provisions a state
-directory, builds the real ``terminal.app.Terminal`` with emulated devices (keys, hidden
+directory, builds the real ``terminal.app.loop.Terminal`` with emulated devices (keys, hidden
 alarm, ignition and pulses on gpiozero mock pins; GNSS, rooftop sign and receipt printer
 on pseudo-terminals; luma's dummy display; the real MQTT link to a real Mosquitto with
 the platform emulator on the far side), then plays the scenario: a vehicle model drives
@@ -38,6 +38,7 @@ import paho.mqtt.client as mqtt
 from board.profiles import load_board
 from drivers.alarm_button import HiddenAlarm
 from drivers.display import DriverDisplay, open_display
+from drivers.event import Event
 from drivers.keys import DriverKeys
 from drivers.pulse import GpioPulseCounter, KernelPulseCounter
 from drivers.sense import ignition_sense
@@ -53,15 +54,14 @@ from sim.pty import PtyDevice
 from sim.pulse_gen import PulseTrain
 from sim.scenario import Action, RouteSpec, Scenario
 from sim.sign_emulator import SignEmulator
-from terminal import config as config_mod
-from terminal import identity
-from terminal.app import Devices, Terminal
-from terminal.audit import AuditTrail
-from terminal.events import Event
-from terminal.receipt_jobs import StoredJobs
-from terminal.runtime import installed_schedule
-from terminal.seal import Seal, switch_closed_from_audit
-from terminal.storage import Storage
+from terminal.app import config as config_mod
+from terminal.app.loop import Devices, Terminal
+from terminal.app.runtime import installed_schedule
+from terminal.storage.database import Storage
+from terminal.storage.receipt_jobs import StoredJobs
+from terminal.trust import identity
+from terminal.trust.audit import AuditTrail
+from terminal.trust.seal import Seal, switch_closed_from_audit
 
 log = logging.getLogger("taxiterm.sim")
 
@@ -260,7 +260,7 @@ class ShiftRunner:
         self.gnss = PtyGnss(self.events, clock)
         self.display = FrameRecorder(DriverDisplay(open_display(profile.display)), clock,
                                      self.out / "frames" if self.render else None)
-        from terminal.mqtt_link import MqttLink
+        from terminal.link.mqtt import MqttLink
         self.link = MqttLink(self.config["mqtt"], self.events, clock, software=self.identity.software_id)
         devices = Devices(sign=self.sign, display=self.display, spooler=self.spooler, gnss=None, link=self.link,
                           inputs=[self.keys, self.alarm_buttons, self.ignition], pulse_counter=self.counter)

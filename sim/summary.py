@@ -333,8 +333,8 @@ def write_outputs(runner, data: dict) -> dict:
 
 def write_export(runner) -> Path:
     """The signed inspector export of the simulated terminal (terminal/export.py, docs/inspector.md)."""
-    from terminal import export as export_mod
-    from terminal.seal import switch_closed_from_audit
+    from terminal.trust import export as export_mod
+    from terminal.trust.seal import switch_closed_from_audit
 
     data = export_mod.collect(runner.state, runner.storage, runner.audit, runner.now,
                               switch_closed=switch_closed_from_audit(runner.audit))

@@ -9,7 +9,8 @@ import somebody else's ``gps`` and misbehave later.
 import importlib.util
 from pathlib import Path
 
-OWN_PACKAGES = ("meter", "gps", "board", "drivers", "printer", "sim", "terminal")
+OWN_PACKAGES = ("meter", "gps", "board", "drivers", "printer", "terminal")
+OPTIONAL_PACKAGES = ("sim",)     # the simulator: absent on a device that does not ship it
 
 
 class ForeignModuleError(ImportError):
@@ -18,8 +19,13 @@ class ForeignModuleError(ImportError):
 
 def check_own_modules() -> None:
     home = Path(__file__).resolve().parent.parent
-    for name in OWN_PACKAGES:
-        spec = importlib.util.find_spec(name)
+    for name in OWN_PACKAGES + OPTIONAL_PACKAGES:
+        try:
+            spec = importlib.util.find_spec(name)
+        except ImportError:
+            spec = None
+        if spec is None and name in OPTIONAL_PACKAGES:
+            continue
         origin = Path(spec.origin).resolve() if spec and spec.origin else None
         if origin is None or home not in origin.parents:
             raise ForeignModuleError(

@@ -14,6 +14,7 @@ from PIL import Image, ImageChops
 import drivers.screens as screens
 from board.profiles import load_board
 from drivers.display import DriverDisplay, open_display, render
+from drivers.event import Event
 from drivers.screens import (
     AllOnScreen,
     FareScreen,
@@ -28,7 +29,6 @@ from drivers.screens import (
     mmss,
     yuan,
 )
-from terminal.events import Event
 
 GOLDEN = {
     (FareScreen("hired", 2350, 12345, 155000), 256):

@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 from board.pins import make_pin_factory
 from board.profiles import load_board
 from drivers.alarm_button import HiddenAlarm
+from drivers.event import Event
 from drivers.keys import DriverKeys
 from drivers.press import PressTimer
 from drivers.pulse import GpioPulseCounter, KernelPulseCounter, PulseError, PulseWatch
 from drivers.sense import ignition_sense, seal_switch
-from terminal.events import Event
 from tests.drivers.helpers import VirtualClock
 
 SIM = load_board("sim")

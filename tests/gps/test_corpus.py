@@ -7,7 +7,7 @@ import pytest
 
 from gps.decoder import AntennaReport, NmeaDecoder
 from gps.fix import Fix
-from terminal.commands.gnss import fix_json
+from terminal.cli.commands.gnss import fix_json
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "nmea"
 LOGS = ("ublox_m8_gn", "mtk3339_gp", "atgm336h_bd")

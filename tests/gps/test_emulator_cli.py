@@ -64,7 +64,7 @@ def test_decode_command_bad_source_is_a_one_line_error(capsys):
 def test_emulate_then_decode_through_a_pty(tmp_path):
     route = tmp_path / "route.json"
     route.write_text(urban_route(400, seed=2).to_json())
-    emulator = subprocess.Popen([sys.executable, "-m", "terminal", "gnss", "emulate", "--route", str(route),
+    emulator = subprocess.Popen([sys.executable, "-m", "terminal", "emulate", "gnss", "--route", str(route),
                                  "--speed", "20", "--style", "mtk", "--loop"],
                                 cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -84,7 +84,7 @@ def test_emulate_then_decode_through_a_pty(tmp_path):
 def test_looped_route_keeps_receiver_time_moving_on():
     from itertools import islice
 
-    from terminal.commands.gnss import _route_epochs
+    from terminal.cli.commands.gnss import _route_epochs
     route = urban_route(300, seed=5)
     laps = len(list(drive(route, 1.0)))
     epochs = list(islice(_route_epochs(route, 1.0, 1, True, {}), 3 * laps))
@@ -95,10 +95,10 @@ def test_looped_route_keeps_receiver_time_moving_on():
 
 def test_emulate_write_and_bad_options(tmp_path, capsys):
     out = tmp_path / "drive.nmea"
-    assert main(["gnss", "emulate", "--route", "urban", "--length-m", "300", "--write", str(out),
+    assert main(["emulate", "gnss", "--route", "urban", "--length-m", "300", "--write", str(out),
                  "--antenna", "5:3:short", "--jump", "10:1:80"]) == 0
     fixes, stats = decode_bytes(out.read_bytes())
     assert fixes and stats.sentences == stats.parsed
-    assert main(["gnss", "emulate", "--route", "urban", "--antenna", "5:3:melted"]) == 2
-    assert main(["gnss", "emulate", "--route", "urban", "--rate", "20"]) == 2
+    assert main(["emulate", "gnss", "--route", "urban", "--antenna", "5:3:melted"]) == 2
+    assert main(["emulate", "gnss", "--route", "urban", "--rate", "20"]) == 2
     assert "expected START:SECONDS:open|short" in capsys.readouterr().err

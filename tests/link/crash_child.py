@@ -11,8 +11,8 @@ import hashlib
 import json
 import sys
 
-from terminal.outbox import Outbox
-from terminal.storage import Storage
+from terminal.link.outbox import Outbox
+from terminal.storage.database import Storage
 
 CAPACITY = 40
 

@@ -12,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from terminal.storage import Storage
+from terminal.storage.database import Storage
 from tests.link.crash_child import CAPACITY
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
 from sim.broker import connect_protocol_level, read_packet
-from terminal.mqtt_link import LinkConfig, LinkConfigError, downlink_event_data, falls_back
+from terminal.link.mqtt import LinkConfig, LinkConfigError, downlink_event_data, falls_back
 
 BASE = "taxi/T0001"
 

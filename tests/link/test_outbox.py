@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from terminal.events import Event
-from terminal.outbox import Outbox, OutboxError
-from terminal.storage import Storage
+from drivers.event import Event
+from terminal.link.outbox import Outbox, OutboxError
+from terminal.storage.database import Storage
 
 TOPIC = "taxi/T0001/up/"
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from terminal.storage import SCHEMA_VERSION, Storage, StorageError
+from terminal.storage.database import SCHEMA_VERSION, Storage, StorageError
 
 
 def trip(no: int, fare: int = 1300, **extra) -> dict:

@@ -4,10 +4,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from terminal import payloads as p
-from terminal import schemas
-from terminal.alarm import ALARM, IDLE, PRE_ALARM, AlarmError, EmergencyAlarm
-from terminal.commands_in import Command
+from terminal.app.alarm import ALARM, IDLE, PRE_ALARM, AlarmError, EmergencyAlarm
+from terminal.link import payloads as p
+from terminal.link import schemas
+from terminal.link.downlink import Command
 
 T0 = 1795000000000
 POS = p.position(lat_deg=23.13, lon_deg=113.26, alt_m=20, speed_mps=8, course_deg=90, fix_ms=T0)

@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from terminal import commands_in as ci
-from terminal import payloads as p
-from terminal import schemas
-from terminal.alarm import EmergencyAlarm
-from terminal.orders import OrderDesk
+from terminal.app.alarm import EmergencyAlarm
+from terminal.app.orders import OrderDesk
+from terminal.link import downlink as ci
+from terminal.link import payloads as p
+from terminal.link import schemas
 
 T0 = 1795000000000
 KEY = b"fleet-secret"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from terminal.daily import DayBook, DayBookError
+from terminal.app.daily import DayBook, DayBookError
 
 BEIJING = timezone(timedelta(hours=8))
 H = 3_600_000

@@ -4,10 +4,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from terminal import payloads as p
-from terminal import schemas
-from terminal.commands_in import Command
-from terminal.orders import IDLE, IN_TRIP, OFFERED, ON_CALL, OrderDesk, OrderError
+from terminal.app.orders import IDLE, IN_TRIP, OFFERED, ON_CALL, OrderDesk, OrderError
+from terminal.link import payloads as p
+from terminal.link import schemas
+from terminal.link.downlink import Command
 
 T0 = 1795000000000
 

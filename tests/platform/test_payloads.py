@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from terminal import payloads as p
-from terminal import schemas
-from terminal.daily import DayBook
+from terminal.app.daily import DayBook
+from terminal.link import payloads as p
+from terminal.link import schemas
 
 BEIJING = timezone(timedelta(hours=8))
 T0 = 1795000000000

@@ -13,9 +13,10 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from sim.platform import PlatformEmulator, PlatformError
-from terminal import commands_in, payloads
-from terminal.alarm import EmergencyAlarm
-from terminal.orders import OrderDesk
+from terminal.app.alarm import EmergencyAlarm
+from terminal.app.orders import OrderDesk
+from terminal.link import downlink as commands_in
+from terminal.link import payloads
 
 TID = "T0001"
 KEY = b"fleet-key"

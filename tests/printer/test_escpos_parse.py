@@ -4,8 +4,8 @@ from escpos.printer import Dummy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.escpos_parse import EscposParser, QrLine, TextLine
-from sim.escpos_render import PAPER_DOTS, render_png, render_text
+from printer.preview.parse import EscposParser, QrLine, TextLine
+from printer.preview.render import PAPER_DOTS, render_png, render_text
 
 
 def parse(data: bytes, **kw) -> EscposParser:

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from meter import trip as meter_trip
-from terminal import identity, keys, seal, signing
 from terminal.cli import main
-from terminal.commands._seal_common import open_audit, running_identity
-from terminal.tariff_store import sign_tariff
+from terminal.cli.commands._seal_common import open_audit, running_identity
+from terminal.trust import identity, keys, seal, signing
+from terminal.trust.tariff_store import sign_tariff
 
 TARIFF_TOML = """\
 [[tariff]]

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from terminal import audit as audit_mod
-from terminal import keys
-from terminal.audit import AuditError, AuditTrail, verify_records
+from terminal.trust import audit as audit_mod
+from terminal.trust import keys
+from terminal.trust.audit import AuditError, AuditTrail, verify_records
 
 DEVICE_KEY = keys.generate()
 SID = "taxiterm 0.1.0 meter:3f2a9c1b"

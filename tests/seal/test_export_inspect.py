@@ -6,12 +6,12 @@ from html.parser import HTMLParser
 import pytest
 
 from meter import trip as meter_trip
-from terminal import export as export_mod
-from terminal import inspect_report, keys
 from terminal.cli import main
-from terminal.commands._seal_common import open_audit
-from terminal.storage import Storage
-from terminal.tariff_store import TariffStore
+from terminal.cli.commands._seal_common import open_audit
+from terminal.storage.database import Storage
+from terminal.trust import export as export_mod
+from terminal.trust import inspect_report, keys
+from terminal.trust.tariff_store import TariffStore
 
 from .conftest import authorisation, make_trips, now_ms, set_switch, signed_tariff
 
@@ -230,7 +230,7 @@ def test_full_audit_trail_locks_changes_until_acknowledged(terminal_state, tmp_p
     audit = open_audit(st, "sid")
     remaining = audit.records()
     audit.close()
-    from terminal.audit import verify_records
+    from terminal.trust.audit import verify_records
     assert verify_records(archived + remaining, st.device_public()).ok
 
 

@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from terminal import identity, keys
 from terminal.cli import main
+from terminal.trust import identity, keys
 
 VENDOR = keys.generate()
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from terminal import identity, keys, signing
 from terminal.cli import main
-from terminal.commands._seal_common import open_audit
+from terminal.cli.commands._seal_common import open_audit
+from terminal.trust import identity, keys, signing
 
 from .conftest import key_mode
 

@@ -4,8 +4,8 @@ import sqlite3
 
 import pytest
 
-from terminal import keys, seal
-from terminal.audit import AuditTrail
+from terminal.trust import keys, seal
+from terminal.trust.audit import AuditTrail
 
 AUTHORITY = keys.generate()
 DEVICE = keys.generate()

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from terminal import keys, signing
-from terminal.signing import SignatureError
+from terminal.trust import keys, signing
+from terminal.trust.signing import SignatureError
 
 KEY = keys.generate()
 DATA = b"[[tariff]]\nid = \"GZ\"\n"

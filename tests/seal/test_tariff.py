@@ -5,9 +5,9 @@ import json
 import pytest
 
 from terminal.cli import main
-from terminal.commands._seal_common import open_audit
-from terminal.signing import detached_signature
-from terminal.tariff_store import TariffStore
+from terminal.cli.commands._seal_common import open_audit
+from terminal.trust.signing import detached_signature
+from terminal.trust.tariff_store import TariffStore
 
 from .conftest import authorisation, now_ms, set_switch, signed_tariff, tariff_toml
 

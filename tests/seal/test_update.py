@@ -6,10 +6,11 @@ import tarfile
 
 import pytest
 
-from terminal import update, update_bundle
 from terminal.cli import main
-from terminal.commands._seal_common import open_audit
-from terminal.update_bundle import BundleError
+from terminal.cli.commands._seal_common import open_audit
+from terminal.update import bundle as update_bundle
+from terminal.update import slots as update
+from terminal.update.bundle import BundleError
 
 HEALTHY = "#!/bin/sh\nexit 0\n"
 BROKEN = "#!/bin/sh\necho 'meter does not start' >&2\nexit 3\n"
@@ -71,7 +72,7 @@ def test_build_then_install_commit_and_identity_travels(state, tmp_path, test_ke
     assert events(state) == ["update_started", "update_verified", "update_installed", "update_trial",
                              "update_committed"]
     # the slot carries its own sealed identity
-    from terminal import identity
+    from terminal.trust import identity
     status = identity.verify_identity((root / "current" / "meter-manifest.json").read_bytes(),
                                       test_keys.vendor.public_key(), root / "current", version="0.2.0")
     assert status.ok, status.reason

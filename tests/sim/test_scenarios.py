@@ -95,6 +95,6 @@ def test_demo_writes_every_output(tmp_path):
     assert len(list((out / "frames").glob("*.png"))) == summary["display_frames"] > 10
     transcript = [json.loads(line) for line in (out / "mqtt.jsonl").read_text().splitlines()]
     assert any(e["dir"] == "out" and e["topic"].endswith("/down/order_offer") for e in transcript)
-    from terminal.export import read_export
+    from terminal.trust.export import read_export
     export = read_export((out / "audit-export.json").read_bytes())["export"]
     assert len(export["trips"]) == summary["trips"]

@@ -5,8 +5,8 @@ import time
 import pytest
 
 from sim.provision import provision_state
-from terminal import keys, seal
-from terminal.commands._seal_common import open_audit
+from terminal.cli.commands._seal_common import open_audit
+from terminal.trust import keys, seal
 
 
 def now_ms() -> int:

@@ -13,10 +13,10 @@ from gpiozero.pins.mock import MockFactory
 
 from drivers.pulse import GpioPulseCounter
 from sim.pulse_gen import PulseTrain
-from terminal import calibration, keys
 from terminal.cli import main
-from terminal.commands.calibrate import count_course
-from terminal.storage import Storage
+from terminal.cli.commands.calibrate import count_course
+from terminal.storage.database import Storage
+from terminal.trust import calibration, keys
 from tests.technician.conftest import audit_records, now_ms, set_switch, write_authorisation
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,7 +138,7 @@ def test_an_implausible_or_too_short_run_is_refused_before_the_seal_is_asked(sta
 
 
 def test_a_full_audit_trail_locks_calibration(state, capsys):
-    from terminal.commands._seal_common import open_audit
+    from terminal.cli.commands._seal_common import open_audit
 
     set_switch(state, True)
     audit = open_audit(state, "taxiterm test")

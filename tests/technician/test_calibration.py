@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from terminal import calibration as cal
+from terminal.trust import calibration as cal
 
 
 def test_k_is_pulses_per_km_rounded_half_up():

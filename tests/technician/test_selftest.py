@@ -11,7 +11,7 @@ from sim.printer_emulator import PrinterEmulator
 from sim.pty import PtyDevice
 from sim.sign_emulator import SignEmulator
 from terminal.cli import main
-from terminal.commands.selftest import CHECKS
+from terminal.cli.commands.selftest import CHECKS
 
 FAST = ["--display-s", "0", "--sign-timeout", "1", "--gnss-timeout", "2", "--mqtt-timeout", "2"]
 

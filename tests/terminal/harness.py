@@ -14,8 +14,8 @@ from sim.printer_emulator import PrinterEmulator
 from sim.provision import provision_state
 from sim.pty import PtyDevice
 from sim.sign_emulator import SignEmulator
-from terminal import config as config_mod
-from terminal.runtime import Runtime
+from terminal.app import config as config_mod
+from terminal.app.runtime import Runtime
 
 SPEED = 100
 TID = "T0042"

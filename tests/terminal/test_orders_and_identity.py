@@ -6,7 +6,7 @@ import time
 import pytest
 
 from drivers.screens import AllOnScreen, FaultScreen, IdentityScreen, OfferScreen
-from terminal.runtime import Runtime
+from terminal.app.runtime import Runtime
 from tests.terminal.harness import TID, Car
 
 
@@ -96,7 +96,7 @@ def test_falsified_meter_code_refuses_metering_but_keeps_the_alarm(car, tmp_path
 
 
 def test_a_stored_calibration_sets_k_at_start(car):
-    from terminal.storage import Storage
+    from terminal.storage.database import Storage
     store = Storage(car.tmp / "state" / "terminal.db")
     store.kv_set("calibration", '{"k": 2000, "calibrated_ms": 1795000000000}')
     store.close()

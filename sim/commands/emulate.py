@@ -1,0 +1,135 @@
+"""``taxiterm emulate``: the device emulators as commands (simulator room).
+
+``taxiterm emulate gnss`` serves NMEA from a route or a log on a pseudo-terminal, the
+way a receiver on a serial port would; the terminal opens the printed path.
+"""
+
+import itertools
+import sys
+
+from terminal.cli import CommandError
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("emulate", help="device emulators on pseudo-terminals (GNSS receiver)")
+    sub = parser.add_subparsers(dest="emulate_command", metavar="DEVICE", required=True)
+
+    emu = sub.add_parser("gnss", help="a GNSS receiver: serve NMEA on a pseudo-terminal and print its path")
+    src = emu.add_mutually_exclusive_group(required=True)
+    src.add_argument("--route", metavar="FILE|urban", help="a route JSON file, or 'urban' for a generated city drive")
+    src.add_argument("--replay", metavar="LOG", help="replay an NMEA log with its own timing")
+    emu.add_argument("--length-m", type=float, default=10_000, help="length of the 'urban' route (default 10000)")
+    emu.add_argument("--rate", type=float, default=1.0, help="epochs per second, 1..10 (default 1)")
+    emu.add_argument("--style", choices=("ublox", "mtk", "beidou"), default="ublox", help="receiver style")
+    emu.add_argument("--talker", choices=("GP", "GN", "BD", "GB"), help="talker id (default: the style's)")
+    emu.add_argument("--noise-m", type=float, default=3.0, help="position noise, metres 1-sigma (default 3)")
+    emu.add_argument("--seed", type=int, default=1, help="random seed for route and noise")
+    emu.add_argument("--dropout", action="append", default=[], metavar="START:SECONDS", help="no fix for a while")
+    emu.add_argument("--silence", action="append", default=[], metavar="START:SECONDS", help="no data at all")
+    emu.add_argument("--jump", action="append", default=[], metavar="START:SECONDS:METRES", help="position jump")
+    emu.add_argument("--antenna", action="append", default=[], metavar="START:SECONDS:open|short",
+                     help="antenna fault")
+    emu.add_argument("--speed", type=float, default=1.0, help="play faster than real time (default 1)")
+    emu.add_argument("--loop", action="store_true", help="start again at the end")
+    emu.add_argument("--write", metavar="FILE", help="write the NMEA to FILE at once instead of serving a pty")
+    emu.set_defaults(func=emulate_command)
+
+
+def _periods(values: list[str], kind: str) -> list[tuple]:
+    periods = []
+    for value in values:
+        parts = value.split(":")
+        try:
+            if kind == "antenna":
+                if len(parts) != 3 or parts[2] not in ("open", "short"):
+                    raise ValueError
+                periods.append((float(parts[0]), float(parts[1]), parts[2]))
+            elif kind == "jump":
+                if len(parts) != 3:
+                    raise ValueError
+                periods.append((float(parts[0]), float(parts[1]), float(parts[2])))
+            else:
+                if len(parts) != 2:
+                    raise ValueError
+                periods.append((float(parts[0]), float(parts[1])))
+        except ValueError:
+            forms = {"antenna": "START:SECONDS:open|short", "jump": "START:SECONDS:METRES"}
+            raise CommandError(f"--{kind} {value!r}: expected {forms.get(kind, 'START:SECONDS')}") from None
+    return periods
+
+
+def _route_epochs(route, rate: float, seed: int, loop: bool, options: dict):
+    """Epochs of the route, driven again and again if ``loop``, receiver time always moving on."""
+    from sim.gnss_emulator import DEFAULT_START_MS, nmea_epochs
+    from sim.gnss_route import drive
+
+    offset_ms, lap = 0, 0
+    while True:
+        last_ms = 0
+        for t_ms, data in nmea_epochs(drive(route, rate), seed=seed + lap, start_ms=DEFAULT_START_MS + offset_ms,
+                                      **options):
+            last_ms = t_ms
+            yield offset_ms + t_ms, data
+        if not loop:
+            return
+        offset_ms += last_ms + round(1000 / rate)
+        lap += 1
+
+
+def emulate_command(args) -> int:
+    from sim.gnss_emulator import GnssPtyServer, replay_epochs
+    from sim.gnss_route import Route, urban_route
+
+    if not 1.0 <= args.rate <= 10.0:
+        raise CommandError(f"--rate {args.rate}: must be 1..10 Hz")
+    if args.speed <= 0:
+        raise CommandError("--speed must be positive")
+    if args.write and args.loop:
+        raise CommandError("--loop would never finish writing; use one of --loop, --write")
+    if args.replay:
+        try:
+            with open(args.replay, "rb") as log:
+                epochs = list(replay_epochs(log.read()))
+        except OSError as exc:
+            raise CommandError(f"{args.replay}: {exc.strerror}") from None
+        description = f"replay of {args.replay}, {len(epochs)} epochs"
+    else:
+        if args.route == "urban":
+            route = urban_route(args.length_m, seed=args.seed)
+        else:
+            try:
+                with open(args.route, encoding="utf-8") as handle:
+                    route = Route.from_json(handle.read())
+            except OSError as exc:
+                raise CommandError(f"{args.route}: {exc.strerror}") from None
+            except ValueError as exc:
+                raise CommandError(f"{args.route}: {exc}") from None
+        options = {"style": args.style, "talker": args.talker, "noise_m": args.noise_m,
+                   "dropouts": _periods(args.dropout, "dropout"), "silences": _periods(args.silence, "silence"),
+                   "jumps": _periods(args.jump, "jump"), "antenna_faults": _periods(args.antenna, "antenna")}
+        try:
+            epochs = _route_epochs(route, args.rate, args.seed, args.loop, options)
+            first = next(epochs)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        epochs = itertools.chain([first], epochs)
+        description = f"route {route.name}, {route.length_m:.0f} m, {args.rate:g} Hz, {args.style}"
+    if args.write:
+        with open(args.write, "wb") as out:
+            for _t_ms, data in epochs:
+                out.write(data)
+        print(f"wrote {args.write} ({description})")
+        return 0
+    # a looped route drives again with the clock running on; a looped log repeats its own times
+    server = GnssPtyServer(epochs, speed=args.speed, loop=args.loop and bool(args.replay))
+    print(server.path, flush=True)
+    print(f"gnss emulator: {description}; open {server.path} (Ctrl-C stops)", file=sys.stderr, flush=True)
+    try:
+        server.start()
+        while not server.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    return 0

@@ -1,0 +1,88 @@
+"""The terminal's configuration file (TOML), checked whole at start.
+
+Every key, its default, unit and meaning is documented in docs/config.md. An unknown
+key or a bad value is a ``ConfigError`` naming it; the terminal does not start on a
+configuration it would have to guess about.
+"""
+
+import tomllib
+from pathlib import Path
+
+DEFAULTS: dict[str, dict] = {
+    "terminal": {
+        "id": "T0001",
+        "state_dir": "/var/lib/taxiterm",
+        "driver_cert": "",            # qualification certificate number used by the sign-in key
+        "plate": "",
+        "company": "",
+        "supervision_phone": "12328",
+        "receipt_lang": "zh",
+        "require_sealed_identity": True,
+    },
+    "meter": {"k": 1000, "source": "pulses", "dip_ms": 10000, "max_kmh": 250},
+    "report": {"vacant_s": 30, "occupied_s": 10, "alarm_s": 5, "health_s": 300},
+    "alarm": {"hold_ms": 3000},
+    "orders": {"answer_s": 20},
+    "outbox": {"capacity": 100000, "window": 100},
+    "keys": {"long_ms": 2000, "toll_step_fen": 100},
+    "pulse": {"period_ms": 1000},
+    "sign": {"query_s": 5},
+    "mqtt": {},      # passed to terminal.link.mqtt.LinkConfig (keys documented in docs/config.md)
+    "board": {},     # overrides of the board profile (docs/board.md)
+}
+
+
+class ConfigError(ValueError):
+    """A configuration the terminal will not start with; the message names the key."""
+
+
+def _check_type(section: str, key: str, value, default) -> None:
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise ConfigError(f"{section}.{key} must be {type(default).__name__}, got {value!r}")
+
+
+def from_dict(data: dict) -> dict:
+    """Merge ``data`` over the defaults and check it; returns the complete configuration."""
+    config: dict[str, dict] = {name: dict(values) for name, values in DEFAULTS.items()}
+    for section, table in data.items():
+        if section not in DEFAULTS:
+            raise ConfigError(f"unknown section [{section}]; known: {', '.join(DEFAULTS)}")
+        if not isinstance(table, dict):
+            raise ConfigError(f"[{section}] must be a table")
+        if section in ("mqtt", "board"):
+            config[section] = dict(table)
+            continue
+        for key, value in table.items():
+            if key not in DEFAULTS[section]:
+                raise ConfigError(f"unknown key {section}.{key}; known: {', '.join(DEFAULTS[section])}")
+            _check_type(section, key, value, DEFAULTS[section][key])
+            config[section][key] = value
+    for section, key, low, high in (
+        ("report", "vacant_s", 1, 86400), ("report", "occupied_s", 1, 86400), ("report", "alarm_s", 1, 3600),
+        ("report", "health_s", 10, 86400), ("alarm", "hold_ms", 500, 10000), ("orders", "answer_s", 5, 300),
+        ("outbox", "capacity", 1000, 10_000_000), ("outbox", "window", 1, 65000), ("keys", "long_ms", 300, 10000),
+        ("keys", "toll_step_fen", 1, 10000), ("pulse", "period_ms", 100, 10000), ("sign", "query_s", 1, 600),
+    ):
+        if not low <= config[section][key] <= high:
+            raise ConfigError(f"{section}.{key} must be from {low} to {high}, got {config[section][key]}")
+    if config["terminal"]["receipt_lang"] not in ("zh", "en"):
+        raise ConfigError("terminal.receipt_lang must be zh or en")
+    config["mqtt"].setdefault("terminal_id", config["terminal"]["id"])
+    return config
+
+
+def load(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    return from_dict(data)

@@ -1,0 +1,159 @@
+"""Start-up: from a configuration and a board profile to a running terminal.
+
+Opens the provisioned state directory (keys, sealed manifest, signed tariffs, the
+database), checks the software identity, builds every device adapter from the board
+profile and hands them to the one loop (``terminal.app.loop.Terminal``).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from board.pins import make_pin_factory
+from board.profiles import BoardProfile, load_board
+from meter.tariff import Schedule
+from terminal.app.loop import Devices, Terminal
+from terminal.storage.database import Storage
+from terminal.storage.receipt_jobs import StoredJobs
+from terminal.trust import identity, keys
+from terminal.trust.audit import AuditTrail
+from terminal.trust.seal import Seal, switch_closed_from_audit
+from terminal.trust.tariff_store import TariffStore
+
+log = logging.getLogger("taxiterm")
+
+
+class StartError(RuntimeError):
+    """The terminal cannot start; the message says what to fix."""
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def installed_schedule(state: keys.DeviceState) -> Schedule:
+    """All installed, authority-signed tariffs as one schedule; a later file takes over from its first date."""
+    store = TariffStore(state.tariffs)
+    entries = store.entries()
+    if not entries:
+        raise StartError(f"no tariff installed in {state.tariffs} (taxiterm tariff install FILE)")
+    authority = state.role_key("authority")
+    tariffs: list = []
+    for entry in entries:
+        loaded = store.load(entry, authority)
+        first = loaded.tariffs[0].effective_ms
+        tariffs = [t for t in tariffs if t.effective_ms < first] + list(loaded.tariffs)
+    return Schedule(tariffs)
+
+
+def build_devices(profile: BoardProfile, config: dict, events: queue.Queue, clock: Callable[[], int],
+                  storage: Storage, software_id: str) -> Devices:
+    from drivers.alarm_button import HiddenAlarm
+    from drivers.display import DriverDisplay, open_display
+    from drivers.keys import DriverKeys
+    from drivers.pulse import GpioPulseCounter, KernelPulseCounter
+    from drivers.sense import ignition_sense, seal_switch
+    from drivers.sign import SignDriver
+    from gps.reader import GnssReader
+    from printer.device import open_printer
+    from printer.spooler import Spooler
+    from terminal.link.mqtt import MqttLink
+
+    factory = make_pin_factory(profile)
+    inputs = [
+        DriverKeys(profile.keys, events, clock, factory, long_ms=config["keys"]["long_ms"]),
+        HiddenAlarm({"alarm_a": profile.inputs["alarm_a"], "alarm_b": profile.inputs["alarm_b"]}, events, clock,
+                    factory, hold_ms=config["alarm"]["hold_ms"]),
+        seal_switch(profile.inputs["seal"], events, clock, factory),
+        # supply / ignition sense: its changes are the meter's power events (a dip or a loss)
+        ignition_sense(profile.inputs["ignition"], events, clock, factory),
+    ]
+    if profile.pulse_counter:
+        pulses = KernelPulseCounter(profile.pulse_counter, events, clock, period_ms=config["pulse"]["period_ms"])
+    else:
+        pulses = GpioPulseCounter(profile.inputs["pulse"], events, clock, factory,
+                                  period_ms=config["pulse"]["period_ms"])
+    sign = SignDriver(profile.serial["sign"], events, clock, query_interval_ms=config["sign"]["query_s"] * 1000)
+    printer_url = profile.serial["printer"]
+    spooler = Spooler(StoredJobs(storage.receipt_queue), lambda: open_printer(printer_url), events, clock)
+    gnss = GnssReader(profile.serial["gnss"], events, clock=clock)
+    link = MqttLink(config["mqtt"], events, clock, software=software_id)
+    display = DriverDisplay(open_display(profile.display))
+    return Devices(sign=sign, display=display, spooler=spooler, gnss=gnss, link=link, inputs=inputs,
+                   pulse_counter=pulses)
+
+
+class Runtime:
+    """A whole terminal: ``start()`` opens everything and runs the loop on a thread, ``stop()`` ends it."""
+
+    def __init__(self, config: dict, board: str, clock: Callable[[], int] = wall_clock_ms,
+                 code_root: Path | None = None) -> None:
+        self.config = config
+        self.clock = clock
+        self.state = keys.DeviceState(config["terminal"]["state_dir"])
+        if not self.state.provisioned:
+            raise StartError(f"{self.state.root} is not provisioned (taxiterm provision device)")
+        self.profile = load_board(board, config["board"] or None)
+        self.schedule = installed_schedule(self.state)
+        self.identity = identity.device_identity(self.state, clock(), code_root)
+        self.storage = Storage(self.state.database, clock)
+        # the loop thread writes the audit trail; start-up and shutdown run on this one
+        audit_db = sqlite3.connect(str(self.state.database), isolation_level=None, timeout=10.0,
+                                   check_same_thread=False)
+        self.audit = AuditTrail(audit_db, self.state.device_key(), self.identity.software_id, clock,
+                                self.state.audit_capacity())
+        self.events: queue.Queue = queue.Queue()
+        self.devices = build_devices(self.profile, config, self.events, clock, self.storage,
+                                     self.identity.software_id)
+        self.terminal = Terminal(
+            config, storage=self.storage, schedule=self.schedule, events=self.events, clock=clock,
+            devices=self.devices, software_id=self.identity.software_id, identity_ok=self.identity.ok,
+            identity_reason=self.identity.reason, audit=self.audit, receipt_builder=self._receipt,
+            seal=Seal(self.state.device_id(), self.state.role_key("authority"), switch_closed_from_audit(self.audit)),
+            calibrated_k=self._calibrated_k())
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.ready = threading.Event()
+
+    def _calibrated_k(self) -> int | None:
+        """K stored by ``taxiterm calibrate`` under the seal (kv "calibration"), if any."""
+        from terminal.trust.calibration import CalibrationError, stored_k
+        try:
+            return stored_k(self.storage.kv_get("calibration"))
+        except CalibrationError as exc:
+            raise StartError(f"{exc}: recalibrate under the seal (taxiterm calibrate)") from exc
+
+    def _receipt(self, record: dict):
+        from printer.receipt import Vehicle, build_receipt
+        t = self.config["terminal"]
+        vehicle = Vehicle(t["plate"] or "-", t["company"] or "-", t["driver_cert"] or "-", t["supervision_phone"])
+        return build_receipt(record, vehicle, self.identity.software_id, lang=t["receipt_lang"])
+
+    def start(self) -> None:
+        d = self.devices
+        d.sign.start()
+        d.spooler.start()
+        d.gnss.start()
+        d.link.start()
+        d.pulse_counter.start()
+        self._thread = threading.Thread(target=self.terminal.run, args=(self._stop, self.ready.set),
+                                        name="terminal-loop", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        d = self.devices
+        for closer in (d.pulse_counter.close, d.gnss.stop, d.spooler.stop, d.sign.close, d.link.stop):
+            closer()
+        for device in d.inputs:
+            device.close()
+        self.audit.append("power_off", "software_id", self.identity.software_id, None)
+        self.storage.close()

@@ -1,0 +1,57 @@
+"""``taxiterm meter``: the taximeter core on the bench (``replay``)."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from meter.errors import MeterError, TariffError
+from meter.taximeter import Taximeter
+from terminal.cli import CommandError
+from terminal.trust.replay import ReplayError, load_schedule, replay
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("meter", help="the taximeter core on the bench")
+    msub = parser.add_subparsers(dest="meter_command", metavar="ACTION", required=True)
+    rp = msub.add_parser("replay", help="replay an event file through the meter (docs/meter-replay.md)")
+    rp.add_argument("--tariff", required=True, type=Path, help="tariff file (TOML, docs/tariff.md)")
+    rp.add_argument("--events", required=True, help="event file (JSON lines), or - for standard input")
+    rp.add_argument("--k", type=int, default=1000, help="K constant, pulses per km (default 1000)")
+    rp.add_argument("--source", choices=("pulses", "gnss"), default="pulses", help="distance source")
+    rp.add_argument("--dip-ms", type=int, default=10000, help="longest power dip that resumes a trip")
+    rp.set_defaults(func=run_replay)
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    try:
+        schedule = load_schedule(args.tariff)
+    except TariffError as exc:
+        raise CommandError(f"tariff {args.tariff}: {exc}") from exc
+    try:
+        meter = Taximeter(schedule, {"k": args.k, "source": args.source, "dip_ms": args.dip_ms})
+    except MeterError as exc:
+        raise CommandError(str(exc)) from exc
+    if args.events == "-":
+        stream = sys.stdin
+    else:
+        try:
+            stream = open(args.events, encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"cannot read events {args.events}: {exc.strerror}") from exc
+    trips: list = []
+    error = None
+    with stream:
+        try:
+            for out in replay(meter, stream, trips):
+                print(json.dumps(out, ensure_ascii=False))
+        except ReplayError as exc:
+            error = str(exc)
+    final = {"trips": trips, "totalisers": meter.totals.as_dict()}
+    if error:
+        final["error"] = error
+    print(json.dumps(final, ensure_ascii=False))
+    if error:
+        print(f"taxiterm meter replay: {error}; nothing after it was applied", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,106 @@
+"""``taxiterm provision``: give a terminal its identity, and the authority's tool for technician authorisations.
+
+``provision device`` creates the per-device key (0600) in the state directory, installs
+the vendor and authority public keys and the vendor-sealed software manifest, and
+starts the audit trail. ``provision public-key`` prints the device's public key for
+the authority's registry. ``provision authorise`` is run by the authority (with its
+private key) to issue a technician authorisation for one device. See docs/provisioning.md.
+"""
+
+import sys
+from pathlib import Path
+
+from terminal.cli import CommandError
+from terminal.cli.commands._seal_common import (
+    add_state_arg,
+    load_private,
+    load_public,
+    now_ms,
+    open_audit,
+    read_bytes,
+    running_identity,
+    state_from,
+)
+from terminal.trust import identity, keys, seal, signing
+
+HOUR_MS = 3600 * 1000
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("provision", help="provision a terminal; issue technician authorisations")
+    sub = parser.add_subparsers(dest="provision_command", metavar="ACTION", required=True)
+
+    dev = sub.add_parser("device", help="create the device key, install vendor/authority keys and manifest")
+    add_state_arg(dev)
+    dev.add_argument("--device-id", required=True, help="the terminal's id (e.g. its serial number)")
+    dev.add_argument("--vendor-key", required=True, metavar="PUB", help="vendor public key (PEM)")
+    dev.add_argument("--authority-key", required=True, metavar="PUB", help="authority public key (PEM)")
+    dev.add_argument("--manifest", metavar="FILE", help="vendor-sealed software manifest (taxiterm identity --seal)")
+    dev.add_argument("--audit-capacity", type=int, default=keys.DEFAULT_AUDIT_CAPACITY,
+                     help="audit records held before legal changes lock (at least 1000)")
+    dev.set_defaults(func=device_handler)
+
+    pub = sub.add_parser("public-key", help="print the device's public key (PEM) for the authority")
+    add_state_arg(pub)
+    pub.set_defaults(func=public_key_handler)
+
+    auth = sub.add_parser("authorise", help="(authority) sign a technician authorisation for one device")
+    auth.add_argument("--key", required=True, metavar="KEY", help="authority private key (PEM)")
+    auth.add_argument("--device-id", required=True)
+    auth.add_argument("--technician", required=True, help="technician id")
+    auth.add_argument("--actions", required=True, help="comma-separated: " + ",".join(seal.ACTIONS))
+    auth.add_argument("--hours", type=float, default=4.0, help="valid from now for this many hours (max 24)")
+    auth.add_argument("--reusable", action="store_true", help="usable repeatedly within the window (default: once)")
+    auth.add_argument("--out", required=True, metavar="FILE")
+    auth.set_defaults(func=authorise_handler)
+
+
+def device_handler(args) -> int:
+    state = state_from(args, provisioned=False)
+    vendor = load_public(args.vendor_key)
+    authority = load_public(args.authority_key)
+    manifest = None
+    if args.manifest:
+        manifest = read_bytes(args.manifest, "manifest")
+        try:
+            identity.open_manifest(manifest, vendor)
+        except (signing.SignatureError, identity.IdentityError) as exc:
+            raise CommandError(f"manifest refused: {exc}") from None
+    t = now_ms()
+    try:
+        device_key = state.provision(args.device_id, vendor, authority, t, args.audit_capacity)
+    except keys.KeyFileError as exc:
+        raise CommandError(str(exc)) from None
+    if manifest is not None:
+        state.manifest_path.parent.mkdir(parents=True, exist_ok=True)
+        state.manifest_path.write_bytes(manifest)
+    status = running_identity(state, t)
+    audit = open_audit(state, status.software_id)
+    audit.append("provisioned", "device_id", None, args.device_id, actor="provisioning")
+    audit.append("key_installed", "vendor", None, signing.key_id(vendor), actor="provisioning")
+    audit.append("key_installed", "authority", None, signing.key_id(authority), actor="provisioning")
+    audit.close()
+    print(f"provisioned {args.device_id} in {state.root}")
+    print(f"device key id {signing.key_id(device_key.public_key())}; public key {state.device_pub_path}")
+    print(f"identity {status.display()}" + ("" if status.ok else f" ({status.reason})"))
+    return 0
+
+
+def public_key_handler(args) -> int:
+    state = state_from(args)
+    sys.stdout.write(keys.public_pem(state.device_public()).decode("ascii"))
+    return 0
+
+
+def authorise_handler(args) -> int:
+    key = load_private(args.key)
+    actions = [a.strip() for a in args.actions.split(",") if a.strip()]
+    start = now_ms()
+    try:
+        data = seal.make_authorisation(key, args.device_id, args.technician, actions, start,
+                                       start + int(args.hours * HOUR_MS), single_use=not args.reusable)
+    except seal.AuthorisationError as exc:
+        raise CommandError(str(exc)) from None
+    Path(args.out).write_bytes(data)
+    print(f"authorisation for {args.technician} on {args.device_id} ({', '.join(actions)}) -> {args.out}")
+    return 0

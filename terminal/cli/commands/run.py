@@ -1,0 +1,43 @@
+"""``taxiterm run``: the terminal in the car (or on the sim board)."""
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from board.profiles import BoardError
+from terminal.app import config as config_mod
+from terminal.app.runtime import Runtime, StartError
+from terminal.app.sdnotify import notify
+from terminal.cli import CommandError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("run", help="run the terminal (docs/config.md)")
+    parser.add_argument("--board", required=True, help="board profile: pi4, pi5, zero2w, cm4, sim")
+    parser.add_argument("--config", required=True, help="configuration file (TOML, docs/config.md)")
+    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # journald-friendly: one line per record, priority prefix, no timestamps (journald adds them)
+    logging.basicConfig(level=args.log_level, stream=sys.stderr, format="<%(levelno)s>%(name)s: %(message)s")
+    try:
+        cfg = config_mod.load(args.config)
+        runtime = Runtime(cfg, args.board)
+    except (config_mod.ConfigError, BoardError, StartError) as exc:
+        raise CommandError(str(exc)) from exc
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    runtime.start()
+    runtime.ready.wait(timeout=10)
+    notify("READY=1")
+    logging.getLogger("taxiterm").info("ready: %s, board %s", runtime.identity.software_id, args.board)
+    while not stop.wait(5):
+        notify("WATCHDOG=1")
+    notify("STOPPING=1")
+    runtime.stop()
+    return 0

@@ -1,0 +1,171 @@
+"""``taxiterm tariff``: validate, show, install (under the seal) and sign tariff files; list the installed ones.
+
+``install`` accepts only a file whose FILE.sig verifies with the authority key
+installed at provisioning, and only with the seal switch closed or a technician
+authorisation for ``install_tariff``; the dated activation inside the file is kept,
+the old files stay for history, and the change goes to the audit trail.
+``sign`` is the authority's tool. See docs/tariff-signing.md.
+"""
+
+import json
+from pathlib import Path
+
+from terminal.cli import CommandError
+from terminal.cli.commands._seal_common import (
+    add_state_arg,
+    device_seal,
+    load_private,
+    load_public,
+    now_ms,
+    open_audit,
+    read_bytes,
+    running_identity,
+    state_from,
+)
+from terminal.trust import keys, seal
+from terminal.trust.audit import AuditError
+from terminal.trust.tariff_store import (
+    TariffFileError,
+    TariffStore,
+    parse_tariff_file,
+    read_signed,
+    sign_tariff,
+    verify_tariff,
+)
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("tariff", help="validate, show, install or sign a tariff file")
+    sub = parser.add_subparsers(dest="tariff_command", metavar="ACTION", required=True)
+    for name, func, text in (("validate", validate_handler, "check contents and the authority's signature"),
+                             ("show", show_handler, "print the tariffs a file holds")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("file", metavar="FILE")
+        add_state_arg(p)
+        p.add_argument("--authority-key", metavar="PUB", help="check with this key instead of the installed one")
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(func=func)
+    inst = sub.add_parser("install", help="install a signed tariff (seal switch closed or --authorisation)")
+    inst.add_argument("file", metavar="FILE")
+    add_state_arg(inst)
+    inst.add_argument("--authorisation", metavar="AUTH", help="technician authorisation signed by the authority")
+    inst.set_defaults(func=install_handler)
+    sign = sub.add_parser("sign", help="(authority) write FILE.sig with the authority's private key")
+    sign.add_argument("file", metavar="FILE")
+    sign.add_argument("--key", required=True, metavar="KEY")
+    sign.set_defaults(func=sign_handler)
+    lst = sub.add_parser("list", help="installed tariff files, oldest first")
+    add_state_arg(lst)
+    lst.set_defaults(func=list_handler)
+
+
+def _authority_key(args):
+    if args.authority_key:
+        return load_public(args.authority_key)
+    state = state_from(args)
+    try:
+        return state.role_key("authority")
+    except keys.KeyFileError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _verified(args):
+    try:
+        data, sig = read_signed(Path(args.file))
+        return verify_tariff(data, sig, _authority_key(args), args.file)
+    except TariffFileError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def validate_handler(args) -> int:
+    tf = _verified(args)
+    if args.json:
+        print(json.dumps({"ok": True} | tf.describe(), ensure_ascii=False, sort_keys=True))
+    else:
+        print(f"{args.file}: valid, signed by the authority; {len(tf.tariffs)} tariff(s), digest {tf.digest}")
+    return 0
+
+
+def show_handler(args) -> int:
+    tf = _verified(args)
+    if args.json:
+        print(json.dumps(tf.describe(), ensure_ascii=False, sort_keys=True))
+        return 0
+    print(f"{args.file}: signed by the authority, schedule digest {tf.digest}")
+    for t in tf.tariffs:
+        print(f"- {t.id} {t.name}: effective {t.effective_from} (UTC{t.utc_offset_min / 60:+g}), mode {t.mode}")
+        print(f"    start {t.start_fare_fen / 100:.2f} yuan for {t.start_distance_m} m, "
+              f"{t.per_km_fen / 100:.2f} yuan/km, steps of {t.step_fen / 100:.2f}")
+        if t.has_waiting:
+            print(f"    waiting below {t.below_kmh} km/h: {t.waiting_fen_per_unit / 100:.2f} yuan per {t.waiting_unit_s} s")
+        if t.long_from_m is not None:
+            print(f"    long distance from {t.long_from_m} m: +{t.long_pct}%")
+        if t.night:
+            print(f"    night: start {t.night_start_fare_fen / 100:.2f}, +{t.night_pct}%")
+        if t.peak_windows:
+            print(f"    peak: +{t.peak_pct}%, waiting +{t.peak_waiting_pct}% on days {list(t.peak_days)}")
+        for label, amount in t.fixed_extras:
+            print(f"    extra {label}: {amount / 100:.2f}")
+        print(f"    digest {t.digest}")
+    return 0
+
+
+def install_handler(args) -> int:
+    state = state_from(args)
+    try:
+        data, sig = read_signed(Path(args.file))
+        tf = verify_tariff(data, sig, state.role_key("authority"), args.file)
+    except (TariffFileError, keys.KeyFileError) as exc:
+        raise CommandError(f"not installed: {exc}") from None
+    authorisation = read_bytes(args.authorisation, "authorisation") if args.authorisation else None
+    t = now_ms()
+    store = TariffStore(state.tariffs)
+    previous = store.entries()[-1]["schedule_digest"] if store.entries() else None
+    if previous == tf.digest:
+        raise CommandError("not installed: this tariff is already the installed one")
+    status = running_identity(state, t)
+    audit = open_audit(state, status.software_id)
+    try:
+        decision = seal.require(device_seal(state, audit), audit, "install_tariff", t, "tariff", authorisation)
+        # The record and the index entry commit together; a failed install leaves no record.
+        with audit.transaction():
+            audit.append("tariff_installed", ",".join(t_.id for t_ in tf.tariffs), previous, tf.digest,
+                         actor=decision.actor)
+            store.install(tf, sig, t, decision.actor)
+    except (seal.SealRefused, TariffFileError, AuditError) as exc:
+        raise CommandError(f"not installed: {exc}") from None
+    except OSError as exc:
+        raise CommandError(f"not installed: cannot write {state.tariffs}: {exc.strerror}") from None
+    finally:
+        audit.close()
+    for t_ in tf.tariffs:
+        print(f"installed {t_.id}: effective {t_.effective_from} (digest {t_.digest[:16]})")
+    print(f"by {decision.actor} via {decision.via}; previous files kept in {state.tariffs}")
+    return 0
+
+
+def sign_handler(args) -> int:
+    key = load_private(args.key)
+    data = read_bytes(args.file, "tariff file")
+    try:
+        sig = sign_tariff(key, data)
+        parse_tariff_file(data, args.file)
+    except TariffFileError as exc:
+        raise CommandError(f"not signed: {exc}") from None
+    out = Path(args.file + ".sig")
+    out.write_bytes(sig)
+    print(f"signed {args.file} -> {out}")
+    return 0
+
+
+def list_handler(args) -> int:
+    state = state_from(args)
+    try:
+        entries = TariffStore(state.tariffs).entries()
+    except TariffFileError as exc:
+        raise CommandError(str(exc)) from None
+    if not entries:
+        print("no tariff installed")
+    for e in entries:
+        print(f"{e['seq']:4d} {e['file']} {','.join(e['tariff_ids'])} installed_ms={e['installed_ms']} by {e['actor']}")
+    return 0

@@ -1,0 +1,322 @@
+"""MQTT link: the terminal's one connection to the platform broker (paho-mqtt 2.x).
+
+This is the front door. It connects as the terminal id, MQTT 5 first and 3.1.1 when the
+broker refuses 5, over TLS and with username/password when the configuration says so. A
+last will marks the terminal offline (retained); on every connect it publishes a retained
+online status and subscribes to its downlink commands. It reconnects by itself with an
+exponential backoff.
+
+paho's network thread never touches the terminal's state: it only puts Events on the
+loop's queue (kinds ``link``, ``puback``, ``platform``; see ``docs/storage.md``). The
+loop publishes through ``publish()`` (paho's publish is thread-safe). Unacknowledged
+messages are NOT kept by paho across a reconnect: the outbox, which has them on disk,
+publishes them again, marked resent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+
+from drivers.event import Event
+from terminal.storage.database import wall_clock_ms
+
+log = logging.getLogger(__name__)
+
+DOWNLINK_COMMANDS = ("order_offer", "order_cancel", "alarm_confirm", "alarm_release", "params", "notice", "time_sync")
+_TOPIC_LEVEL = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_PREFIX = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+# CONNACK reason "Unsupported protocol version": 0x84 in MQTT 5; what paho reports when a
+# 3.1.1-only broker answers a v5 CONNECT with return code 1.
+_UNSUPPORTED_PROTOCOL = 0x84
+
+
+class LinkConfigError(ValueError):
+    """A configuration the link cannot use; the message names the key."""
+
+
+@dataclass(frozen=True)
+class LinkConfig:
+    """The ``[mqtt]`` configuration of the terminal (keys documented in docs/storage.md)."""
+
+    terminal_id: str
+    host: str = "127.0.0.1"
+    port: int = 1883
+    prefix: str = "taxi"
+    protocol: str = "5"  # "5" (falls back to 3.1.1 when refused) or "3.1.1"
+    keepalive_s: int = 30
+    username: str | None = None
+    password: str | None = None
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    reconnect_min_s: float = 1.0
+    reconnect_max_s: float = 60.0
+    connect_timeout_s: float = 5.0
+
+    @classmethod
+    def from_dict(cls, data: dict) -> LinkConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise LinkConfigError(f"mqtt: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        if "terminal_id" not in data:
+            raise LinkConfigError("mqtt: terminal_id is required")
+        config = cls(**data)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        if not isinstance(self.terminal_id, str) or not _TOPIC_LEVEL.match(self.terminal_id):
+            raise LinkConfigError(f"mqtt.terminal_id must be 1-64 of A-Z a-z 0-9 _ . -, got {self.terminal_id!r}")
+        if not isinstance(self.prefix, str) or not _PREFIX.match(self.prefix):
+            raise LinkConfigError(f"mqtt.prefix must be topic levels without wildcards, got {self.prefix!r}")
+        if not isinstance(self.host, str) or not self.host:
+            raise LinkConfigError("mqtt.host must be a host name or address")
+        if isinstance(self.port, bool) or not isinstance(self.port, int) or not 1 <= self.port <= 65535:
+            raise LinkConfigError(f"mqtt.port must be 1..65535, got {self.port!r}")
+        if self.protocol not in ("5", "3.1.1"):
+            raise LinkConfigError(f"mqtt.protocol must be \"5\" or \"3.1.1\", got {self.protocol!r}")
+        if isinstance(self.keepalive_s, bool) or not isinstance(self.keepalive_s, int) or not 5 <= self.keepalive_s <= 65535:
+            raise LinkConfigError(f"mqtt.keepalive_s must be an integer 5..65535, got {self.keepalive_s!r}")
+        if (self.username is None) != (self.password is None):
+            raise LinkConfigError("mqtt.username and mqtt.password go together")
+        for key in ("reconnect_min_s", "reconnect_max_s", "connect_timeout_s"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise LinkConfigError(f"mqtt.{key} must be a positive number of seconds, got {value!r}")
+        if self.reconnect_max_s < self.reconnect_min_s:
+            raise LinkConfigError("mqtt.reconnect_max_s must not be below mqtt.reconnect_min_s")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise LinkConfigError("mqtt.tls_cert and mqtt.tls_key go together")
+        if self.tls_cert is not None and self.tls_ca is None:
+            raise LinkConfigError("mqtt.tls_cert needs mqtt.tls_ca")
+        for key in ("tls_ca", "tls_cert", "tls_key"):
+            path = getattr(self, key)
+            if path is not None and not Path(path).is_file():
+                raise LinkConfigError(f"mqtt.{key}: no such file {path}")
+
+    # -- the topic tree -------------------------------------------------------------------------
+
+    @property
+    def base(self) -> str:
+        return f"{self.prefix}/{self.terminal_id}"
+
+    @property
+    def status_topic(self) -> str:
+        return f"{self.base}/status"
+
+    @property
+    def downlink_filter(self) -> str:
+        return f"{self.base}/down/#"
+
+    def up_topic(self, kind: str) -> str:
+        return f"{self.base}/up/{kind}"
+
+
+def downlink_event_data(topic: str, raw: bytes, base: str) -> dict:
+    """What a downlink message becomes on the loop's queue (pure; the link's parser).
+
+    ``payload`` is the parsed JSON object, or None with ``error`` saying why, so the
+    command handler can still answer a malformed command with result 2.
+    """
+    prefix = base + "/down/"
+    command = topic[len(prefix):] if topic.startswith(prefix) else ""
+    data = {"topic": topic, "command": command, "payload": None, "raw": bytes(raw), "error": None}
+    try:
+        parsed = json.loads(bytes(raw).decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        data["error"] = f"payload is not UTF-8: {exc.reason} at byte {exc.start}"
+        return data
+    except json.JSONDecodeError as exc:
+        data["error"] = f"payload is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        return data
+    if not isinstance(parsed, dict):
+        data["error"] = f"payload must be a JSON object, got {type(parsed).__name__}"
+        return data
+    data["payload"] = parsed
+    return data
+
+
+def falls_back(protocol: str, configured: str, reason_value: int) -> bool:
+    """Whether a refused CONNECT means: try again with MQTT 3.1.1."""
+    return protocol == "5" and configured == "5" and reason_value == _UNSUPPORTED_PROTOCOL
+
+
+class MqttLink:
+    """The connection. ``start()`` returns at once; connection state arrives as ``link`` events."""
+
+    def __init__(
+        self,
+        config: LinkConfig | dict,
+        events: queue.Queue,
+        clock: Callable[[], int] = wall_clock_ms,
+        software: str = "",
+    ) -> None:
+        self.config = config if isinstance(config, LinkConfig) else LinkConfig.from_dict(config)
+        self.config.validate()
+        self._events = events
+        self._clock = clock
+        self.software = software
+        self.protocol = self.config.protocol
+        self._lock = threading.Lock()
+        self._client: mqtt.Client | None = None
+        self._up = False
+        self._own_mids: set[int] = set()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._supervisor: threading.Thread | None = None
+        self.last_error: str | None = None
+        self.connects = 0
+
+    # -- public ------------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._up
+
+    def start(self) -> None:
+        if self._supervisor is not None:
+            raise RuntimeError("link already started")
+        self._supervisor = threading.Thread(target=self._supervise, name="mqtt-link", daemon=True)
+        self._supervisor.start()
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> int | None:
+        """Hand one message to paho; its mid, or None when the link is down (nothing sent)."""
+        with self._lock:
+            client, up = self._client, self._up
+        if client is None or not up:
+            return None
+        info = client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            return None
+        return info.mid
+
+    def stop(self, timeout_s: float = 3.0) -> None:
+        """Say offline (retained), disconnect cleanly and end the network threads."""
+        self._stopping.set()
+        with self._lock:
+            client, up = self._client, self._up
+        if client is not None:
+            if up:
+                body = {"online": False, "ts": self._clock(), "terminal_id": self.config.terminal_id}
+                info = client.publish(self.config.status_topic, _json(body), qos=1, retain=True)
+                if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    info.wait_for_publish(timeout_s)
+            client.disconnect()
+            client.loop_stop()
+        self._wake.set()
+        if self._supervisor is not None:
+            self._supervisor.join(timeout_s)
+
+    def status(self) -> dict:
+        return {"up": self._up, "protocol": self.protocol, "connects": self.connects, "last_error": self.last_error}
+
+    # -- the connection supervisor -----------------------------------------------------------------
+
+    def _supervise(self) -> None:
+        # paho reconnects by itself; a new client is only needed to change protocol version.
+        while True:
+            # Under the lock: stop() never sees a client whose network thread is half started.
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                client = self._new_client()
+                self._client = client
+                client.connect_async(self.config.host, self.config.port, self.config.keepalive_s,
+                                     **({"clean_start": True} if self.protocol == "5" else {}))
+                client.loop_start()
+            self._wake.wait()
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            client.disconnect()
+            client.loop_stop()
+            log.warning("mqtt: broker refused MQTT 5; using MQTT 3.1.1 from now on")
+            self.protocol = "3.1.1"
+
+    def _new_client(self) -> mqtt.Client:
+        cfg = self.config
+        if self.protocol == "5":
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cfg.terminal_id, protocol=mqtt.MQTTv5)
+        else:
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cfg.terminal_id,
+                                 protocol=mqtt.MQTTv311, clean_session=True)
+        if cfg.username is not None:
+            client.username_pw_set(cfg.username, cfg.password)
+        if cfg.tls_ca is not None:
+            client.tls_set(ca_certs=cfg.tls_ca, certfile=cfg.tls_cert, keyfile=cfg.tls_key)
+        client.will_set(cfg.status_topic, _json({"online": False}), qos=1, retain=True)
+        client.reconnect_delay_set(cfg.reconnect_min_s, cfg.reconnect_max_s)
+        client.connect_timeout = cfg.connect_timeout_s
+        client.max_inflight_messages_set(0)  # the outbox keeps the window, not paho
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message
+        client.on_connect_fail = self._on_connect_fail
+        return client
+
+    # -- paho callbacks: network thread; they only put events on the queue ---------------------
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            self.last_error = f"connection refused: {reason_code}"
+            if falls_back(self.protocol, self.config.protocol, reason_code.value):
+                self._wake.set()
+            else:
+                log.warning("mqtt: %s", self.last_error)
+            return
+        # Forget what paho would resend on its own: the outbox republishes from disk.
+        client.drop_out_messages()
+        client.subscribe(self.config.downlink_filter, qos=1)
+        body = {"online": True, "ts": self._clock(), "software": self.software,
+                "terminal_id": self.config.terminal_id}
+        info = client.publish(self.config.status_topic, _json(body), qos=1, retain=True)
+        receive_maximum = getattr(properties, "ReceiveMaximum", None) if properties is not None else None
+        with self._lock:
+            self._own_mids.add(info.mid)
+            self._up = True
+        self.connects += 1
+        self.last_error = None
+        self._events.put(Event("link", self._clock(), {
+            "up": True, "protocol": self.protocol, "receive_maximum": receive_maximum,
+            "session_present": bool(flags.session_present),
+        }))
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        self.last_error = f"cannot reach {self.config.host}:{self.config.port}"
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        with self._lock:
+            was_up, self._up = self._up, False
+            self._own_mids.clear()
+        if was_up:
+            self.last_error = f"disconnected: {reason_code}"
+            self._events.put(Event("link", self._clock(), {"up": False, "reason": str(reason_code)}))
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        with self._lock:
+            if mid in self._own_mids:
+                self._own_mids.discard(mid)
+                return
+        self._events.put(Event("puback", self._clock(), {
+            "mid": mid, "ok": not reason_code.is_failure, "reason": str(reason_code),
+        }))
+
+    def _on_message(self, client, userdata, message) -> None:
+        data = downlink_event_data(message.topic, message.payload, self.config.base)
+        self._events.put(Event("platform", self._clock(), data))
+
+
+def _json(body: dict) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()

@@ -1,0 +1,383 @@
+"""Outbox: store and forward for every uplink (the blind-area store, 盲区补传).
+
+This is the post room. Nothing goes to the platform without first being written to the
+database: ``enqueue`` assigns the per-terminal sequence number and stores the message in
+one transaction. ``pump`` publishes stored messages at QoS 1 while the link is up, at
+most ``window`` unacknowledged at a time; a message is deleted only when its PUBACK
+arrives. After the link comes back every message created before that connection (the
+backlog) goes out oldest first with ``"resent": true``; alarms carry a higher priority
+and go ahead of the backlog. When the store is full the oldest location reports are
+dropped first (counted), never trips, alarms, shifts, acks or audit records.
+
+The outbox is driven by the loop that owns the state: it calls ``handle(event)`` for
+``link`` and ``puback`` events and ``pump()`` after each batch of events. Delivery is at
+least once: the platform recognises a duplicate by its ``seq``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+from drivers.event import Event
+from terminal.storage.database import Storage, StorageError
+
+log = logging.getLogger(__name__)
+
+UPLINK_TYPES = ("location", "alarm", "trip", "shift", "daily", "health", "ack", "order", "notice_ack", "audit")
+# Higher goes first. Alarms overtake everything; command answers and order steps overtake the backlog
+# so the platform is not kept waiting; everything else drains strictly oldest first.
+DEFAULT_PRIORITY = {"alarm": 9, "ack": 5, "order": 5, "notice_ack": 5}
+# Kinds that may be dropped when the store is full, in the order they are given up.
+DROPPABLE = ("location", "health")
+DEFAULT_CAPACITY = 100_000
+DEFAULT_WINDOW = 100
+
+_LIVE = ',"resent":false'
+_RESENT = ',"resent":true'
+_RESERVED = ("seq", "resent")
+
+
+class OutboxError(ValueError):
+    """A message that cannot be queued (bad topic, kind, priority or payload); nothing stored."""
+
+
+class Publisher(Protocol):
+    def publish(self, topic: str, payload: bytes) -> int | None:
+        """Publish at QoS 1; return the message id, or None when it could not be sent."""
+
+
+Builder = Callable[[int], dict]
+
+
+class Outbox:
+    def __init__(
+        self,
+        storage: Storage,
+        publisher: Publisher | None = None,
+        *,
+        capacity: int = DEFAULT_CAPACITY,
+        window: int = DEFAULT_WINDOW,
+    ) -> None:
+        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
+            raise OutboxError(f"outbox capacity must be a positive integer, got {capacity!r}")
+        if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= 65_000:
+            raise OutboxError(f"outbox window must be an integer in 1..65000, got {window!r}")
+        self._storage = storage
+        self.publisher = publisher
+        self.capacity = capacity
+        self.window = window
+        self._effective_window = window
+        self._up = False
+        # Messages with seq <= this were created before the current connection came up.
+        self._backlog_mark = 0
+        # Per priority: the highest seq published on the current connection.
+        self._cursor: dict[int, int] = {}
+        # Replaced, never mutated, so the pump can read it while another thread enqueues.
+        self._priorities = frozenset(row[0] for row in storage.query("SELECT DISTINCT priority FROM outbox"))
+        # Acknowledgement bookkeeping may be touched from a network thread: one lock.
+        self._ack_lock = threading.Lock()
+        self._inflight: dict[int, int] = {}  # mid -> seq
+        self._early: set[int] = set()  # acks whose mid was not recorded yet
+        self._acked: list[int] = []  # seqs acknowledged, to delete in one transaction
+        self.refused = 0
+
+    # -- storing ---------------------------------------------------------------------------------
+
+    def enqueue(self, topic: str, payload: dict | Builder, kind: str, priority: int | None = None) -> int | None:
+        """Store one uplink message; returns its seq, or None when the store was full and the
+        message itself was the one given up (a location report with nothing older to drop).
+
+        ``payload`` is either the message body (a dict without ``seq``/``resent``; the outbox
+        adds ``type`` = kind, ``seq``, ``ts`` = now unless given, ``resent`` = false), or a
+        builder ``f(seq) -> dict`` that returns the whole message for the seq it is given
+        (e.g. ``lambda seq: payloads.location(seq=seq, ...)``); it runs inside the storing
+        transaction, so an exception from it stores nothing and uses up no seq.
+        """
+        if kind not in UPLINK_TYPES:
+            raise OutboxError(f"unknown uplink type {kind!r}; known: {', '.join(UPLINK_TYPES)}")
+        if not isinstance(topic, str) or not topic or "+" in topic or "#" in topic or "\0" in topic:
+            raise OutboxError(f"uplink topic must be a plain MQTT topic name, got {topic!r}")
+        if priority is None:
+            priority = DEFAULT_PRIORITY.get(kind, 0)
+        if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 9:
+            raise OutboxError(f"priority must be an integer 0..9, got {priority!r}")
+        if not callable(payload):
+            if not isinstance(payload, dict):
+                raise OutboxError(f"payload must be an object or a builder, got {type(payload).__name__}")
+            for key in _RESERVED:
+                if key in payload:
+                    raise OutboxError(f"payload must not set {key!r}: the outbox assigns it")
+            text_for = self._body_text(kind, payload)
+            text_for(1)  # not JSON -> OutboxError before anything is written
+
+        with self._storage.transaction() as db:
+            seq = int(_kv(db, "outbox.seq", "0")) + 1
+            _kv_put(db, "outbox.seq", str(seq))
+            count = int(_kv(db, "outbox.count", "0"))
+            if count >= self.capacity and not self._make_room(db, count):
+                if kind in DROPPABLE:
+                    self._count_drop(db, kind, 1)
+                    log.warning("outbox full (%d): %s report seq %d dropped", count, kind, seq)
+                    return None
+                log.warning("outbox full (%d) of records that are never dropped; keeping %s seq %d",
+                            count, kind, seq)
+            if callable(payload):
+                text = self._built_text(kind, seq, payload(seq))
+            else:
+                text = text_for(seq)
+            db.execute(
+                "INSERT INTO outbox (seq, topic, kind, priority, payload, created_ms) VALUES (?, ?, ?, ?, ?, ?)",
+                (seq, topic, kind, priority, text, self._storage.now_ms()),
+            )
+        if priority not in self._priorities:
+            self._priorities = self._priorities | {priority}
+        return seq
+
+    def _body_text(self, kind: str, payload: dict) -> Callable[[int], str]:
+        if payload.get("type", kind) != kind:
+            raise OutboxError(f"payload type {payload['type']!r} contradicts kind {kind!r}")
+        ts = payload.get("ts")
+        if ts is None:
+            ts = self._storage.now_ms()
+        rest = {k: v for k, v in payload.items() if k not in ("type", "ts")}
+        return lambda seq: _envelope_text(kind, seq, ts, rest)
+
+    @staticmethod
+    def _built_text(kind: str, seq: int, message) -> str:
+        if not isinstance(message, dict):
+            raise OutboxError(f"{kind} builder returned {type(message).__name__}, not an object")
+        if message.get("seq") != seq or message.get("type") != kind or message.get("resent", False) is not False:
+            raise OutboxError(
+                f"{kind} builder must return type={kind!r}, seq={seq}, resent=false; got type="
+                f"{message.get('type')!r}, seq={message.get('seq')!r}, resent={message.get('resent')!r}"
+            )
+        rest = {k: v for k, v in message.items() if k not in ("type", "seq", "ts", "resent")}
+        return _envelope_text(kind, seq, message.get("ts"), rest)
+
+    def _make_room(self, db, count: int) -> bool:
+        """Drop the oldest droppable records until there is room for one; False if none."""
+        excess = count - self.capacity + 1
+        for kind in DROPPABLE:
+            rows = db.execute(
+                "SELECT seq FROM outbox WHERE kind = ? ORDER BY seq LIMIT ?", (kind, excess)
+            ).fetchall()
+            if rows:
+                db.execute(
+                    f"DELETE FROM outbox WHERE seq IN ({','.join('?' * len(rows))})", [r[0] for r in rows]
+                )
+                self._count_drop(db, kind, len(rows))
+                excess -= len(rows)
+            if excess <= 0:
+                return True
+        return False
+
+    @staticmethod
+    def _count_drop(db, kind: str, n: int) -> None:
+        key = f"outbox.dropped.{kind}"
+        _kv_put(db, key, str(int(_kv(db, key, "0")) + n))
+
+    # -- link and acknowledgements -----------------------------------------------------------
+
+    def handle(self, event: Event) -> bool:
+        """Apply a ``link`` or ``puback`` event; False for any other kind (not ours)."""
+        if event.kind == "puback":
+            self.on_puback(event.data["mid"], event.data.get("ok", True))
+            return True
+        if event.kind == "link":
+            if event.data["up"]:
+                self.on_link_up(event.data.get("receive_maximum"))
+            else:
+                self.on_link_down()
+            return True
+        return False
+
+    def on_link_up(self, receive_maximum: int | None = None) -> None:
+        self._backlog_mark = self.last_seq()
+        self._effective_window = min(self.window, receive_maximum) if receive_maximum else self.window
+        self._cursor.clear()
+        with self._ack_lock:
+            self._inflight.clear()
+            self._early.clear()
+        self._up = True
+
+    def on_link_down(self) -> None:
+        # Whatever was in flight is published again (marked resent) on the next connection.
+        self._up = False
+        self._cursor.clear()
+        with self._ack_lock:
+            self._inflight.clear()
+            self._early.clear()
+
+    def on_puback(self, mid: int, ok: bool = True) -> None:
+        """The broker acknowledged ``mid``. Safe to call from any thread, even before the
+        publishing call has returned the mid (the ack is then matched when it is recorded)."""
+        with self._ack_lock:
+            seq = self._inflight.pop(mid, None)
+            if seq is None:
+                self._early.add(mid)
+                return
+            self._settle(seq, ok)
+
+    def _settle(self, seq: int, ok: bool) -> None:
+        if ok:
+            self._acked.append(seq)
+        else:
+            # Refused by the broker (e.g. not authorised): kept, tried again on the next connection.
+            self.refused += 1
+            log.warning("outbox: broker refused seq %d; kept for the next connection", seq)
+
+    # -- publishing ----------------------------------------------------------------------------
+
+    def pump(self) -> int:
+        """Delete acknowledged messages, then publish as many as the window allows.
+
+        Returns the number of messages handed to the publisher.
+        """
+        self._delete_acked()
+        if not self._up or self.publisher is None:
+            return 0
+        sent = 0
+        while True:
+            with self._ack_lock:
+                free = self._effective_window - len(self._inflight)
+            if free <= 0:
+                return sent
+            rows = self._next_rows(free)
+            if not rows:
+                return sent
+            for seq, topic, priority, text in rows:
+                if seq <= self._backlog_mark:
+                    # The envelope comes first, so the first "resent" is the envelope's.
+                    text = text.replace(_LIVE, _RESENT, 1)
+                mid = self.publisher.publish(topic, text.encode())
+                if mid is None:
+                    # The link is going down; its event will arrive and reset the cursors.
+                    return sent
+                self._cursor[priority] = seq
+                sent += 1
+                with self._ack_lock:
+                    if mid in self._early:
+                        self._early.discard(mid)
+                        self._settle(seq, True)
+                    else:
+                        self._inflight[mid] = seq
+
+    def _next_rows(self, limit: int) -> list[tuple]:
+        rows: list[tuple] = []
+        for priority in sorted(self._priorities, reverse=True):
+            rows += self._storage.query(
+                "SELECT seq, topic, priority, payload FROM outbox WHERE priority = ? AND seq > ? "
+                "ORDER BY seq LIMIT ?",
+                (priority, self._cursor.get(priority, 0), limit - len(rows)),
+            )
+            if len(rows) >= limit:
+                break
+        return rows
+
+    def _delete_acked(self) -> None:
+        with self._ack_lock:
+            acked, self._acked = self._acked, []
+        if not acked:
+            return
+        with self._storage.transaction() as db:
+            for start in range(0, len(acked), 500):
+                chunk = acked[start : start + 500]
+                db.execute(f"DELETE FROM outbox WHERE seq IN ({','.join('?' * len(chunk))})", chunk)
+
+    # -- what health reports and inspectors see -------------------------------------------------
+
+    def last_seq(self) -> int:
+        return int(self._storage.kv_get("outbox.seq", "0"))
+
+    def pending(self) -> int:
+        """Messages stored and not yet acknowledged (after deleting the acknowledged ones)."""
+        self._delete_acked()
+        return int(self._storage.kv_get("outbox.count", "0"))
+
+    def dropped(self) -> dict[str, int]:
+        return {kind: int(self._storage.kv_get(f"outbox.dropped.{kind}", "0")) for kind in DROPPABLE}
+
+    def stats(self) -> dict:
+        dropped = self.dropped()
+        with self._ack_lock:
+            inflight = len(self._inflight)
+        return {
+            "pending": self.pending(),
+            "inflight": inflight,
+            "window": self._effective_window,
+            "capacity": self.capacity,
+            "dropped": dropped,
+            "dropped_total": sum(dropped.values()),
+            "refused": self.refused,
+            "link_up": self._up,
+            "last_seq": self.last_seq(),
+        }
+
+    def messages(self, limit: int | None = None) -> list[dict]:
+        """Stored, unacknowledged messages, highest priority first, oldest first within one."""
+        self._delete_acked()
+        sql = "SELECT seq, topic, kind, priority, payload FROM outbox ORDER BY priority DESC, seq"
+        rows = self._storage.query(sql + (" LIMIT ?" if limit is not None else ""),
+                                   (limit,) if limit is not None else ())
+        return [{"seq": s, "topic": t, "kind": k, "priority": p, "payload": json.loads(x)}
+                for s, t, k, p, x in rows]
+
+
+def _envelope_text(kind: str, seq: int, ts, rest: dict) -> str:
+    """The stored message: envelope fields first, in a fixed order, then the body."""
+    if isinstance(ts, bool) or not isinstance(ts, int) or ts < 0:
+        raise OutboxError(f"ts must be non-negative integer epoch ms, got {ts!r}")
+    for key in ("type", "seq", "ts", "resent"):
+        if key in rest:
+            raise OutboxError(f"body must not repeat the envelope field {key!r}")
+    try:
+        body = json.dumps(rest, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise OutboxError(f"{kind} payload is not plain JSON: {exc}") from exc
+    head = f'{{"type":{json.dumps(kind)},"seq":{seq},"ts":{ts}{_LIVE}'
+    return head + ("," + body[1:] if len(body) > 2 else "}")
+
+
+def _kv(db, key: str, default: str) -> str:
+    row = db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else default
+
+
+def _kv_put(db, key: str, value: str) -> None:
+    db.execute(
+        "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def run_link_loop(
+    outbox: Outbox,
+    events: queue.Queue,
+    stop: threading.Event,
+    other: Callable[[Event], None] | None = None,
+    tick_s: float = 0.05,
+) -> None:
+    """A minimal loop that owns nothing but the outbox: for tools and benchmarks without a
+    meter. Applies link/puback events, hands other events to ``other``, pumps after each batch."""
+    while not stop.is_set():
+        try:
+            event = events.get(timeout=tick_s)
+        except queue.Empty:
+            outbox.pump()
+            continue
+        while True:
+            if not outbox.handle(event) and other is not None:
+                other(event)
+            try:
+                event = events.get_nowait()
+            except queue.Empty:
+                break
+        outbox.pump()
+
+
+__all__ = ["Outbox", "OutboxError", "Publisher", "StorageError", "run_link_loop", "UPLINK_TYPES"]
