@@ -84,7 +84,7 @@ def test_emulate_then_decode_through_a_pty(tmp_path):
 def test_looped_route_keeps_receiver_time_moving_on():
     from itertools import islice
 
-    from terminal.cli.commands.gnss import _route_epochs
+    from sim.commands.emulate import _route_epochs
     route = urban_route(300, seed=5)
     laps = len(list(drive(route, 1.0)))
     epochs = list(islice(_route_epochs(route, 1.0, 1, True, {}), 3 * laps))

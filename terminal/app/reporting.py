@@ -1,0 +1,137 @@
+"""Reporting (application room): what to report to the platform, when, with what position and bits.
+
+``Reporting`` keeps what the reports describe but the meter does not: the last GNSS fix,
+the device fault flags (JT/T alarm names: GNSS, sign, meter faults) and the printer and
+sign conditions. It decides when a location or health report is due (intervals by
+state, the platform's parameters), builds the position, status and alarm bits every
+report carries, and puts the reports on the outbox. A raised or cleared flag is audited
+and reported at once.
+"""
+
+from __future__ import annotations
+
+from meter.taximeter import IN_TRIP
+from terminal.link import payloads
+
+
+class Reporting:
+    def __init__(self, term) -> None:
+        self.term = term
+        self.config = term.config
+        mqtt = term.config["mqtt"]
+        self.prefix = mqtt.get("prefix", "taxi")
+        self.tid = mqtt["terminal_id"]
+        self.fix = None                   # last positioned GNSS fix
+        self.flags: set[str] = set()      # JT/T alarm names currently active (gnss, sign, meter faults)
+        self.printer_status: dict = {}
+        self.sign_state: str | None = None
+        self.last_location_ms = 0
+        self.last_health_ms = 0
+
+    def topic(self, kind: str) -> str:
+        return f"{self.prefix}/{self.tid}/up/{kind}"
+
+    # -- when -------------------------------------------------------------------------------------
+    def location_interval_ms(self) -> int:
+        report = self.config["report"]
+        if self.term.alarm.active:
+            return report["alarm_s"] * 1000
+        if self.term.meter.state in IN_TRIP:
+            return report["occupied_s"] * 1000
+        return report["vacant_s"] * 1000
+
+    def periodic(self, now: int) -> None:
+        if now - self.last_location_ms >= self.location_interval_ms():
+            self.location(now)
+        if now - self.last_health_ms >= self.config["report"]["health_s"] * 1000:
+            self.health(now)
+
+    # -- what every report carries ------------------------------------------------------------------
+    def position(self, now: int) -> dict:
+        f = self.fix
+        if f is None:
+            return payloads.no_position(now)
+        return payloads.position(lat_deg=f.lat, lon_deg=f.lon, alt_m=f.alt_m or 0.0,
+                                 speed_mps=f.speed_mps or 0.0, course_deg=f.course_deg or 0.0,
+                                 fix_ms=f.time_ms or now)
+
+    def status(self) -> list:
+        meter = self.term.meter
+        flags = []
+        if self.fix is not None:
+            flags.append("positioned")
+        if meter.powered:
+            flags.append("acc_on")
+        if meter.state in IN_TRIP:
+            flags.append("occupied")
+        return [f for f in flags if f in payloads.STATUS_BITS]
+
+    def alarm_bits(self) -> int:
+        return payloads.alarm_bits(name for name in self.flags if name in payloads.ALARM_BITS)
+
+    # -- device flags ---------------------------------------------------------------------------------
+    def flag(self, name: str, active: bool, now: int) -> None:
+        before = name in self.flags
+        if active == before:
+            return
+        if active:
+            self.flags.add(name)
+        else:
+            self.flags.discard(name)
+        self.term.audit_event("device_alarm", name, before, active)
+        self.location(now)
+
+    def on_fix(self, fix) -> None:
+        self.fix = fix
+
+    # -- the reports ----------------------------------------------------------------------------------
+    def location(self, now: int) -> None:
+        term = self.term
+        self.last_location_ms = now
+        pos = self.position(now)
+        trip = term.meter.trip
+        alarm = self.alarm_bits() | (term.alarm.flags if term.alarm.active else 0)
+        term.outbox.enqueue(self.topic("location"), lambda seq: payloads.location(
+            seq=seq, ts_ms=now, pos=pos, alarm=alarm, status=self.status(),
+            operating=term.metering.operating, mileage_m=term.meter.totals.total_m,
+            order_id=trip.order_id if trip else "0"), "location")
+
+    def health(self, now: int) -> None:
+        term = self.term
+        self.last_health_ms = now
+        gnss_faults = sorted({"gnss_fault", "antenna_open", "antenna_short"} & self.flags)
+        refused = term.metering.refused
+        devices = {
+            "sign": {"ok": "sign_fault" not in self.flags, "detail": self.sign_state or ""},
+            "printer": {"ok": self.printer_status.get("online", True) and not self.printer_status.get("paper_out"),
+                        "detail": str(self.printer_status.get("reason", ""))},
+            "gnss": {"ok": not gnss_faults, "detail": ",".join(gnss_faults) or
+                     ("positioned" if self.fix is not None else "no fix")},
+            "meter": {"ok": term.meter.fault is None and not refused,
+                      "detail": term.meter.fault or refused or ""},
+        }
+        depth = term.outbox.pending()
+        dropped = term.outbox.dropped().get("location", 0)
+        term.outbox.enqueue(self.topic("health"), lambda seq: payloads.health(
+            seq=seq, ts_ms=now, software=term.software_id, uptime_ms=now - term.started_ms,
+            devices=devices, outbox_depth=depth, dropped_positions=dropped, alarm=self.alarm_bits()), "health")
+
+    def alarm(self, body: dict, now: int) -> None:
+        term = self.term
+        pos = self.position(now)
+        term.outbox.enqueue(self.topic("alarm"), lambda seq: payloads.alarm(
+            seq=seq, ts_ms=now, pos=pos, alarm=body["alarm"] | self.alarm_bits(),
+            status=self.status(), alarm_id=body["alarm_id"], stage=body["stage"],
+            pressed_ms=body["pressed_ms"], mileage_m=term.meter.totals.total_m,
+            operating=term.metering.operating), "alarm")
+
+    def daily(self, stats: dict, now: int) -> None:
+        self.term.outbox.enqueue(self.topic("daily"), lambda seq: payloads.daily(seq=seq, ts_ms=now, stats=stats),
+                                 "daily")
+
+    def send(self, kind: str, body: dict, now: int) -> None:
+        """A report another desk built (acknowledgements, orders, notices): alarms get position and bits."""
+        if kind == "alarm":
+            self.alarm(body, now)
+        else:
+            self.term.outbox.enqueue(self.topic(kind), dict(body), kind)
