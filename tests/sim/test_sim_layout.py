@@ -1,4 +1,4 @@
-"""The simulator's modules stay small and import each other one way (docs/architecture-sim.md)."""
+"""The simulator's modules stay small and import each other one way (docs/architecture.md, the simulator)."""
 
 import ast
 from pathlib import Path
