@@ -142,7 +142,7 @@ def bcd_time(epoch_ms: int) -> str:
 
 def epoch_ms(bcd: str) -> int:
     """``YYMMDDhhmmss`` in GMT+8 -> Unix epoch ms; BodyError if it is not a valid time."""
-    if not (isinstance(bcd, str) and len(bcd) == 12 and bcd.isdigit()):
+    if not (isinstance(bcd, str) and len(bcd) == 12 and bcd.isascii() and bcd.isdigit()):
         raise BodyError(f"time {bcd!r} is not YYMMDDhhmmss")
     y, mo, d, h, mi, s = (int(bcd[i:i + 2]) for i in range(0, 12, 2))
     y += 2000

@@ -38,9 +38,10 @@ class Location(lay.Part):
 
     def encode(self, value, name):
         raw = lay.encode(LOCATION_BASE, value, name)
-        for key, data in sorted((value.get("extra") or {}).items(), key=lambda kv: int(kv[0])):
+        for key, data in (value.get("extra") or {}).items():
             item = f.b64_encode_field(data, f"{name}.extra.{key}")
-            if not key.isdigit() or int(key) > 255 or len(item) > 255:
+            valid = isinstance(key, str) and key.isascii() and key.isdigit() and int(key) <= 255
+            if not valid or len(item) > 255:
                 raise EncodeError(f"{name}.extra.{key}: decimal id 0-255 and at most 255 bytes")
             raw += bytes((int(key), len(item))) + item
         return raw

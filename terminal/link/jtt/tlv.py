@@ -75,7 +75,8 @@ class Extras(lay.Part):
     ``table`` maps id -> (key, kind). An item whose length does not fit its kind, and
     any id not in the table, is kept as base64 under ``str(id)``; ids in
     ``custom_ids`` go under ``extra["custome"][str(id)]`` as EMQX's gateway puts them.
-    Encoding writes items in ascending id order.
+    Encoding writes items in the order of the JSON object (a decoded message keeps the
+    wire order, so frames with distinct ids re-encode byte for byte).
     """
 
     def __init__(self, table: dict, custom_ids: range):
@@ -120,7 +121,7 @@ class Extras(lay.Part):
             else:
                 items.append((_item_id(key, where), f.b64_encode_field(item, where)))
         out = bytearray()
-        for item_id, raw in sorted(items, key=lambda pair: pair[0]):
+        for item_id, raw in items:
             if len(raw) > 255:
                 raise EncodeError(f"{name}: item {item_id} is {len(raw)} bytes, at most 255")
             out += bytes((item_id, len(raw))) + raw
@@ -128,7 +129,7 @@ class Extras(lay.Part):
 
 
 def _item_id(key: str, where: str) -> int:
-    if not (isinstance(key, str) and key.isdigit() and 0 <= int(key) <= 255):
+    if not (isinstance(key, str) and key.isascii() and key.isdigit() and 0 <= int(key) <= 255):
         raise EncodeError(f"{where}: not a known item name nor a decimal item id 0-255")
     return int(key)
 
