@@ -35,26 +35,21 @@ def unescape(data: bytes) -> bytes:
     if b"\x7e" in data:
         raise FramingError("0x7E inside a frame")
     if b"\x7d" not in data:
-        return data
-    out = bytearray()
-    i, n = 0, len(data)
-    while i < n:
-        byte = data[i]
-        if byte == ESC:
-            if i + 1 >= n:
-                raise FramingError("frame ends inside an escape (0x7D last)")
-            follow = data[i + 1]
-            if follow == 0x01:
-                out.append(ESC)
-            elif follow == 0x02:
-                out.append(FLAG)
-            else:
-                raise FramingError(f"invalid escape 7D {follow:02X}")
-            i += 2
+        return bytes(data)
+    parts = bytes(data).split(b"\x7d")
+    out = [parts[0]]
+    for part in parts[1:]:
+        if not part:
+            raise FramingError("0x7D not followed by 01 or 02" if out else "frame ends inside an escape")
+        follow = part[0]
+        if follow == 0x01:
+            out.append(b"\x7d")
+        elif follow == 0x02:
+            out.append(b"\x7e")
         else:
-            out.append(byte)
-            i += 1
-    return bytes(out)
+            raise FramingError(f"invalid escape 7D {follow:02X}")
+        out.append(part[1:])
+    return b"".join(out)
 
 
 def wrap(payload: bytes) -> bytes:
@@ -87,61 +82,48 @@ class StreamDecoder:
     ``feed(data) -> list`` where each item is either the payload of one good frame
     (header + body, escapes undone, check byte verified and removed) or a
     ``FramingError``/``ChecksumError`` instance describing a frame that was skipped.
-    Errors are returned, never raised. State (a partial frame, a pending 0x7D) carries
-    over between calls, so frames may be split anywhere.
+    Errors are returned, never raised. A partial frame (even one ending in 0x7D) carries
+    over between calls, so frames may be split anywhere. ``max_frame`` bounds the bytes
+    held between two flags (as received, escapes included).
     """
 
-    def __init__(self, max_frame: int = MAX_FRAME):
+    def __init__(self, max_frame: int = 2 * MAX_FRAME):
         self.max_frame = max_frame
         self._buf = bytearray()
         self._in_frame = False  # False until the first 0x7E (bytes before it are junk)
-        self._escaped = False
-        self._bad: FramingError | None = None  # set: discard until the next 0x7E
+        self._too_long = False  # set: discard until the next 0x7E
         self.junk_bytes = 0  # bytes dropped before the first flag, for diagnostics
 
     def feed(self, data: bytes) -> list:
         out: list = []
-        for byte in bytes(data):
-            if byte == FLAG:
-                self._close(out)
-                continue
+        data = bytes(data)
+        pos, n = 0, len(data)
+        while pos < n:
+            flag = data.find(b"\x7e", pos)
+            end = n if flag < 0 else flag
             if not self._in_frame:
-                self.junk_bytes += 1
-                continue
-            if self._bad is not None:
-                continue
-            if self._escaped:
-                self._escaped = False
-                if byte == 0x01:
-                    self._buf.append(ESC)
-                elif byte == 0x02:
-                    self._buf.append(FLAG)
-                else:
-                    self._bad = FramingError(f"invalid escape 7D {byte:02X}")
-                    continue
-            elif byte == ESC:
-                self._escaped = True
-                continue
-            else:
-                self._buf.append(byte)
-            if len(self._buf) > self.max_frame:
-                self._bad = FramingError(f"frame longer than {self.max_frame} bytes")
-                self._buf = bytearray()
+                self.junk_bytes += end - pos
+            elif not self._too_long:
+                self._buf += data[pos:end]
+                if len(self._buf) > self.max_frame:
+                    self._too_long = True
+                    self._buf = bytearray()
+            if flag < 0:
+                break
+            self._close(out)
+            pos = flag + 1
         return out
 
     def _close(self, out: list) -> None:
-        if self._bad is not None:
-            out.append(self._bad)
-        elif self._escaped:
-            out.append(FramingError("frame ends inside an escape (7D 7E)"))
+        if self._too_long:
+            out.append(FramingError(f"frame longer than {self.max_frame} bytes"))
         elif self._buf:
             try:
-                out.append(check_payload(bytes(self._buf)))
+                out.append(check_payload(unescape(self._buf)))
             except FramingError as exc:
                 out.append(exc)
         self._buf = bytearray()
-        self._bad = None
-        self._escaped = False
+        self._too_long = False
         self._in_frame = True
 
     @property
