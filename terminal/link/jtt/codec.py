@@ -72,6 +72,7 @@ def encode_body(message: dict) -> bytes:
         if key in body and (key == "frag_data" or body.get("unknown_id") or body.get("encrypted")):
             return f.b64_encode_field(body[key], f"body.{key}")
     msg_id = header.get("msg_id")
+    f.uint(msg_id, 2, "header.msg_id")
     if protocol == JT808:
         layout = jt808.layout_for(msg_id, header.get("proto_ver"))
     else:

@@ -35,7 +35,7 @@ class Bits(lay.Part):
                 number |= 1 << bit
         reserved = value.get("reserved", 0)
         if reserved:
-            number |= reserved
+            number |= int.from_bytes(f.uint(reserved, self.size, f"{name}.reserved"), "big")
         return f.uint(number, self.size, name)
 
 
