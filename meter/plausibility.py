@@ -30,46 +30,34 @@ class SpeedWindow:
         """Forget the history: (t, count) is the only reading judged against from now on."""
         self.points = [[t, count]]
 
-    def anchor(self, t, count):
-        """Index of the anchor of a reading (t, count); the window must not be empty."""
+    def admit(self, t, count):
+        """Judge the reading (t, count): remember it and return None if plausible, else its km/h."""
         pts = self.points
-        i = len(pts) - 1
-        t_lim = t - self.window_ms
+        wms = self.window_ms
+        t_lim = t - wms
         c_lim = count - self.window_counts
+        i = len(pts) - 1
         while i > 0:
             p = pts[i]
             if p[0] <= t_lim and p[1] <= c_lim:
                 break
             i -= 1
-        return i
-
-    def plausible(self, t, count, i):
-        """True if (t, count) is at most max_kmh from anchor ``i``.
-
-        While the anchor is short of the window (only just after the first reading), one
-        count is allowed for the count the first reading was already part-way into.
-        """
-        a = self.points[i]
-        dc = count - a[1]
-        if a[0] > t - self.window_ms or a[1] > count - self.window_counts:
+        at, ac = pts[i]
+        dc = count - ac
+        if at > t_lim or ac > c_lim:
+            # short of the window (only just after the first reading): one count is allowed
+            # for the count the first reading was already part-way into
             dc -= 1
-        return dc * 3600000 <= self.max_kmh * self.per_km * (t - a[0])
-
-    def kmh(self, t, count, i):
-        """The speed from anchor ``i`` to (t, count), for the fault message."""
-        a = self.points[i]
-        dt = t - a[0]
-        return (count - a[1]) * 3600000 // (self.per_km * (dt if dt > 0 else 1))
-
-    def accept(self, t, count, i):
-        """Remember the accepted reading (t, count) whose anchor was ``i``."""
-        pts = self.points
+        if dc * 3600000 > self.max_kmh * self.per_km * (t - at):
+            dt = t - at
+            return (count - ac) * 3600000 // (self.per_km * (dt if dt > 0 else 1))
         if i:
             del pts[:i]
-        if len(pts) > 1 and (count == pts[-1][1] or t - pts[-2][0] < self.window_ms // 8):
+        if len(pts) > 1 and (count == pts[-1][1] or t - pts[-2][0] < wms // 8):
             pts[-1] = [t, count]
         else:
             pts.append([t, count])
+        return None
 
     def set_per_km(self, counts_per_km):
         """A new K: counts before it are in other units, so only the last reading is kept."""

@@ -137,25 +137,25 @@ class Taximeter:
             window.restart(t, value)
             self._advance(t, 0)
             return []
-        i = window.anchor(t, value)
-        if not window.plausible(t, value, i):
-            self._fault(t, "distance sensor: implausible speed %d km/h" % window.kmh(t, value, i))
+        kmh = window.admit(t, value)
+        if kmh is not None:
+            self._fault(t, "distance sensor: implausible speed %d km/h" % kmh)
             self.odometer.discard(value)
             window.restart(t, value)
             self._advance(t, 0)
             return []
-        window.accept(t, value, i)
-        dm = self.odometer.metres_at(value) - self.odometer.current_m()
+        odo = self.odometer
+        dp = value - odo.reading
+        dm = odo.advance(value)
         # the interval's speed class: since the last event (the power-off instant after a dip)
         dt = t - (self.t if self.dip_from is None else self.dip_from)
-        if self.odometer.source == "pulses":
+        if odo.source == "pulses":
             # speed below the threshold, at pulse resolution: dp/K km in dt ms
-            low_num = (value - self.odometer.reading) * 3600000
-            low_den = self.odometer.k * dt
+            low_num = dp * 3600000
+            low_den = odo.k * dt
         else:
             low_num = dm * 3600
             low_den = dt
-        self.odometer.advance(value)
         self._advance(t, dm, low_num, low_den)
         return []
 
