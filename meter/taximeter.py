@@ -9,8 +9,8 @@ anything is printed or sent.
 
 from meter.errors import MeterError
 from meter.odometer import Odometer
-from meter.totalisers import Totalisers
 from meter.plausibility import SpeedWindow
+from meter.totalisers import Totalisers
 from meter.trip import Trip
 
 FOR_HIRE = "for_hire"
