@@ -47,6 +47,7 @@ def test_no_cadence_credits_distance_above_the_limit(p, steps):
         credited = m.totals.total_m
         assert credited * 3600 * k <= p["max_kmh"] * (t - t0) * k + 3600 * (1000 + k), (credited, t - t0)
         assert m.totals.total_m == m.totals.hired_m + m.totals.empty_m + m.totals.paused_m
+        assert len(m.window.points) <= p["speed_window_pulses"] + 20     # memory stays small
 
 
 @settings(max_examples=300, deadline=None)
