@@ -22,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--fleet", type=int, metavar="N", help="run N terminals against one broker instead")
     parser.add_argument("--seconds", type=float, default=20.0, help="fleet: measuring time (default 20)")
     parser.add_argument("--consumers", type=int, default=2, help="fleet: platform consumers sharing a subscription")
+    parser.add_argument("--light", action="store_true",
+                        help="fleet: terminals as connections only, many per process (sim/fleet_load.py)")
     parser.add_argument("--list", action="store_true", help="list the bundled scenarios")
     parser.set_defaults(func=handler)
 
@@ -39,6 +41,12 @@ def handler(args: argparse.Namespace) -> int:
             raise CommandError("give a scenario or --fleet N, not both")
         if args.fleet < 1 or args.consumers < 1 or args.seconds <= 0:
             raise CommandError("--fleet, --consumers and --seconds must be positive")
+        if args.light:
+            from sim.fleet_load import run_load
+            report = run_load(args.fleet, args.seconds, consumers=args.consumers,
+                              generators=1 if args.fleet <= 1500 else 2, log=lambda *_: None)
+            print(json.dumps(report, indent=1))
+            return 0
         from sim.fleet import run_fleet
         report = run_fleet(args.fleet, args.seconds, consumers=args.consumers, log=lambda *_: None)
         print(json.dumps(report, indent=1))
