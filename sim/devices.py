@@ -66,12 +66,20 @@ class PtyGnss:
         for alarm, active in changes:
             self._events.put(Event("gnss_health", t, {"alarm": alarm, "active": active}))
 
-    def epoch(self, data: bytes) -> None:
-        """Write ``data`` to the emulator's end, read it at the terminal's end, decode it."""
-        self.device.write(data)
-        got = self._port.read(len(data))
-        if len(got) != len(data):
-            raise SimDeviceError(f"GNSS pty passed {len(got)} of {len(data)} bytes")
+    def epoch(self, data: bytes, *, through_pty: bool = True) -> None:
+        """Write ``data`` to the emulator's end, read it at the terminal's end, decode it.
+
+        ``through_pty=False`` (the virtual clock) hands the same bytes to the same decoder
+        in process: the pty's round trip (two syscalls and a thread switch each way) only
+        matters where time is real, and was half of a replayed second.
+        """
+        if through_pty:
+            self.device.write(data)
+            got = self._port.read(len(data))
+            if len(got) != len(data):
+                raise SimDeviceError(f"GNSS pty passed {len(got)} of {len(data)} bytes")
+        else:
+            got = data
         self.bytes += len(got)
         now = self._clock()
         self._emit(now, self.health.on_data(now))

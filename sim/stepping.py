@@ -55,7 +55,7 @@ class DeviceStepper:
             data = antenna_line(self.scenario.vehicle.gnss_style, self.antenna_pending)
             self.antenna_pending = None
         _, epoch = next(self._nmea_ok if mode == "ok" else self._nmea_nofix)
-        self.car.gnss.epoch(data + epoch)
+        self.car.gnss.epoch(data + epoch, through_pty=self.clock.speed is not None)
 
     def spool(self) -> None:
         spooler = self.car.spooler

@@ -49,6 +49,7 @@ class Metering:
         self.pending_k = calibrated_k if calibrated_k and calibrated_k != self.meter.odometer.k else None
         self.track: dict | None = None     # the open trip's board position and track summary
         self.last_snapshot_ms = 0
+        self._saved_blob: bytes | None = None  # what the last save stored
         self.gnss_odometer = GnssOdometer()
         self.crosscheck = DistanceCrossCheck()
         self.pulse_watch = PulseWatch()
@@ -148,7 +149,12 @@ class Metering:
 
     def save(self, now: int, force: bool = False) -> None:
         if force or now - self.last_snapshot_ms >= SNAPSHOT_EVERY_MS:
-            self.storage.save_meter_state(canonical.encode(self.meter.snapshot()))
+            blob = canonical.encode(self.meter.snapshot())
+            # A parked meter's snapshot does not change: the stored one is already this one,
+            # so the commit (and the SD card's write) is only paid when something changed.
+            if force or blob != self._saved_blob:
+                self.storage.save_meter_state(blob)
+                self._saved_blob = blob
             self.last_snapshot_ms = now
 
     # -- the speed sensor and GNSS ------------------------------------------------------------------

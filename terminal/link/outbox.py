@@ -85,6 +85,10 @@ class Outbox:
         self._early: set[int] = set()  # acks whose mid was not recorded yet
         self._acked: list[int] = []  # seqs acknowledged, to delete in one transaction
         self.refused = 0
+        # Replaced on every store and every link change; the pump skips its query while it
+        # is the one it saw when the query last came back empty (nothing new to send).
+        self._stored = object()
+        self._drained: object | None = None
 
     # -- storing ---------------------------------------------------------------------------------
 
@@ -136,6 +140,7 @@ class Outbox:
             )
         if priority not in self._priorities:
             self._priorities = self._priorities | {priority}
+        self._stored = object()
         return seq
 
     def _body_text(self, kind: str, payload: dict) -> Callable[[int], str]:
@@ -197,6 +202,7 @@ class Outbox:
         return False
 
     def on_link_up(self, receive_maximum: int | None = None) -> None:
+        self._stored = object()
         self._backlog_mark = self.last_seq()
         self._effective_window = min(self.window, receive_maximum) if receive_maximum else self.window
         self._cursor.clear()
@@ -206,6 +212,7 @@ class Outbox:
         self._up = True
 
     def on_link_down(self) -> None:
+        self._stored = object()
         # Whatever was in flight is published again (marked resent) on the next connection.
         self._up = False
         self._cursor.clear()
@@ -247,8 +254,12 @@ class Outbox:
                 free = self._effective_window - len(self._inflight)
             if free <= 0:
                 return sent
+            stored = self._stored
+            if stored is self._drained:
+                return sent
             rows = self._next_rows(free)
             if not rows:
+                self._drained = stored
                 return sent
             for seq, topic, priority, text in rows:
                 if seq <= self._backlog_mark:
