@@ -71,6 +71,7 @@ class SignDriver:
         self._lock = threading.Lock()  # health and the fields below
         self._write_lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()  # a query went out: the pacer's next deadline moved
         self._threads: list[threading.Thread] = []
         self._port = None
         self.wanted: str | None = None
@@ -84,7 +85,9 @@ class SignDriver:
 
     def start(self) -> "SignDriver":
         try:
-            self._port = serial.serial_for_url(self.url, baudrate=self._baudrate, timeout=0.05)
+            # A long read timeout: the reader blocks until the sign speaks, and close() ends
+            # the wait at once with cancel_read(); polling at 20 Hz cost CPU for nothing.
+            self._port = serial.serial_for_url(self.url, baudrate=self._baudrate, timeout=1.0)
         except (serial.SerialException, ValueError) as exc:
             raise serial.SerialException(f"rooftop sign: cannot open {self.url}: {exc}") from exc
         for target, name in ((self._read_loop, "sign-reader"), (self._pace_loop, "sign-pacer")):
@@ -95,6 +98,7 @@ class SignDriver:
 
     def close(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._port is not None and hasattr(self._port, "cancel_read"):
             self._port.cancel_read()
         for thread in self._threads:
@@ -135,6 +139,7 @@ class SignDriver:
             events = self.health.asked(t)
         self._emit(events)
         self._send(query_frame(t, self.vendor, self._utc_offset_min))
+        self._wake.set()
 
     def _send(self, frame: Frame) -> None:
         if self._port is None:
@@ -150,10 +155,11 @@ class SignDriver:
     # --- threads -------------------------------------------------------------------------------
 
     def _pace_loop(self) -> None:
-        step = min(self.query_interval_ms, self.health.answer_timeout_ms) / 4000
-        step = min(max(step, 0.005), 0.1)
+        """Sleeps until the next thing due (the next query, or the answer deadline of the
+        one outstanding), woken early when a query goes out: not a fixed-rate poll."""
         next_query = self._clock()
         while not self._stop.is_set():
+            self._wake.clear()  # before reading the deadline: a query after this still wakes us
             t = self._clock()
             with self._lock:
                 events = self.health.due(t)
@@ -167,7 +173,12 @@ class SignDriver:
                         return
                     with self._lock:
                         self.health.garbage(t, f"write failed: {exc}")
-            self._stop.wait(step)
+            until = next_query
+            with self._lock:
+                deadline = self.health.deadline()
+            if deadline is not None:
+                until = min(until, deadline)
+            self._wake.wait(min(max(until - self._clock(), 5), 1000) / 1000)
 
     def _read_loop(self) -> None:
         port = self._port

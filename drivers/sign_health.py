@@ -46,6 +46,10 @@ class SignHealth:
             return [Event("sign_fault", t_ms, {"active": False, "reason": "answering again"})]
         return []
 
+    def deadline(self) -> int | None:
+        """When the outstanding query times out (None when none is outstanding)."""
+        return None if self._asked_at is None else self._asked_at + self.answer_timeout_ms
+
     def due(self, t_ms: int) -> list[Event]:
         """Call now and then: a query past its timeout becomes a failed attempt."""
         return self._expire(t_ms, force=False)

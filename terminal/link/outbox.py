@@ -16,6 +16,7 @@ least once: the platform recognises a duplicate by its ``seq``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
@@ -119,7 +120,7 @@ class Outbox:
             text_for = self._body_text(kind, payload)
             text_for(1)  # not JSON -> OutboxError before anything is written
 
-        with self._storage.transaction() as db:
+        with self._transaction_deleting_acked() as db:  # the deletions ride on this commit
             seq = int(_kv(db, "outbox.seq", "0")) + 1
             _kv_put(db, "outbox.seq", str(seq))
             count = int(_kv(db, "outbox.count", "0"))
@@ -243,9 +244,16 @@ class Outbox:
     def pump(self) -> int:
         """Delete acknowledged messages, then publish as many as the window allows.
 
-        Returns the number of messages handed to the publisher.
+        Returns the number of messages handed to the publisher. Acknowledged messages are
+        deleted by the next enqueue's transaction, or here once a window's worth is waiting:
+        one commit per report instead of two. An acknowledged message still stored when the
+        power goes is published again, marked resent, which the platform recognises by seq
+        as it does any at-least-once duplicate (docs/mqtt.md).
         """
-        self._delete_acked()
+        with self._ack_lock:
+            many = len(self._acked) >= self._effective_window
+        if many:
+            self._delete_acked()
         if not self._up or self.publisher is None:
             return 0
         sent = 0
@@ -292,13 +300,27 @@ class Outbox:
 
     def _delete_acked(self) -> None:
         with self._ack_lock:
+            if not self._acked:
+                return
+        with self._transaction_deleting_acked():
+            pass
+
+    @contextlib.contextmanager
+    def _transaction_deleting_acked(self):
+        """A storage transaction that first deletes the acknowledged messages; if it does not
+        commit, they stay on the list for the next one."""
+        with self._ack_lock:
             acked, self._acked = self._acked, []
-        if not acked:
-            return
-        with self._storage.transaction() as db:
-            for start in range(0, len(acked), 500):
-                chunk = acked[start : start + 500]
-                db.execute(f"DELETE FROM outbox WHERE seq IN ({','.join('?' * len(chunk))})", chunk)
+        try:
+            with self._storage.transaction() as db:
+                for start in range(0, len(acked), 500):
+                    chunk = acked[start : start + 500]
+                    db.execute(f"DELETE FROM outbox WHERE seq IN ({','.join('?' * len(chunk))})", chunk)
+                yield db
+        except BaseException:
+            with self._ack_lock:
+                self._acked = acked + self._acked
+            raise
 
     # -- what health reports and inspectors see -------------------------------------------------
 
