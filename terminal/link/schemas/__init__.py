@@ -4,6 +4,10 @@ The contract room of the house: ``up_<type>.json`` for each uplink payload,
 ``down_<command>.json`` for each downlink command, ``status.json`` for the retained
 online status, ``common.json`` for shared definitions (all draft 2020-12, referring
 to each other by their ``$id``; nothing is fetched from the network).
+
+``errors()`` checks with ``check.Checker``, the small checker of the keywords these schemas
+use (the car's process does not import jsonschema: about 15 MB). ``validator()`` builds a
+full ``jsonschema`` validator for tests and tools, importing it only then.
 """
 
 from __future__ import annotations
@@ -12,14 +16,21 @@ import json
 from functools import cache
 from pathlib import Path
 
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
+from terminal.link.schemas.check import Checker
 
 HERE = Path(__file__).resolve().parent
 
 
 @cache
-def registry() -> Registry:
+def checker() -> Checker:
+    return Checker([json.loads(p.read_text(encoding="utf-8")) for p in sorted(HERE.glob("*.json"))])
+
+
+@cache
+def registry():
+    """The schemas as a ``referencing`` registry, for ``jsonschema`` (tests and tools only)."""
+    from referencing import Registry, Resource
+
     resources = []
     for path in sorted(HERE.glob("*.json")):
         schema = json.loads(path.read_text(encoding="utf-8"))
@@ -37,7 +48,10 @@ def load(name: str) -> dict:
 
 
 @cache
-def validator(name: str) -> Draft202012Validator:
+def validator(name: str):
+    """A full jsonschema Draft 2020-12 validator of schema ``name`` (tests and tools only)."""
+    from jsonschema import Draft202012Validator
+
     schema = load(name)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema, registry=registry())
@@ -49,11 +63,7 @@ def names() -> list[str]:
 
 def errors(name: str, instance: object) -> list[str]:
     """Every way ``instance`` breaks schema ``name``, one line each (empty when valid)."""
-    found = []
-    for err in sorted(validator(name).iter_errors(instance), key=lambda e: list(e.absolute_path)):
-        where = "/".join(str(p) for p in err.absolute_path) or "(top)"
-        found.append(f"{where}: {err.message}")
-    return found
+    return list(dict.fromkeys(checker().errors(load(name)["$id"], instance)))
 
 
 def uplink_schema(topic_type: str) -> str:
