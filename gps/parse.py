@@ -14,8 +14,6 @@ fast path and the pynmea2 reference), sharing one table of field checks.
 
 import datetime
 
-import pynmea2
-
 from gps.stats import GnssStats
 
 TALKERS = frozenset(("GP", "GN", "BD", "GB", "GL", "GA"))
@@ -360,6 +358,8 @@ class Pynmea2Parser(SentenceParser):
         if len(head) != 5 or head[:2] not in TALKERS or head[2:] not in TYPES:
             stats.unknown += 1
             return None
+        import pynmea2  # the reference parser only: the car's fast path never loads it (3 MB)
+
         try:
             message = pynmea2.parse("$" + body)
             record = self._convert(message)
