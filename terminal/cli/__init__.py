@@ -15,7 +15,6 @@ import sys
 import terminal
 import terminal.cli.commands
 
-
 # product commands to which extensions add subcommands of their own (``bench up`` from sim/)
 EXTENDED = ("bench",)
 
