@@ -91,8 +91,8 @@ Architecture: all
 Maintainer: $(git config user.name 2>/dev/null || echo taxiterm) <$(git config user.email 2>/dev/null || echo root@localhost)>
 Installed-Size: $installed
 Depends: $(echo "$depends" | tr "\n" " " | tr -s " " | sed "s/ $//")
-Recommends: mosquitto-clients, udev
-Suggests: python3-lgpio, gpsd-clients
+Recommends: python3-lgpio, udev
+Suggests: mosquitto-clients, i2c-tools
 Section: misc
 Priority: optional
 Description: taxi onboard terminal firmware (taximeter, GNSS, sign, printer, alarm)
