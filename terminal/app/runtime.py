@@ -119,6 +119,10 @@ class Runtime:
             identity_reason=self.identity.reason, audit=self.audit, receipt_builder=self._receipt,
             seal=Seal(self.state.device_id(), self.state.role_key("authority"), switch_closed_from_audit(self.audit)),
             calibrated_k=self._calibrated_k())
+        if self.terminal.metering.pending_k is None and self._calibrated_k() is None and \
+                self.profile.pin_factory != "mock":
+            log.warning("K not calibrated under the seal: metering with [meter] k = %d from the configuration, "
+                        "which is for the sim board; calibrate (taxiterm calibrate)", config["meter"]["k"])
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()
