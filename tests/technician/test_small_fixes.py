@@ -53,3 +53,13 @@ def test_sim_without_out_writes_under_the_temp_dir_not_the_working_directory(tmp
     assert main(["sim", "demo"]) == 0
     assert seen["out"].parent == tmp_path / "tmp" and seen["out"].name.startswith("taxiterm-sim-demo-")
     assert list(tmp_path.iterdir()) == [tmp_path / "tmp"]
+
+
+def test_selftest_on_loopback_ports_says_to_name_the_devices(tmp_path, capsys):
+    config = tmp_path / "sim.toml"
+    config.write_text("[mqtt]\nhost = \"127.0.0.1\"\nport = 1\n")
+    assert main(["selftest", "--board", "sim", "--config", str(config), "--display-s", "0",
+                 "--skip", "mqtt", "--skip", "display", "--skip", "pulse"]) == 1
+    out = capsys.readouterr().out
+    assert out.count("loop:// is a loopback") == 3 and "malformed" not in out
+    assert "taxiterm bench up" in out
