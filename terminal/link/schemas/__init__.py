@@ -52,8 +52,17 @@ def validator(name: str):
     """A full jsonschema Draft 2020-12 validator of schema ``name`` (tests and tools only)."""
     from jsonschema import Draft202012Validator
 
+    try:
+        from referencing import Registry  # noqa: F401 (jsonschema >= 4.18)
+    except ImportError:     # jsonschema < 4.18 (Debian bookworm's python3-jsonschema 4.10)
+        Registry = None
     schema = load(name)
     Draft202012Validator.check_schema(schema)
+    if Registry is None:
+        # the same local store of schemas by $id through the older RefResolver; nothing is fetched
+        from jsonschema import RefResolver
+        store = {s["$id"]: s for s in (load(n) for n in names())}
+        return Draft202012Validator(schema, resolver=RefResolver.from_schema(schema, store=store))
     return Draft202012Validator(schema, registry=registry())
 
 
