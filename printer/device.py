@@ -8,7 +8,10 @@ URLs:
 
 A ``PrinterConnection`` holds the python-escpos printer object (``.escpos``) and offers
 what the spooler and the status query need: write all bytes, read a status reply with
-a timeout, drop stale input.
+a timeout, drop stale input. A serial printer (the car's) is a plain pyserial port: the
+status query (DLE EOT n) and a receipt's bytes need no python-escpos object, so python-escpos
+(about 17 MB with its capabilities, qrcode, barcode and pyusb) is loaded only when a
+receipt is first rendered or ``.escpos`` is first asked for.
 """
 
 from __future__ import annotations
@@ -17,10 +20,9 @@ import select
 import socket
 from urllib.parse import urlsplit
 
+import sys
+
 import serial
-import usb.core
-from escpos.exceptions import DeviceNotFoundError
-from escpos.printer import Dummy, Network, Serial, Usb
 
 from printer.escpos_out import DEFAULT_PROFILE
 
@@ -33,51 +35,69 @@ class PrinterLinkError(OSError):
     """Writing to or reading from an open printer failed."""
 
 
-class UrlSerial(Serial):
-    """python-escpos's Serial printer, opened with ``serial.serial_for_url`` so a pty path,
-    /dev/ttyUSB0, socket:// and loop:// all work the same way."""
-
-    def open(self, raise_not_found: bool = True) -> None:
-        try:
-            self.device = serial.serial_for_url(self.devfile, baudrate=self.baudrate, timeout=self.timeout,
-                                                write_timeout=self.timeout)
-        except (ValueError, serial.SerialException) as exc:
-            self.device = None
-            raise DeviceNotFoundError(f"Unable to open serial printer on {self.devfile}: {exc}") from exc
+def _usb_errors() -> tuple:
+    """pyusb's errors, if pyusb was ever loaded (a serial printer never loads it)."""
+    core = sys.modules.get("usb.core")
+    return (core.USBError,) if core is not None else ()
 
 
-class TcpPrinter(Network):
+def _tcp_printer(host: str, port: int, timeout_s: float, profile: str):
     """python-escpos's Network printer, closing its socket when the connection fails
     (3.1 leaves it to the garbage collector, which a retrying spooler should not)."""
+    from escpos.exceptions import DeviceNotFoundError
+    from escpos.printer import Network
 
-    def open(self, raise_not_found: bool = True) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect((self.host, self.port))
-        except OSError as exc:
-            sock.close()
-            self.device = None
-            raise DeviceNotFoundError(f"Could not open socket for {self.host}:{self.port}: {exc}") from exc
-        self.device = sock
+    p = Network(host=host, port=port, timeout=timeout_s, profile=profile)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(timeout_s)
+    try:
+        sock.connect((host, port))
+    except OSError as exc:
+        sock.close()
+        raise DeviceNotFoundError(f"Could not open socket for {host}:{port}: {exc}") from exc
+    p.device = sock
+    return p
+
+
+class _SerialPrinter:
+    """A serial printer as the spooler needs it: the open pyserial port as ``device``."""
+
+    def __init__(self, device: serial.SerialBase) -> None:
+        self.device = device
+
+    def close(self) -> None:
+        self.device.close()
 
 
 class PrinterConnection:
-    def __init__(self, url: str, escpos_printer, kind: str) -> None:
+    def __init__(self, url: str, escpos_printer, kind: str, profile: str = DEFAULT_PROFILE) -> None:
         self.url = url
-        self.escpos = escpos_printer
+        self._escpos = escpos_printer
+        self._profile = profile
         self.kind = kind  # "serial" | "tcp" | "usb" | "dummy"
+
+    @property
+    def escpos(self):
+        """The python-escpos printer object; for a serial printer made on first use, on the open port."""
+        if isinstance(self._escpos, _SerialPrinter):
+            from escpos.printer import Serial
+
+            port = self._escpos.device
+            p = Serial(devfile=self.url, baudrate=port.baudrate, timeout=port.timeout, profile=self._profile)
+            p.device = port  # already open: python-escpos must not open it again
+            self._escpos = p
+        return self._escpos
 
     # -- writing
     def write(self, data: bytes) -> None:
         """Write every byte or raise PrinterLinkError."""
         try:
             if self.kind == "serial":
-                self.escpos.device.write(data)
-                self.escpos.device.flush()
+                self._escpos.device.write(data)
+                self._escpos.device.flush()
             else:
                 self.escpos._raw(data)
-        except (OSError, serial.SerialException, usb.core.USBError) as exc:
+        except (OSError, serial.SerialException, *_usb_errors()) as exc:
             raise PrinterLinkError(f"printer {self.url}: write failed: {exc}") from exc
 
     # -- reading status replies
@@ -85,7 +105,7 @@ class PrinterConnection:
         """One reply byte, or b"" when nothing came within ``timeout_s``."""
         try:
             if self.kind == "serial":
-                dev = self.escpos.device
+                dev = self._escpos.device
                 dev.timeout = timeout_s
                 return dev.read(1)
             if self.kind == "tcp":
@@ -96,6 +116,8 @@ class PrinterConnection:
                 except TimeoutError:
                     return b""
             if self.kind == "usb":
+                import usb.core
+
                 dev = self.escpos.device
                 try:
                     # a bulk read asks for a whole packet; a status reply is its first byte
@@ -103,14 +125,14 @@ class PrinterConnection:
                 except usb.core.USBTimeoutError:
                     return b""
             return b""  # dummy: no printer to answer
-        except (OSError, serial.SerialException, usb.core.USBError) as exc:
+        except (OSError, serial.SerialException, *_usb_errors()) as exc:
             raise PrinterLinkError(f"printer {self.url}: read failed: {exc}") from exc
 
     def discard_input(self) -> None:
         """Drop bytes already waiting (a late reply to an earlier query)."""
         try:
             if self.kind == "serial":
-                self.escpos.device.reset_input_buffer()
+                self._escpos.device.reset_input_buffer()
             elif self.kind == "tcp":
                 sock: socket.socket = self.escpos.device
                 while select.select([sock], [], [], 0)[0]:
@@ -120,7 +142,7 @@ class PrinterConnection:
             raise PrinterLinkError(f"printer {self.url}: {exc}") from exc
 
     def close(self) -> None:
-        self.escpos.close()
+        self._escpos.close()
 
     def __enter__(self) -> PrinterConnection:
         return self
@@ -136,6 +158,17 @@ def open_printer(url: str, baudrate: int = 9600, timeout_s: float = 2.0,
         raise PrinterOpenError("printer URL is empty")
     parts = urlsplit(url)
     scheme = parts.scheme if "://" in url else ""
+    if scheme in ("", "socket", "rfc2217", "loop", "spy", "alt", "hwgrep"):
+        try:
+            port = serial.serial_for_url(url, baudrate=baudrate, timeout=timeout_s, write_timeout=timeout_s)
+        except (ValueError, serial.SerialException) as exc:
+            raise PrinterOpenError(f"cannot open printer {url}: Unable to open serial printer on {url}: "
+                                   f"{_one_line(exc)}") from exc
+        return PrinterConnection(url, _SerialPrinter(port), "serial", profile)
+    import usb.core
+    from escpos.exceptions import DeviceNotFoundError
+    from escpos.printer import Dummy, Usb
+
     try:
         if scheme == "dummy":
             return PrinterConnection(url, Dummy(profile=profile), "dummy")
@@ -147,18 +180,12 @@ def open_printer(url: str, baudrate: int = 9600, timeout_s: float = 2.0,
                 raise PrinterOpenError(f"cannot open printer {url}: bad port") from exc
             if not host:
                 raise PrinterOpenError(f"cannot open printer {url}: no host")
-            p = TcpPrinter(host=host, port=port, timeout=timeout_s, profile=profile)
-            p.open()
-            return PrinterConnection(url, p, "tcp")
+            return PrinterConnection(url, _tcp_printer(host, port, timeout_s, profile), "tcp")
         if scheme == "usb":
             vid, pid = _usb_ids(url, parts.netloc)
             p = Usb(idVendor=vid, idProduct=pid, timeout=int(timeout_s * 1000), profile=profile)
             p.open()
             return PrinterConnection(url, p, "usb")
-        if scheme in ("", "socket", "rfc2217", "loop", "spy", "alt", "hwgrep"):
-            p = UrlSerial(devfile=url, baudrate=baudrate, timeout=timeout_s, profile=profile)
-            p.open()
-            return PrinterConnection(url, p, "serial")
     except DeviceNotFoundError as exc:
         raise PrinterOpenError(f"cannot open printer {url}: {_one_line(exc)}") from exc
     except (usb.core.NoBackendError, usb.core.USBError) as exc:

@@ -10,10 +10,6 @@ cut use python-escpos's own commands.
 
 from __future__ import annotations
 
-from escpos.constants import QR_ECLEVEL_M
-from escpos.escpos import Escpos
-from escpos.printer import Dummy
-
 from printer.receipt import Note, QrCode, Receipt, Row, Rule, Title, layout_row
 
 CHINESE_MODE_ON = b"\x1c&"   # FS &
@@ -23,7 +19,7 @@ DEFAULT_PROFILE = "default"   # python-escpos profile: full cut, native QR
 QR_MODULE_DOTS = 5
 
 
-def write_receipt(p: Escpos, receipt: Receipt, columns: int = DEFAULT_COLUMNS, cut: bool = True) -> None:
+def write_receipt(p, receipt: Receipt, columns: int = DEFAULT_COLUMNS, cut: bool = True) -> None:
     """Send a receipt to a python-escpos printer object."""
     p.hw("INIT")
     p._raw(CHINESE_MODE_ON)
@@ -52,6 +48,8 @@ def write_receipt(p: Escpos, receipt: Receipt, columns: int = DEFAULT_COLUMNS, c
             p.set(align="left")
         elif isinstance(block, QrCode):
             p.set(align="center")
+            from escpos.constants import QR_ECLEVEL_M
+
             p.qr(block.payload, ec=QR_ECLEVEL_M, size=QR_MODULE_DOTS, native=True)
             _line(p, "")
             p.set(align="left")
@@ -67,11 +65,13 @@ def receipt_bytes(receipt: Receipt, columns: int = DEFAULT_COLUMNS, profile: str
     The spooler sends these bytes in one write, so a job is either written whole or
     kept for a retry.
     """
+    from escpos.printer import Dummy  # python-escpos is loaded when the first receipt is rendered
+
     dummy = Dummy(profile=profile)
     write_receipt(dummy, receipt, columns=columns)
     return dummy.output
 
 
-def _line(p: Escpos, text: str) -> None:
+def _line(p, text: str) -> None:
     p._raw(text.encode(TEXT_ENCODING) + b"\n")
 
