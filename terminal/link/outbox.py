@@ -12,6 +12,9 @@ dropped first (counted), never trips, alarms, shifts, acks or audit records.
 The outbox is driven by the loop that owns the state: it calls ``handle(event)`` for
 ``link`` and ``puback`` events and ``pump()`` after each batch of events. Delivery is at
 least once: the platform recognises a duplicate by its ``seq``.
+
+Longer than 400 lines because storing, publishing within the window and settling
+acknowledgements share one lock and one transaction discipline, read best on one page.
 """
 
 from __future__ import annotations
@@ -86,10 +89,8 @@ class Outbox:
         self._early: set[int] = set()  # acks whose mid was not recorded yet
         self._acked: list[int] = []  # seqs acknowledged, to delete in one transaction
         self.refused = 0
-        # Replaced on every store and every link change; the pump skips its query while it
-        # is the one it saw when the query last came back empty (nothing new to send).
-        self._stored = object()
-        self._drained: object | None = None
+        # New on every store and link change: the pump skips its query while nothing is new.
+        self._stored, self._drained = object(), None
 
     # -- storing ---------------------------------------------------------------------------------
 
@@ -244,15 +245,11 @@ class Outbox:
     def pump(self) -> int:
         """Delete acknowledged messages, then publish as many as the window allows.
 
-        Returns the number of messages handed to the publisher. Acknowledged messages are
-        deleted by the next enqueue's transaction, or here once a window's worth is waiting:
-        one commit per report instead of two. An acknowledged message still stored when the
-        power goes is published again, marked resent, which the platform recognises by seq
-        as it does any at-least-once duplicate (docs/mqtt.md).
+        Returns the number of messages handed to the publisher. Acknowledged messages are deleted
+        by the next enqueue's commit, or here once a window's worth waits (one commit per report;
+        one still stored at a power loss goes again marked resent, a duplicate by seq).
         """
-        with self._ack_lock:
-            many = len(self._acked) >= self._effective_window
-        if many:
+        if len(self._acked) >= self._effective_window:
             self._delete_acked()
         if not self._up or self.publisher is None:
             return 0
@@ -299,16 +296,13 @@ class Outbox:
         return rows
 
     def _delete_acked(self) -> None:
-        with self._ack_lock:
-            if not self._acked:
-                return
-        with self._transaction_deleting_acked():
-            pass
+        if self._acked:
+            with self._transaction_deleting_acked():
+                pass
 
     @contextlib.contextmanager
     def _transaction_deleting_acked(self):
-        """A storage transaction that first deletes the acknowledged messages; if it does not
-        commit, they stay on the list for the next one."""
+        """A transaction that first deletes the acknowledged messages (kept listed if it fails)."""
         with self._ack_lock:
             acked, self._acked = self._acked, []
         try:
