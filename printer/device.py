@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import select
 import socket
-from urllib.parse import urlsplit
-
 import sys
+from urllib.parse import urlsplit
 
 import serial
 
