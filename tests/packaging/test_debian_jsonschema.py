@@ -15,15 +15,22 @@ CASES = [
 ]
 
 
+def _messages(name, instance):
+    return sorted(e.message for e in schemas.validator(name).iter_errors(instance))
+
+
 @pytest.mark.parametrize("name,instance", CASES)
 def test_refresolver_fallback_finds_the_same_errors(monkeypatch, name, instance):
-    with_registry = schemas.errors(name, instance)
+    # the car's process checks with terminal/link/schemas/check.py and needs no jsonschema at
+    # all; tests and tools use jsonschema, through either resolver
     schemas.validator.cache_clear()
-    monkeypatch.setattr(schemas, "Registry", None)
+    with_registry = _messages(name, instance)
+    schemas.validator.cache_clear()
+    monkeypatch.setattr(schemas, "USE_REGISTRY", False)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)     # RefResolver is deprecated in 4.18+
-            assert schemas.errors(name, instance) == with_registry
+            assert _messages(name, instance) == with_registry
     finally:
         schemas.validator.cache_clear()
-    assert with_registry
+    assert with_registry and schemas.errors(name, instance)

@@ -47,18 +47,29 @@ def load(name: str) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+# None: jsonschema's ``referencing`` registry when it is installed (jsonschema >= 4.18), else
+# the older RefResolver (Debian bookworm's python3-jsonschema 4.10); False forces the latter.
+USE_REGISTRY: bool | None = None
+
+
+def _registry_available() -> bool:
+    if USE_REGISTRY is not None:
+        return USE_REGISTRY
+    try:
+        import referencing  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 @cache
 def validator(name: str):
     """A full jsonschema Draft 2020-12 validator of schema ``name`` (tests and tools only)."""
     from jsonschema import Draft202012Validator
 
-    try:
-        from referencing import Registry  # noqa: F401 (jsonschema >= 4.18)
-    except ImportError:     # jsonschema < 4.18 (Debian bookworm's python3-jsonschema 4.10)
-        Registry = None
     schema = load(name)
     Draft202012Validator.check_schema(schema)
-    if Registry is None:
+    if not _registry_available():
         # the same local store of schemas by $id through the older RefResolver; nothing is fetched
         from jsonschema import RefResolver
         store = {s["$id"]: s for s in (load(n) for n in names())}
