@@ -10,7 +10,8 @@ location reports (``"resent": true``) are gathered into 0x0704 type 1 (808) / 0x
 
 A reader thread connects with jittered exponential backoff, runs the session (808:
 registration once, the auth code kept in ``auth_file``; authentication at every
-connect; 905: online at connect), sends heartbeats, and puts events on the loop's
+connect; 905: online at connect), sends heartbeats (session timers on the monotonic
+clock; event times from the clock it is given), and puts events on the loop's
 queue, each with ``data["link"]`` = the link's name:
 
   link        {"up": bool, "link", "reason"}   authenticated / connection lost
@@ -176,7 +177,7 @@ class JttLink:
         self._send_tracked(msg_id, body, [m for m, _ in batch])
 
     def _send_tracked(self, msg_id: int, body: dict, mids: list[int]) -> bool:
-        message = self.session.send(msg_id, body, self._clock())
+        message = self.session.send(msg_id, body, _now())
         sn = message["header"]["msg_sn"]
         self._mids[sn] = mids
         if self.protocol == "jt808":
@@ -281,7 +282,7 @@ class JttLink:
         with self._lock:
             self._sock = sock
             self.counters["connects"] += 1
-            reason = self._carry_out(self.session.connected(self._clock()))
+            reason = self._carry_out(self.session.connected(_now()))
         was_online = self.connected
         try:
             while reason is None and not self._drop.is_set() and not self._stop.is_set():
@@ -293,7 +294,7 @@ class JttLink:
                         break
                     reason = self._received(decoder, reassembler, data)
                 with self._lock:
-                    reason = reason or self._carry_out(self.session.tick(self._clock()))
+                    reason = reason or self._carry_out(self.session.tick(_now()))
                     was_online = was_online or self.connected
                 self._due_timers()
         except (OSError, ssl.SSLError) as exc:
@@ -329,7 +330,7 @@ class JttLink:
                 if message is None:
                     continue
             with self._lock:
-                reason = self._carry_out(self.session.receive(message, self._clock()))
+                reason = self._carry_out(self.session.receive(message, _now()))
             if reason:
                 return reason
         return None
@@ -374,3 +375,9 @@ class JttLink:
 
 def wall_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def _now() -> int:
+    """The session's timers (heartbeat, reply timeout) run on the monotonic clock: a simulated
+    or corrected wall clock must not make the link think the platform went silent."""
+    return time.monotonic_ns() // 1_000_000
