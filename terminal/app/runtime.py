@@ -83,7 +83,8 @@ def build_devices(profile: BoardProfile, config: dict, events: queue.Queue, cloc
     printer_url = profile.serial["printer"]
     spooler = Spooler(StoredJobs(storage.receipt_queue), lambda: open_printer(printer_url), events, clock)
     gnss = GnssReader(profile.serial["gnss"], events, clock=clock)
-    link = MqttLink(config["mqtt"], events, clock, software=software_id)
+    use = config.get("links", {}).get("use", ["mqtt"])
+    link = MqttLink(config["mqtt"], events, clock, software=software_id) if "mqtt" in use else None
     display = DriverDisplay(open_display(profile.display))
     return Devices(sign=sign, display=display, spooler=spooler, gnss=gnss, link=link, inputs=inputs,
                    pulse_counter=pulses)
@@ -117,6 +118,8 @@ class Runtime:
             identity_reason=self.identity.reason, audit=self.audit, receipt_builder=self._receipt,
             seal=Seal(self.state.device_id(), self.state.role_key("authority"), switch_closed_from_audit(self.audit)),
             calibrated_k=self._calibrated_k())
+        from terminal.app.jt_desk import attach as attach_jt_links
+        self.jt_links = attach_jt_links(self.terminal, config, self.events, clock)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()
@@ -140,7 +143,10 @@ class Runtime:
         d.sign.start()
         d.spooler.start()
         d.gnss.start()
-        d.link.start()
+        if d.link is not None:
+            d.link.start()
+        for jt_link in self.jt_links:
+            jt_link.start()
         d.pulse_counter.start()
         self._thread = threading.Thread(target=self.terminal.run, args=(self._stop, self.ready.set),
                                         name="terminal-loop", daemon=True)
@@ -151,7 +157,8 @@ class Runtime:
         if self._thread is not None:
             self._thread.join(timeout=5)
         d = self.devices
-        for closer in (d.pulse_counter.close, d.gnss.stop, d.spooler.stop, d.sign.close, d.link.stop):
+        for closer in (d.pulse_counter.close, d.gnss.stop, d.spooler.stop, d.sign.close,
+                       *([d.link.stop] if d.link is not None else []), *(j.stop for j in self.jt_links)):
             closer()
         for device in d.inputs:
             device.close()
