@@ -19,10 +19,18 @@ JT_LINKS = ("jt808", "jt905")
 
 class LinkOutbox(Outbox):
     def pump(self) -> int:
+        # Publish before deleting what was acknowledged: the delete is a durable write, and an
+        # alarm waiting behind it would wait for the disk. Publishing goes by cursor, so the
+        # rows still present are not sent again.
+        with self._ack_lock:
+            held, self._acked = self._acked, []
         sent = super().pump()
         flush = getattr(self.publisher, "flush", None)
         if flush is not None:
             flush()
+        with self._ack_lock:
+            self._acked = held + self._acked
+        self._delete_acked()
         return sent
 
 
