@@ -29,7 +29,7 @@ def test_alarm_confirm_and_release_follow_the_emergency_alarm(rig):
     car, runtime, platform = rig
     assert car.wait(lambda: car.sign.state == "vacant")
     car.hold_alarm(0.15)
-    pre_bit = 1 << (1 if platform.protocol == "jt905" else 3)
+    pre_bit = 1 << (1 if platform.protocol == "jt905" else 0)   # 808 has no pre-alarm: its emergency bit
     platform.wait_for(lambda m: m["header"]["msg_id"] == 0x0200 and m["body"]["alarm"] & pre_bit, 10)
     if platform.protocol == "jt905":
         sn = platform.command(0x8B0A)

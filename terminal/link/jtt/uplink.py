@@ -29,11 +29,13 @@ TAXI_DATA = 0xF0          # 0x0900 transparent data type: our JSON message
 ITEM_TAXI_STATE, ITEM_ORDER_ID, ITEM_ALARM_ID = 0xE1, 0xE2, 0xE3
 TAXI_OCCUPIED, TAXI_TOP_LIGHT_FAULT, TAXI_ON_CALL, TAXI_PRE_ALARM = 1, 2, 4, 8
 
-# Our alarm names (terminal.link.payloads.ALARM_BITS) -> the protocols' bits.
+# Our alarm names (terminal.link.payloads.ALARM_BITS) -> the protocols' bits. JT/T 808 has no
+# pre-alarm: the hidden button's alarm is its emergency alarm (bit 0), which the platform
+# confirms with 0x8203; the taxi item 0xE1 tells the pre-alarm stage apart.
 OUR_ALARMS = {"emergency": 0, "pre_alarm": 1, "fatigue": 2, "gnss_fault": 4, "antenna_open": 5,
               "antenna_short": 6, "undervoltage": 7, "power_lost": 8, "meter_fault": 10, "sign_fault": 15}
 OUR_STATUS = {"acc_on": 0, "positioned": 1, "south": 2, "west": 3, "out_of_service": 4, "occupied": 9}
-ALARM_808 = {"emergency": 0, "overspeed": 1, "fatigue": 2, "pre_alarm": 3, "gnss_fault": 4, "antenna_open": 5,
+ALARM_808 = {"emergency": 0, "overspeed": 1, "fatigue": 2, "pre_alarm": 0, "gnss_fault": 4, "antenna_open": 5,
              "antenna_short": 6, "undervoltage": 7, "power_lost": 8, "meter_fault": 24}
 ALARM_905 = {"emergency": 0, "pre_alarm": 1, "gnss_fault": 2, "antenna_open": 3, "antenna_short": 4,
              "undervoltage": 5, "power_lost": 6, "meter_fault": 10, "sign_fault": 15, "overspeed": 16,
