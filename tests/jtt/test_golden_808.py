@@ -37,3 +37,12 @@ def test_frames_from_an_independent_implementation_decode():
         "1c000000010000000101d907f3073d336d03090043005a241029213903f87e"))
     assert [item["altitude"] for item in batch["body"]["location"]] == [666, 777]
     assert batch["body"]["type"] == 0 and batch["body"]["length"] == 2
+
+
+def test_the_gateway_codes_key_names_are_accepted_on_encode():
+    from tests.jtt.golden import GOLDEN_808
+
+    (payload, expected), = [(p, e) for n, p, e in GOLDEN_808 if n == "0x0100 registration 2013"]
+    body = dict(expected["body"])
+    body["manufacturer"] = body.pop("manufacture")
+    assert encode({"header": expected["header"], "body": body}) == frame(payload)

@@ -75,6 +75,9 @@ def encode_body(message: dict) -> bytes:
     f.uint(msg_id, 2, "header.msg_id")
     if protocol == JT808:
         layout = jt808.layout_for(msg_id, header.get("proto_ver"))
+        for alias, key in jt808.ALIASES.get(msg_id, {}).items():
+            if alias in body and key not in body:
+                body = dict(body, **{key: body[alias]})
     else:
         layout = jt905.layout_for(msg_id)
     if layout is None:

@@ -197,6 +197,10 @@ MESSAGES = {
     0x8900: ("data downlink (transparent)", (("type", "byte"), ("data", "b64")), None),
 }
 
+# Keys EMQX's gateway code uses where its documentation (which we follow) says otherwise;
+# accepted on encode so JSON from either side builds the same frame.
+ALIASES = {0x0100: {"manufacturer": "manufacture"}, 0x0102: {"software_version": "sw_version"}}
+
 # 0x0001 / 0x8001 result codes
 RESULT_OK, RESULT_FAILED, RESULT_BAD_MESSAGE, RESULT_NOT_SUPPORTED, RESULT_ALARM_CONFIRMED = 0, 1, 2, 3, 4
 # 0x8100 result codes
