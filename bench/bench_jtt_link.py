@@ -24,8 +24,8 @@ from pathlib import Path
 
 from drivers.event import Event
 from sim.jtt_platform import JttPlatform
-from terminal.link.jtt import tcp_link
-from terminal.link.jtt.links import LinkOutbox
+from terminal.link.jtt_link import tcp_link
+from terminal.link.jtt_link.links import LinkOutbox
 from terminal.link.outbox import Outbox, run_link_loop
 from terminal.storage.database import Storage
 
@@ -113,7 +113,7 @@ def jt_alarm_to_platform_ms_p99() -> dict:
                 before = {id(m) for m in platform.messages(0x0200)}
                 start = time.perf_counter()
                 runtime.events.put(Event("alarm_button", runtime.clock(), {"held_ms": 3000, "button": "alarm_a"}))
-                platform.wait_for(lambda m: m["header"]["msg_id"] == 0x0200 and id(m) not in before
+                platform.wait_for(lambda m, before=before: m["header"]["msg_id"] == 0x0200 and id(m) not in before
                                   and "227" in m["body"].get("extra", {}).get("custome", {}), 10)
                 times.append((time.perf_counter() - start) * 1000)
                 time.sleep(0.005)

@@ -30,7 +30,7 @@ DEFAULTS: dict[str, dict] = {
     "mqtt": {},      # passed to terminal.link.mqtt.LinkConfig (keys documented in docs/config.md)
     "board": {},     # overrides of the board profile (docs/board.md)
     "links": {"use": ["mqtt"]},   # which platform links run: any of mqtt, jt808, jt905 (docs/jtt.md)
-    "jt808": {},     # passed to terminal.link.jtt.tcp_link.link_config (keys documented in docs/config.md)
+    "jt808": {},     # passed to terminal.link.jtt_link.tcp_link.link_config (keys documented in docs/config.md)
     "jt905": {},
 }
 LINKS = ("mqtt", "jt808", "jt905")
@@ -87,7 +87,7 @@ def _check_links(config: dict) -> None:
     use = config["links"]["use"]
     if not use or any(name not in LINKS for name in use) or len(set(use)) != len(use):
         raise ConfigError(f"links.use must list distinct links from {', '.join(LINKS)}, got {use!r}")
-    from terminal.link.jtt.tcp_link import link_config
+    from terminal.link.jtt_link.tcp_link import link_config
     for name in ("jt808", "jt905"):
         if name in use:
             try:

@@ -21,7 +21,7 @@ import logging
 from terminal.link import payloads
 from terminal.link.downlink import Command
 from terminal.link.jtt import epoch_ms, uplink
-from terminal.link.jtt.links import build
+from terminal.link.jtt_link.links import build
 
 log = logging.getLogger("taxiterm")
 

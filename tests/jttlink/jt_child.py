@@ -12,8 +12,8 @@ import sys
 import threading
 import time
 
-from terminal.link.jtt import tcp_link
-from terminal.link.jtt.links import LinkOutbox
+from terminal.link.jtt_link import tcp_link
+from terminal.link.jtt_link.links import LinkOutbox
 from terminal.link.outbox import Outbox, run_link_loop
 from terminal.storage.database import Storage
 

@@ -8,8 +8,8 @@ import threading
 import pytest
 
 from sim.jtt_platform import JttPlatform
-from terminal.link.jtt import tcp_link
-from terminal.link.jtt.links import LinkOutbox
+from terminal.link.jtt_link import tcp_link
+from terminal.link.jtt_link.links import LinkOutbox
 from terminal.link.outbox import Outbox, run_link_loop
 from terminal.storage.database import Storage
 from tests.link.harness import wait_until

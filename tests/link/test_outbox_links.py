@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from drivers.event import Event
 from terminal.link.outbox import Outbox, OutboxError
 from terminal.storage.database import Storage
-from tests.link.test_outbox import TOPIC, Recorder, put
+from tests.link.test_outbox import Recorder, put
 
 
 @pytest.fixture

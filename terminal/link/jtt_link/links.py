@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from terminal.link.jtt import tcp_link, uplink
+from terminal.link.jtt import uplink
+from terminal.link.jtt_link import tcp_link
 from terminal.link.outbox import Outbox
 
 JT_LINKS = ("jt808", "jt905")
