@@ -21,6 +21,7 @@ import base64
 import json
 import secrets
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -37,8 +38,10 @@ def wall_ms() -> int:
 
 class JttPlatform:
     def __init__(self, protocol: str = "jt808", *, host: str = "127.0.0.1", port: int = 0,
-                 transcript: str | Path | None = None, clock: Callable[[], int] = wall_ms) -> None:
+                 transcript: str | Path | None = None, clock: Callable[[], int] = wall_ms,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.protocol = protocol
+        self._tls = tls                  # a server-side context: the platform speaks TLS
         self.clock = clock
         self._server = socket.create_server((host, port))
         self.host, self.port = self._server.getsockname()[:2]
@@ -178,6 +181,14 @@ class JttPlatform:
                 conn.close()
                 continue
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._tls is not None:
+                try:
+                    conn.settimeout(5)
+                    conn = self._tls.wrap_socket(conn, server_side=True)
+                    conn.settimeout(None)
+                except (OSError, ssl.SSLError):
+                    conn.close()
+                    continue
             with self._lock:
                 self._conns.append(conn)
                 self.connections += 1

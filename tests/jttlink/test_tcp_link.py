@@ -133,3 +133,23 @@ def test_unknown_platform_messages_are_answered_not_supported(tmp_path, protocol
         platform.wait_online()
         sn = platform.command(0x8F77, {"unknown_id": True, "data": "AQI="})
         assert platform.wait_reply(sn)["body"]["result"] == 3
+
+
+def test_over_tls_the_platform_certificate_is_checked(tmp_path):
+    import ssl
+    import subprocess
+    cert, key = tmp_path / "platform.pem", tmp_path / "platform.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    with JttPlatform("jt808", tls=context) as platform:
+        with Rig(tmp_path, platform, "jt808", tls=True, ca_file=str(cert), server_name="localhost") as rig:
+            rig.online()
+            rig.put(speed=7)
+            wait_until(lambda: rig.stored() == 0, "acknowledged over TLS")
+            assert platform.messages(0x0200)[0]["body"]["speed"] == 7
+        with Rig(tmp_path, platform, "jt808", tls=True, server_name="localhost") as rig:   # system CAs: refused
+            wait_until(lambda: "certificate" in rig.link.last_error.lower(), "certificate refused")
+            assert not rig.link.connected

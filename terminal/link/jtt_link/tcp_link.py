@@ -272,7 +272,9 @@ class JttLink:
             context = ssl.create_default_context(cafile=cfg["ca_file"] or None)
             sock = context.wrap_socket(sock, server_hostname=cfg["server_name"] or cfg["host"])
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.settimeout(None)
+        # Reads wait in select(); a write the platform does not take within the reply timeout
+        # drops the connection instead of holding the loop (and the link's lock) forever.
+        sock.settimeout(cfg["reply_timeout_s"])
         return sock
 
     def _serve(self, sock: socket.socket) -> bool:
@@ -286,7 +288,8 @@ class JttLink:
         was_online = self.connected
         try:
             while reason is None and not self._drop.is_set() and not self._stop.is_set():
-                readable, _, _ = select.select([sock], [], [], 0.05)
+                pending = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0   # TLS bytes already read
+                readable = pending or select.select([sock], [], [], 0.05)[0]
                 if readable:
                     data = sock.recv(65536)
                     if not data:
