@@ -38,7 +38,7 @@ LAST_TIMES: list = []    # the last alarm run's latencies, for a look at the spr
 def _location(i: int) -> dict:
     return {"ts": T0_MS + i * 1000, "alarm": 0, "status": 3, "latitude": 22543096 + i, "longitude": 114057865,
             "altitude": 12, "speed": 352, "direction": 90, "time": "261121103000", "south": False, "west": False,
-            "extra": {"mileage": 123456 + i, "operating": True, "order_id": "0", "overspeed": False}}
+            "extra": {"mileage": 123456 + i, "operating": "hired", "order_id": "0", "overspeed": False}}
 
 
 def jt_backlog_flush_s_3600() -> dict:

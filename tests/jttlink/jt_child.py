@@ -23,7 +23,7 @@ LAT0 = 22_000_000
 def location(n: int) -> dict:
     return {"alarm": 0, "status": 2, "latitude": LAT0 + 10 * n, "longitude": 114_000_000, "altitude": 10,
             "speed": 300, "direction": 90, "time": "261129080000", "south": False, "west": False,
-            "extra": {"mileage": n, "operating": True, "order_id": "0", "overspeed": False}}
+            "extra": {"mileage": n, "operating": "hired", "order_id": "0", "overspeed": False}}
 
 
 def trip(no: int) -> dict:

@@ -16,7 +16,7 @@ from tests.link.harness import wait_until
 
 LOC = {"alarm": 0, "status": 2, "latitude": 22543096, "longitude": 114057865, "altitude": 12, "speed": 352,
        "direction": 90, "time": "261121103000", "south": False, "west": False,
-       "extra": {"mileage": 1234, "operating": False, "order_id": "0", "overspeed": False}}
+       "extra": {"mileage": 1234, "operating": "for_hire", "order_id": "0", "overspeed": False}}
 
 
 class Rig:
@@ -107,7 +107,7 @@ def test_unacknowledged_rows_stay_and_the_backlog_goes_as_blind_area_batches_ala
         for i in range(3, 50):
             rig.put(speed=i)
         rig.put("alarm", alarm=1, extra={"alarm_id": "A1", "stage": "pre_alarm", "pressed_ms": 1, "mileage": 1,
-                                         "operating": False})
+                                         "operating": "for_hire"})
         platform.acking, platform.refuse = True, False
         wait_until(lambda: rig.stored() == 0, "backlog delivered")
         batch_id = 0x0203 if protocol == "jt905" else 0x0704

@@ -87,6 +87,8 @@ def _flags(message: dict) -> tuple[set, set]:
     status = _names(int(message.get("status", 0)), OUR_STATUS)
     if extra.get("overspeed"):
         alarms.add("overspeed")
+    if extra.get("operating") == "out_of_service":
+        status.add("out_of_service")
     if str(extra.get("order_id", "0")) not in ("", "0") and "occupied" not in status:
         status.add("reservation")
     return alarms, status
