@@ -11,7 +11,9 @@ became due:
   (``None`` without a fix) and its mean speed;
 - ``("stop", body)``: a stop ("doubtful point"): the 100 samples at 0.2 s ending with the
   sample at which the vehicle stopped (or the supply went off while moving), and the
-  position there;
+  position there. The vehicle has stopped when, after a second at ``ARM_01`` or more, no
+  0.2 s sample shows motion (1 km/h) for ``STILL_MS``; the stop is the first still sample
+  (a pulse sensor at 5 Hz shows a slow car as single pulses between still samples);
 - ``("overtime", body)``, ``("overspeed", body)``, ``("alarm", name, active)``: from rules.py;
 - ``("driver", body)`` and ``("power", body)``: sign-in/out and the supply, as they happen.
 
@@ -27,7 +29,8 @@ FINE_MS = 200
 STOP_SAMPLES = 100             # 20 s at 0.2 s
 STALE_MS = 3000
 MAX_FILL_MS = 10_000
-ARM_01 = 50                    # a stop is recorded after the vehicle drove at 5 km/h or more
+ARM_01 = 50                    # a stop is recorded after a second at 5 km/h or more
+STILL_MS = 2000                # no sample in motion for this long: the vehicle has stopped
 NO_SPEED = 0xFFFF
 
 SOURCE_NONE, SOURCE_PULSES, SOURCE_GNSS = 0, 1, 2
@@ -84,7 +87,8 @@ class RecorderCore:
         self.limit_kmh = None      # the platform's speed limit
         self.hold_ms = 10_000      # the platform's overspeed duration
         self.next_fine = None
-        self.fine = []             # the last STOP_SAMPLES samples: (t, speed_01, status)
+        self.fine = []             # the last samples (t, speed_01, status): STOP_SAMPLES + still ones
+        self.still_since = None    # first still sample since the vehicle last moved
         self.sec = []              # samples of the current second: (speed_01, source)
         self.minute = []           # recorded speeds of the current minute
         self.minute_pos = None
@@ -106,7 +110,7 @@ class RecorderCore:
             return []
         self.powered = on
         out = [("power", {"t_ms": t, "on": bool(on)})]
-        if not on and self.armed and self.fine and self.fine[-1][1] != NO_SPEED and self.fine[-1][1] >= MOVING_01:
+        if not on and self.armed and self.fine and self.still_since is None:
             out.append(self._stop(t, "power_off"))
         return out
 
@@ -137,14 +141,16 @@ class RecorderCore:
             out.extend(self._minute(t - 60_000))
         self.sec.append((speed, source))
         self.fine.append((t, speed, self.status))
-        if len(self.fine) > STOP_SAMPLES:
+        if len(self.fine) > STOP_SAMPLES + STILL_MS // FINE_MS:
             del self.fine[0]
         if speed == NO_SPEED:
             return
-        if speed >= ARM_01:
-            self.armed = True
-        elif speed < MOVING_01 and self.armed:
-            out.append(self._stop(t, "stopped"))
+        if speed >= MOVING_01:
+            self.still_since = None
+        elif self.still_since is None:
+            self.still_since = t
+        elif self.armed and t - self.still_since >= STILL_MS:
+            out.append(self._stop(self.still_since, "stopped"))
 
     def _second(self, t):
         sec, self.sec = self.sec, []
@@ -156,6 +162,8 @@ class RecorderCore:
         else:
             speed, source = NO_SPEED, SOURCE_NONE
         self.minute.append(speed)
+        if speed != NO_SPEED and speed >= ARM_01:
+            self.armed = True
         out = [("second", t, speed, self.status, source)]
         out.extend(self.fatigue.second(t, speed, self.pos))
         out.extend(self.overspeed.second(t, speed, self.limit_kmh, self.hold_ms, self.pos, self.fatigue.driver))
@@ -170,7 +178,7 @@ class RecorderCore:
 
     def _stop(self, t, reason):
         self.armed = False
-        samples = list(self.fine)
+        samples = [f for f in self.fine if f[0] <= t][-STOP_SAMPLES:]
         return ("stop", {"t_ms": t, "reason": reason, "driver_cert": self.fatigue.driver, "interval_ms": FINE_MS,
                          "samples": [[s, st] for _, s, st in samples],
                          "first_ms": samples[0][0] if samples else t, "position": self.pos})

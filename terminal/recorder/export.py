@@ -98,3 +98,19 @@ def query(storage, kind: str, from_ms: int, to_ms: int, limit: int) -> tuple[lis
             return found, True
         found.append(line)
     return found, False
+
+
+def gbt_file(storage, from_ms: int, to_ms: int) -> bytes:
+    """The window as GB/T 19056 data blocks 08H-14H in one data file (terminal/recorder/blocks.py)."""
+    from terminal.recorder import blocks
+    parts = [
+        (0x08, b"".join(blocks.speed_block(m, store.seconds(d)) for m, d in store.speed_minutes(storage, from_ms, to_ms))),
+        (0x09, b"".join(blocks.position_blocks(store.positions(storage, from_ms, to_ms)))),
+        (0x10, b"".join(blocks.stop_block(b) for b in store.events(storage, "stop", from_ms, to_ms))),
+        (0x11, b"".join(blocks.overtime_block(b) for b in store.events(storage, "overtime", from_ms, to_ms))),
+        (0x12, b"".join(blocks.driver_block(b) for b in store.events(storage, "driver", from_ms, to_ms))),
+        (0x13, b"".join(blocks.power_block(b) for b in store.events(storage, "power", from_ms, to_ms))),
+        (0x14, b"".join(filter(None, (blocks.parameter_block(r)
+                                      for r in store.parameter_changes(storage, from_ms, to_ms))))),
+    ]
+    return blocks.container(parts)

@@ -169,7 +169,7 @@ def parameter_changes(storage, from_ms: int, to_ms: int) -> list[dict]:
                          f"WHERE event IN ({marks}) AND t_ms BETWEEN ? AND ? ORDER BY counter",
                          (*PARAMETER_EVENTS, from_ms, to_ms))
     keys = ("counter", "t_ms", "event", "parameter", "old", "new", "actor")
-    return [dict(zip(keys, row)) for row in rows]
+    return [dict(zip(keys, row, strict=False)) for row in rows]
 
 
 def saved_state(storage) -> dict | None:
