@@ -8,7 +8,14 @@ must also fail on a record with a hole, a wrong speed or a missing stop.
 
 import pytest
 
-from sim.recorder_checks import missing_seconds, speed_mismatches, stop_problems, vehicle_stops
+from sim.recorder_checks import (
+    missing_seconds,
+    recorded_seconds,
+    resolution_01,
+    speed_mismatches,
+    stop_problems,
+    vehicle_stops,
+)
 from terminal.recorder import store as store_mod
 from terminal.recorder.core import RecorderCore
 from terminal.recorder.store import RecordStore
@@ -61,9 +68,10 @@ PLAN = [(50, 40), (0, 25), (30, 30), (0, 10), (60, 60), (0, 30)]
 def test_a_drive_with_stops_agrees_with_the_vehicle(tmp_path, k, period_ms):
     storage, truth, end = record(tmp_path, vehicle(PLAN), k=k, period_ms=period_ms)
     rows = store_mod.speed_minutes(storage, T0, end)
+    recorded = recorded_seconds(rows)
     # the first measurement comes one sampling period after the start
-    assert missing_seconds(rows, T0 + period_ms, end - 1000) == []
-    assert speed_mismatches(rows, truth, k=k, period_ms=period_ms, lag_ms=period_ms) == []
+    assert missing_seconds(recorded, range(T0 if period_ms < 1000 else T0 + 1000, end - 1000, 1000)) == []
+    assert speed_mismatches(recorded, truth, tolerance_01=resolution_01(k, 1000) + 1, lag_ms=period_ms) == []
     stops = vehicle_stops(truth)
     assert len(stops) == 3
     bodies = store_mod.events(storage, "stop", 0, end)
@@ -78,8 +86,9 @@ def test_the_checks_catch_a_hole_a_wrong_speed_and_a_missing_stop(tmp_path):
     broken[20:24] = bytes((0xFF, 0xFF, 0, 0))                          # second 5 lost
     broken[40:42] = (900).to_bytes(2, "big")                          # second 10 at 90 km/h
     rows = [(minute, bytes(broken))] + rows[1:]
-    assert len(missing_seconds(rows, T0, end - 1000)) == 1
-    assert any("recorded 90.0 km/h" in p for p in speed_mismatches(rows, truth, k=1000, period_ms=200))
+    recorded = recorded_seconds(rows)
+    assert len(missing_seconds(recorded, range(T0, end - 1000, 1000))) == 1
+    assert any("recorded 90.0 km/h" in p for p in speed_mismatches(recorded, truth, tolerance_01=37))
     bodies = store_mod.events(storage, "stop", 0, end)
     assert stop_problems(bodies[1:], vehicle_stops(truth)) == [f"no stop record for the vehicle's stop at "
                                                                 f"{vehicle_stops(truth)[0]}"]
