@@ -18,8 +18,8 @@ became due:
 - ``("driver", body)`` and ``("power", body)``: sign-in/out and the supply, as they happen.
 
 Speed source: the pulse sensor (speed over the last sampling period of the counter)
-while its samples are fresh (``STALE_MS``) and no pulse fault is reported; otherwise
-GNSS speed while fresh; otherwise none. A stall of the caller longer than ``MAX_FILL_MS``
+while its samples are fresh (``STALE_MS``), unless a pulse fault is reported and GNSS is
+fresh; otherwise GNSS speed while fresh; otherwise none. A stall of the caller longer than ``MAX_FILL_MS``
 leaves the seconds in between unrecorded rather than invented.
 """
 
@@ -60,7 +60,9 @@ class SpeedSource:
         self.pulse_fault = False
 
     def pulses(self, t, count, k):
-        if self.count is not None and count >= self.count and t > self.count_t and k > 0:
+        # a speed is pulses over one sampling period: after a gap (supply off, a stalled sampler)
+        # the count only becomes the new baseline
+        if self.count is not None and count >= self.count and 0 < t - self.count_t <= STALE_MS and k > 0:
             self.pulse_speed = pulse_speed_01(count - self.count, t - self.count_t, k)
             self.pulse_t = t
         self.count, self.count_t = count, t
@@ -69,9 +71,12 @@ class SpeedSource:
         self.gnss_speed, self.gnss_t = speed_01, t
 
     def at(self, t):
-        if not self.pulse_fault and self.pulse_t is not None and 0 <= t - self.pulse_t <= STALE_MS:
+        pulses = self.pulse_t is not None and 0 <= t - self.pulse_t <= STALE_MS
+        gnss = self.gnss_t is not None and 0 <= t - self.gnss_t <= STALE_MS
+        # a reported pulse fault hands over to GNSS while there is GNSS; without it the pulses still count
+        if pulses and not (self.pulse_fault and gnss):
             return self.pulse_speed, SOURCE_PULSES
-        if self.gnss_t is not None and 0 <= t - self.gnss_t <= STALE_MS:
+        if gnss:
             return self.gnss_speed, SOURCE_GNSS
         return NO_SPEED, SOURCE_NONE
 

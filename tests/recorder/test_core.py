@@ -103,3 +103,24 @@ def test_every_second_once_in_order_with_the_sensors_speed(profile):
         i = (r[1] - T0) // 200
         true_mean = sum(truth[i - 2:i + 3]) / 5
         assert abs(r[2] - true_mean) <= 36 + 1, (r, truth[i - 2:i + 3])
+
+
+def test_pulses_after_a_gap_are_a_new_baseline_not_a_speed():
+    core = RecorderCore()
+    core.pulses(T0, 0, 1000)
+    core.pulses(T0 + 1000, 10, 1000)
+    assert core.source.at(T0 + 1000) == (360, SOURCE_PULSES)
+    core.pulses(T0 + 60_000, 500, 1000)          # a minute without samples: 490 m over it is no speed
+    assert core.source.at(T0 + 60_000) == (NO_SPEED, 0)
+    core.pulses(T0 + 61_000, 520, 1000)
+    assert core.source.at(T0 + 61_000) == (720, SOURCE_PULSES)
+
+
+def test_a_pulse_fault_hands_over_to_gnss_only_while_there_is_gnss():
+    core = RecorderCore()
+    core.pulses(T0, 0, 1000)
+    core.pulses(T0 + 1000, 10, 1000)
+    core.source.pulse_fault = True
+    assert core.source.at(T0 + 1000) == (360, SOURCE_PULSES)
+    core.fix(T0 + 1000, 300, None)
+    assert core.source.at(T0 + 1000) == (300, SOURCE_GNSS)
