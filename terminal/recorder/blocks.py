@@ -123,3 +123,52 @@ def container(blocks):
         check ^= byte
     out.append(check)
     return bytes(out)
+
+
+# -- GB/T 19056 serial frames (inside JT/T 808 0x8700 / 0x0700) ------------------------------------------
+
+DOWN = b"\xaa\x75"          # platform/PC to recorder
+UP = b"\x55\x7a"            # recorder to platform/PC
+ERROR_COLLECT = 0xFA        # the reply when a collection command cannot be read
+
+
+class FrameError(ValueError):
+    """A GB/T 19056 frame that cannot be read."""
+
+
+def _xor(data):
+    check = 0
+    for byte in data:
+        check ^= byte
+    return check
+
+
+def frame(head, command, data):
+    """head[2], command BYTE, length WORD, reserved BYTE (00), data, XOR of everything before."""
+    out = head + struct.pack(">BHB", command, len(data), 0) + data
+    return out + bytes((_xor(out),))
+
+
+def read_frame(raw, head=DOWN):
+    """(command, data) of one frame; FrameError when it is not one."""
+    if len(raw) < 7 or raw[:2] != head:
+        raise FrameError("not a GB/T 19056 frame (head %s)" % raw[:2].hex())
+    command, length, _ = struct.unpack(">BHB", raw[2:6])
+    if len(raw) != 7 + length:
+        raise FrameError("frame length %d, header says %d" % (len(raw), 7 + length))
+    if _xor(raw[:-1]) != raw[-1]:
+        raise FrameError("frame checksum does not match")
+    return command, raw[6:-1]
+
+
+def read_window(data):
+    """The 08H-15H collection parameters: (start_ms, end_ms, max blocks)."""
+    from terminal.link.jtt.fields import epoch_ms
+    if len(data) != 14:
+        raise FrameError("collection parameters are 14 bytes (start, end, count), got %d" % len(data))
+    return epoch_ms(data[:6].hex()), epoch_ms(data[6:12].hex()) + 999, struct.unpack(">H", data[12:14])[0]
+
+
+def window_param(command, start_ms, end_ms, count):
+    """The 0x8700 ``param`` a platform sends for 08H-15H (for tests and the emulator)."""
+    return frame(DOWN, command, bcd6(start_ms) + bcd6(end_ms) + struct.pack(">H", count))

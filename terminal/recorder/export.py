@@ -114,3 +114,33 @@ def gbt_file(storage, from_ms: int, to_ms: int) -> bytes:
                                       for r in store.parameter_changes(storage, from_ms, to_ms))))),
     ]
     return blocks.container(parts)
+
+
+def collect(storage, command: int, param: bytes) -> bytes:
+    """The GB/T 19056 reply frame for a JT/T 808 0x8700 (its ``command`` and ``param``): 0x0700's ``data``.
+
+    08H-14H with a window: that kind's blocks in the window, newest first, at most the count
+    asked for; anything else, or a frame that cannot be read, is the error reply (FAH).
+    """
+    from terminal.recorder import blocks
+    try:
+        code, data = blocks.read_frame(param)
+        start, end, count = blocks.read_window(data)
+    except blocks.FrameError:
+        return blocks.frame(blocks.UP, blocks.ERROR_COLLECT, b"")
+    if code != command or not 0x08 <= code <= 0x14 or count < 1:
+        return blocks.frame(blocks.UP, blocks.ERROR_COLLECT, b"")
+    if code == 0x08:
+        units = [blocks.speed_block(m, store.seconds(d)) for m, d in store.speed_minutes(storage, start, end)]
+    elif code == 0x09:
+        units = blocks.position_blocks(store.positions(storage, start, end))
+    elif code == 0x14:
+        units = [b for b in map(blocks.parameter_block, store.parameter_changes(storage, start, end)) if b]
+    else:
+        kind = {0x10: "stop", 0x11: "overtime", 0x12: "driver", 0x13: "power"}[code]
+        build = {0x10: blocks.stop_block, 0x11: blocks.overtime_block, 0x12: blocks.driver_block,
+                 0x13: blocks.power_block}[code]
+        units = [build(b) for b in store.events(storage, kind, start, end)]
+    if units:
+        count = min(count, 0xFFFF // len(units[0]))       # a frame's length is a WORD
+    return blocks.frame(blocks.UP, code, b"".join(reversed(units[-count:])))
