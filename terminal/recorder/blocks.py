@@ -152,10 +152,10 @@ def frame(head, command, data):
 def read_frame(raw, head=DOWN):
     """(command, data) of one frame; FrameError when it is not one."""
     if len(raw) < 7 or raw[:2] != head:
-        raise FrameError("not a GB/T 19056 frame (head %s)" % raw[:2].hex())
+        raise FrameError(f"not a GB/T 19056 frame (head {raw[:2].hex()})")
     command, length, _ = struct.unpack(">BHB", raw[2:6])
     if len(raw) != 7 + length:
-        raise FrameError("frame length %d, header says %d" % (len(raw), 7 + length))
+        raise FrameError(f"frame length {len(raw)}, header says {7 + length}")
     if _xor(raw[:-1]) != raw[-1]:
         raise FrameError("frame checksum does not match")
     return command, raw[6:-1]
@@ -165,7 +165,7 @@ def read_window(data):
     """The 08H-15H collection parameters: (start_ms, end_ms, max blocks)."""
     from terminal.link.jtt.fields import epoch_ms
     if len(data) != 14:
-        raise FrameError("collection parameters are 14 bytes (start, end, count), got %d" % len(data))
+        raise FrameError(f"collection parameters are 14 bytes (start, end, count), got {len(data)}")
     return epoch_ms(data[:6].hex()), epoch_ms(data[6:12].hex()) + 999, struct.unpack(">H", data[12:14])[0]
 
 
