@@ -5,6 +5,9 @@ settling (fare frozen, extras may be added), out_of_service. Every event carries
 time (Unix epoch ms). An event the meter refuses raises ``MeterError`` with the reason
 and changes nothing. Closing a trip returns its record; the caller stores it before
 anything is printed or sent.
+
+Longer than 400 lines because the states, keys, power and fault handling all change the
+one state the snapshot holds; split apart, each would need the others' invariants.
 """
 
 from meter.errors import MeterError

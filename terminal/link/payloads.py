@@ -10,6 +10,9 @@ Position fields use the keys and units of EMQX's JT/T 808 gateway: latitude and
 longitude as unsigned integers of 1e-6 degree with the hemisphere in the status
 bits, altitude in metres, speed in 0.1 km/h, direction 0-359, time as BCD
 ``YYMMDDhhmmss`` in GMT+8.
+
+Longer than 400 lines because every uplink's builder sits beside the unit conversions and
+bit tables they share, so one page is the whole uplink contract in code.
 """
 
 from __future__ import annotations
