@@ -39,6 +39,7 @@ def test_export_writes_documented_json_lines_for_the_window(state, tmp_path, cap
                  "--out", str(out)]) == 0
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert lines[0]["type"] == "header" and lines[0]["format"] == "taxiterm-record/1"
+    assert lines[0]["terminal_id"] == "TX-0042"
     speed = [line for line in lines if line["type"] == "speed"]
     assert [line["t"] for line in speed] == [T0, T0 + 60_000, T0 + 120_000]
     assert speed[0]["speed"][:3] == [300, 301, 302] and speed[0]["source"] == "P" * 60

@@ -50,6 +50,7 @@ def parse_time(text: str, what: str) -> int:
 
 def _open(args) -> Storage:
     state = state_from(args)
+    args.device_id = state.device_id()
     try:
         return Storage(state.database)
     except StorageError as exc:
@@ -74,7 +75,8 @@ def export_handler(args) -> int:
 
         def jsonl(tmp: Path) -> None:
             with tmp.open("w", encoding="utf-8") as out:
-                count[0] = export.write_jsonl(out, storage, from_ms, to_ms, now_ms=now_ms())
+                count[0] = export.write_jsonl(out, storage, from_ms, to_ms, now_ms=now_ms(),
+                                              terminal_id=args.device_id)
         _write(Path(args.out), jsonl)
         print(f"exported {count[0]} lines -> {args.out}")
         if args.gbt:
