@@ -13,7 +13,9 @@ became due:
   sample at which the vehicle stopped (or the supply went off while moving), and the
   position there. The vehicle has stopped when, after a second at ``ARM_01`` or more, no
   0.2 s sample shows motion (1 km/h) for ``STILL_MS``; the stop is the first still sample
-  (a pulse sensor at 5 Hz shows a slow car as single pulses between still samples);
+  (a pulse sensor at 5 Hz shows a slow car as single pulses between still samples).
+  Moving while positioned fixes keep one position for ``FROZEN_MS`` is recorded too
+  (``position_unchanged``, once until the position changes);
 - ``("overtime", body)``, ``("overspeed", body)``, ``("alarm", name, active)``: from rules.py;
 - ``("driver", body)`` and ``("power", body)``: sign-in/out and the supply, as they happen.
 
@@ -31,6 +33,7 @@ STALE_MS = 3000
 MAX_FILL_MS = 10_000
 ARM_01 = 50                    # a stop is recorded after a second at 5 km/h or more
 STILL_MS = 2000                # no sample in motion for this long: the vehicle has stopped
+FROZEN_MS = 10_000             # moving while fixes keep one position this long is a stop record too
 NO_SPEED = 0xFFFF
 
 SOURCE_NONE, SOURCE_PULSES, SOURCE_GNSS = 0, 1, 2
@@ -89,6 +92,9 @@ class RecorderCore:
         self.status = 0
         self.pos = None            # last GNSS position (lat_1e6, lon_1e6, alt_m)
         self.pos_t = None
+        self.moved_t = None        # when the position last changed
+        self.frozen = False        # a stop was recorded for the position standing still while moving
+        self.moving_since = None   # first sample in motion since the last still one
         self.limit_kmh = None      # the platform's speed limit
         self.hold_ms = 10_000      # the platform's overspeed duration
         self.next_fine = None
@@ -107,6 +113,8 @@ class RecorderCore:
     def fix(self, t, speed_01, pos):
         self.source.gnss(t, speed_01)
         if pos is not None:
+            if pos[:2] != (self.pos or (None, None))[:2]:
+                self.moved_t, self.frozen = t, False
             self.pos, self.pos_t = pos, t
             self.minute_pos = pos
 
@@ -151,9 +159,16 @@ class RecorderCore:
         if speed == NO_SPEED:
             return
         if speed >= MOVING_01:
+            if self.moving_since is None:
+                self.moving_since = t
             self.still_since = None
+            # the position stood still for FROZEN_MS of motion (not counting time the car stood)
+            if (self.armed and not self.frozen and self.moved_t is not None and t - self.pos_t <= STALE_MS
+                    and t - max(self.moved_t, self.moving_since) >= FROZEN_MS):
+                self.frozen = True
+                out.append(self._stop(t, "position_unchanged", keep_armed=True))
         elif self.still_since is None:
-            self.still_since = t
+            self.still_since, self.moving_since = t, None
         elif self.armed and t - self.still_since >= STILL_MS:
             out.append(self._stop(self.still_since, "stopped"))
 
@@ -181,8 +196,8 @@ class RecorderCore:
         pos, self.minute_pos = self.minute_pos, None
         return [("position", t, pos, speed)]
 
-    def _stop(self, t, reason):
-        self.armed = False
+    def _stop(self, t, reason, keep_armed=False):
+        self.armed = keep_armed
         samples = [f for f in self.fine if f[0] <= t][-STOP_SAMPLES:]
         return ("stop", {"t_ms": t, "reason": reason, "driver_cert": self.fatigue.driver, "interval_ms": FINE_MS,
                          "samples": [[s, st] for _, s, st in samples],

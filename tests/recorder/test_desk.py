@@ -39,8 +39,8 @@ def drive(rec, start, seconds, kmh, count=0):
         count += kmh * 1000 // 3600 // 5 if kmh else 0
         rec.on_event(Event("pulses", t, {"count": count}))
         if t % 1000 == 0:
-            rec.on_event(Event("fix", t, {"fix": Fix(t, 22.543096, 114.057865, 10.0, kmh / 3.6, 0.0, 1, 3,
-                                                     valid=True)}))
+            rec.on_event(Event("fix", t, {"fix": Fix(t, 22.543096, 114.057865 + count * 1e-6, 10.0, kmh / 3.6, 0.0,
+                                                     1, 3, valid=True)}))
         rec.periodic(t)
     return t, count
 

@@ -56,7 +56,7 @@ def record(tmp_path, speeds, *, k=1000, period_ms=200):
             if t % period_ms == 0:
                 core.pulses(t, int(odometer * k / 1000), k)
             if t % 1000 == 0:
-                core.fix(t, round(v * 36), POS)
+                core.fix(t, round(v * 36), (POS[0], POS[1] + int(odometer), POS[2]))
     rs.flush()
     return storage, truth, t
 
@@ -75,7 +75,7 @@ def test_a_drive_with_stops_agrees_with_the_vehicle(tmp_path, k, period_ms):
     stops = vehicle_stops(truth)
     assert len(stops) == 3
     bodies = store_mod.events(storage, "stop", 0, end)
-    assert stop_problems(bodies, stops, lag_ms=period_ms, position_of=lambda t, pos: tuple(pos) == POS) == []
+    assert stop_problems(bodies, stops, lag_ms=period_ms, position_of=lambda t, pos: pos[0] == POS[0]) == []
 
 
 def test_the_checks_catch_a_hole_a_wrong_speed_and_a_missing_stop(tmp_path):
