@@ -289,7 +289,8 @@ def trip(*, seq: int, ts_ms: int, record: Mapping, board_pos: Mapping, alight_po
         raise PayloadError(f"trip record lacks {missing}")
     if isinstance(discount_fen, bool) or not isinstance(discount_fen, int) or discount_fen < 0:
         raise PayloadError(f"discount_fen must be a non-negative integer, got {discount_fen!r}")
-    body = {"record": {f: record[f] for f in TRIP_FIELDS},
+    fields = TRIP_FIELDS + (("fault",) if "fault" in record else ())   # only on a trip a fault stopped
+    body = {"record": {f: record[f] for f in fields},
             "board": _place(board_pos), "alight": _place(alight_pos),
             "track": dict(track), "discount_fen": discount_fen}
     return envelope("trip", seq=seq, ts_ms=ts_ms, body=body)
