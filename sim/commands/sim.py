@@ -5,6 +5,7 @@ import datetime
 import json
 import logging
 import sys
+import tempfile
 from pathlib import Path
 
 from terminal.cli import CommandError
@@ -13,7 +14,8 @@ from terminal.cli import CommandError
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("sim", help="run a scenario (a simulated shift) or a fleet load test")
     parser.add_argument("scenario", nargs="?", help="scenario file, or the name of a bundled one (sim/scenarios)")
-    parser.add_argument("--out", help="folder for the outputs (created; must be empty or new)")
+    parser.add_argument("--out", help="folder for the outputs (created; must be empty or new; default: a new "
+                                      "taxiterm-sim-SCENARIO-TIME folder under the temp dir)")
     pace = parser.add_mutually_exclusive_group()
     pace.add_argument("--speed", type=float, help="simulated time runs N times the wall clock (1 = real time)")
     pace.add_argument("--virtual", action="store_true", help="virtual clock, as fast as the machine allows (default)")
@@ -52,7 +54,8 @@ def handler(args: argparse.Namespace) -> int:
     except scenario_mod.ScenarioError as exc:
         raise CommandError(str(exc)) from None
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = Path(args.out) if args.out else Path(f"sim-out/{sc.name}-{stamp}")
+    # never into the working directory by default: that is often the repository
+    out = Path(args.out) if args.out else Path(tempfile.gettempdir()) / f"taxiterm-sim-{sc.name}-{stamp}"
     if out.exists() and any(out.iterdir()):
         raise CommandError(f"{out} is not empty; give a new --out folder")
     summary = run_scenario(sc, out, speed=args.speed, render=not args.no_render, dashboard=args.dashboard)
