@@ -99,6 +99,7 @@ class Installation:
                          "company": v.company, "driver_cert": sc.driver_cert},
             "meter": {"k": v.k},
             "report": dict(sc.report),
+            "recorder": {k: v for k, v in sc.recorder.items() if k in ("continuous_s", "rest_s", "daily_s")},
             "sign": {"query_s": 60},
             "mqtt": {"host": self.broker.host, "port": self.gate.port, "reconnect_min_s": 0.05,
                      "reconnect_max_s": 0.5},

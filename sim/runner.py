@@ -49,6 +49,7 @@ class ShiftRunner:
         self.car = Installation(scenario, self.out, self.clock, broker=broker, render=render, state_dir=state_dir,
                                 link=link)
         self.notes: list[str] = []
+        self.recorder_truth: dict[int, int] = {}   # second start ms -> the vehicle's mean speed, 0.1 km/h
         self.incidents = Incidents(self)
         self.wall_s = 0.0
 
@@ -70,6 +71,9 @@ class ShiftRunner:
             self.loop.await_event(lambda e: e.kind == "link" and e.data.get("up"), "the terminal's MQTT connection")
             car.terminal.start()
             self.clock.start()
+            limits = {k: v for k, v in self.scenario.recorder.items() if k in ("speed_limit_kmh", "overspeed_s")}
+            if limits:       # the platform's speed limit, as a params command (docs/recorder.md)
+                self.loop.command(car.platform.params, self.scenario.vehicle.terminal_id, limits)
             self.script = ShiftScript(self, self._schedule_incidents())
             self.clock.at(self.now, self.script.resume)
             self._next_tick = self.now + 1000
@@ -107,9 +111,10 @@ class ShiftRunner:
 
     def _tick(self) -> None:
         """One simulated second."""
-        self.vehicle.step()
+        metres = self.vehicle.step()
         self.script.arrived()
         if self.incidents.powered:
+            self.recorder_truth[self.now - 1000] = round(metres * 36)
             self.stepper.pulses()
             self._tick_no += 1
             if self._tick_no * 1000 % self.car.counter.period_ms == 0:

@@ -28,6 +28,7 @@ DEFAULTS: dict[str, dict] = {
     "keys": {"long_ms": 2000, "toll_step_fen": 100},
     "pulse": {"period_ms": 1000},
     "sign": {"query_s": 5},
+    "recorder": {"continuous_s": 14400, "rest_s": 1200, "daily_s": 28800},   # docs/recorder.md
     "mqtt": {},      # passed to terminal.link.mqtt.LinkConfig (keys documented in docs/config.md)
     "board": {},     # overrides of the board profile (docs/board.md)
     "links": {"use": ["mqtt"]},   # which platform links run: any of mqtt, jt808, jt905 (docs/jtt.md)
@@ -73,6 +74,8 @@ def from_dict(data: dict) -> dict:
         ("report", "health_s", 10, 86400), ("alarm", "hold_ms", 500, 10000), ("orders", "answer_s", 5, 300),
         ("outbox", "capacity", 1000, 10_000_000), ("outbox", "window", 1, 65000), ("keys", "long_ms", 300, 10000),
         ("keys", "toll_step_fen", 1, 10000), ("pulse", "period_ms", 100, 10000), ("sign", "query_s", 1, 600),
+        ("recorder", "continuous_s", 600, 86400), ("recorder", "rest_s", 60, 86400),
+        ("recorder", "daily_s", 600, 86400),
     ):
         if not low <= config[section][key] <= high:
             raise ConfigError(f"{section}.{key} must be from {low} to {high}, got {config[section][key]}")

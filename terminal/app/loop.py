@@ -28,6 +28,7 @@ from terminal.app.daily import DayBook
 from terminal.app.metering import OPERATING, Metering
 from terminal.app.orders import OrderDesk
 from terminal.app.platform_desk import PlatformDesk
+from terminal.app.recorder import Recorder
 from terminal.app.reporting import Reporting
 from terminal.link.outbox import Outbox
 from terminal.storage.database import Storage
@@ -82,6 +83,7 @@ class Terminal:
         self.cabin = Cabin(self, selftest=SelfTest(self.started_ms, software_id, active.id if active else "-"))
         self.daybook = DayBook(active.utc_offset_min if active else 480)
         self.daybook.set_state(OPERATING[self.meter.state], self.started_ms)
+        self.recorder = Recorder(self)      # the driving record (terminal/recorder/, docs/recorder.md)
         self._handlers = {
             "pulses": lambda e: self.metering.on_pulses(e.t_ms, e.data["count"]),
             "key": lambda e: self.cabin.on_key(e.data["key"], e.data.get("long", False), e.t_ms),
@@ -159,6 +161,7 @@ class Terminal:
                     event = None
             self.periodic(self.clock())
         self.metering.save(self.clock(), force=True)
+        self.recorder.flush()
 
     def handle(self, event: Event) -> None:
         kind = event.kind
@@ -171,6 +174,7 @@ class Terminal:
             log.debug("event %s not handled", kind)
             return
         handler(event)
+        self.recorder.on_event(event)
 
     def periodic(self, now: int) -> None:
         for device in self.devices.inputs:
@@ -180,6 +184,7 @@ class Terminal:
         self.carry_out(self.alarm.tick(now), now)
         self.carry_out(self.orders.tick(now), now)
         self.reporting.periodic(now)
+        self.recorder.periodic(now)
         self._close_days(now)
         self.metering.save(now)
         self.outbox.pump()

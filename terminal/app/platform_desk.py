@@ -46,6 +46,8 @@ class PlatformDesk:
             effects = self._params(cmd)
         elif cmd.name == "time_sync":
             effects = [("report", "ack", self._time_sync(cmd, now))]
+        elif cmd.name == "record_query":
+            effects = term.recorder.query(cmd, now)
         else:
             effects = [("report", "ack", cmd.ack(3, "unsupported"))]
         term.carry_out(effects, now)
