@@ -20,13 +20,16 @@ DEFAULTS: dict[str, dict] = {
         "require_sealed_identity": True,
     },
     "meter": {"k": 1000, "source": "pulses", "dip_ms": 10000, "max_kmh": 250},
-    "report": {"vacant_s": 30, "occupied_s": 10, "alarm_s": 5, "health_s": 300},
+    "report": {"vacant_s": 30, "occupied_s": 10, "alarm_s": 5, "health_s": 300, "fix_max_age_s": 5},
     "alarm": {"hold_ms": 3000},
     "orders": {"answer_s": 20},
     "outbox": {"capacity": 100000, "window": 100},
     "keys": {"long_ms": 2000, "toll_step_fen": 100},
     "pulse": {"period_ms": 1000},
     "sign": {"query_s": 5},
+    # downlink commands: authentication and the bounds on what the platform link accepts (docs/mqtt.md)
+    "downlink": {"platform_key": "", "window_s": 300, "max_bytes": 8192, "max_depth": 8,
+                 "error_acks_per_s": 2, "error_ack_burst": 10, "fault_audit_s": 3600},
     "mqtt": {},      # passed to terminal.link.mqtt.LinkConfig (keys documented in docs/config.md)
     "board": {},     # overrides of the board profile (docs/board.md)
 }
@@ -68,6 +71,10 @@ def from_dict(data: dict) -> dict:
         ("report", "health_s", 10, 86400), ("alarm", "hold_ms", 500, 10000), ("orders", "answer_s", 5, 300),
         ("outbox", "capacity", 1000, 10_000_000), ("outbox", "window", 1, 65000), ("keys", "long_ms", 300, 10000),
         ("keys", "toll_step_fen", 1, 10000), ("pulse", "period_ms", 100, 10000), ("sign", "query_s", 1, 600),
+        ("report", "fix_max_age_s", 1, 600), ("downlink", "window_s", 10, 86400),
+        ("downlink", "max_bytes", 512, 65536), ("downlink", "max_depth", 4, 64),
+        ("downlink", "error_acks_per_s", 1, 1000), ("downlink", "error_ack_burst", 1, 10000),
+        ("downlink", "fault_audit_s", 1, 86400),
     ):
         if not low <= config[section][key] <= high:
             raise ConfigError(f"{section}.{key} must be from {low} to {high}, got {config[section][key]}")

@@ -8,7 +8,7 @@ import threading
 
 from board.profiles import BoardError
 from terminal.app import config as config_mod
-from terminal.app.runtime import Runtime, StartError
+from terminal.app.runtime import Runtime, StartError, configure_logging
 from terminal.app.sdnotify import notify
 from terminal.cli import CommandError
 
@@ -22,8 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # journald-friendly: one line per record, priority prefix, no timestamps (journald adds them)
-    logging.basicConfig(level=args.log_level, stream=sys.stderr, format="<%(levelno)s>%(name)s: %(message)s")
+    # journald-friendly: one line per record, syslog priority prefix, no timestamps (journald adds
+    # them); forced over whatever a library configured at import
+    configure_logging(args.log_level, sys.stderr)
     try:
         cfg = config_mod.load(args.config)
         runtime = Runtime(cfg, args.board)
@@ -36,8 +37,13 @@ def run(args: argparse.Namespace) -> int:
     runtime.ready.wait(timeout=10)
     notify("READY=1")
     logging.getLogger("taxiterm").info("ready: %s, board %s", runtime.identity.software_id, args.board)
-    while not stop.wait(5):
-        notify("WATCHDOG=1")
+    while not stop.wait(1):
+        runtime.supervise()
+        if runtime.healthy():       # fed only while the loop turns and every reader thread lives
+            notify("WATCHDOG=1")
+        else:
+            logging.getLogger("taxiterm").error("unhealthy %s: watchdog not fed",
+                                                sorted(k for k, v in runtime.threads().items() if not v))
     notify("STOPPING=1")
     runtime.stop()
     return 0
