@@ -209,8 +209,6 @@ def parse(topic: str, payload: bytes | str | Mapping, *, prefix: str, terminal_i
     if topic_prefix != prefix or topic_tid != terminal_id:
         return _refuse(None, command, RESULT_REFUSED, "misaddressed",
                        f"addressed to {topic_prefix}/{topic_tid}, this terminal is {prefix}/{terminal_id}")
-    if retained:
-        return _refuse(None, command, RESULT_REFUSED, "retained", "retained command refused: commands are never retained")
 
     if isinstance(payload, Mapping):
         message: object = dict(payload)
@@ -225,6 +223,9 @@ def parse(topic: str, payload: bytes | str | Mapping, *, prefix: str, terminal_i
     cmd_id = cmd_id if isinstance(cmd_id, str) and 1 <= len(cmd_id) <= 64 else None
     if command not in DOWNLINK_COMMANDS:
         return _refuse(cmd_id, command, RESULT_UNSUPPORTED, "unsupported", f"unsupported command {command!r}")
+    if retained:
+        return _refuse(cmd_id, command, RESULT_REFUSED, "retained",
+                       "retained command refused: commands are never retained")
 
     authenticated = False
     if platform_key is not None:

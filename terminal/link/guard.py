@@ -34,6 +34,7 @@ class DownlinkGuard:
         self.bucket = TokenBucket(error_acks_per_s, error_ack_burst)
         self.audit_interval_ms = fault_audit_s * 1000
         self.received = 0
+        self.answered = 0          # error and repeated acknowledgements sent
         self.accepted = 0
         self.repeated = 0
         self.refused = 0
@@ -46,6 +47,7 @@ class DownlinkGuard:
     def answer_allowed(self, now_ms: int) -> bool:
         """Whether an error (or repeated) acknowledgement may go out now; counts it unanswered if not."""
         if self.bucket.allow(now_ms):
+            self.answered += 1
             return True
         self.unanswered += 1
         return False
@@ -62,5 +64,6 @@ class DownlinkGuard:
 
     def counters(self) -> dict:
         return {"received": self.received, "accepted": self.accepted, "repeated": self.repeated,
+                "answered": self.answered,
                 "refused": self.refused, "unanswered": self.unanswered, "faults": dict(self.faults),
                 "link_restarts": self.link_restarts}

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from drivers.event import Event
 from terminal.link.downlink import MAX_BYTES, MAX_DEPTH, DecodeError, decode
@@ -248,15 +249,6 @@ class MqttLink:
         dead = self._dead_since
         return dead is None or time.monotonic() - dead < NET_RESTART_GRACE_S
 
-    def drain(self, timeout_s: float) -> None:
-        """Wait up to ``timeout_s`` for the network thread to send what paho holds (clean stop)."""
-        end = time.monotonic() + timeout_s
-        with self._lock:
-            client = self._client
-        while client is not None and time.monotonic() < end:
-            if not client._out_packet and not client._out_messages:  # paho keeps no public view of these
-                return
-            time.sleep(0.01)
 
     # -- the connection supervisor -----------------------------------------------------------------
 
@@ -290,11 +282,11 @@ class MqttLink:
                 self.protocol = "3.1.1"
                 continue
             self._dead_since = time.monotonic()
-            self.restarts += 1
-            log.error("mqtt: network thread died; starting a new connection (restart %d)", self.restarts)
             with self._lock:
                 was_up, self._up = self._up, False
                 self._own_mids.clear()
+            self.restarts += 1
+            log.error("mqtt: network thread died; starting a new connection (restart %d)", self.restarts)
             sock = client.socket()
             if sock is not None:
                 try:
@@ -315,6 +307,7 @@ class MqttLink:
             client.username_pw_set(cfg.username, cfg.password)
         if cfg.tls_ca is not None:
             client.tls_set(ca_certs=cfg.tls_ca, certfile=cfg.tls_cert, keyfile=cfg.tls_key)
+        client.enable_logger(logging.getLogger("terminal.link.paho"))   # packets at DEBUG, errors at ERROR
         client.will_set(cfg.status_topic, _json({"online": False}), qos=1, retain=True)
         client.reconnect_delay_set(cfg.reconnect_min_s, cfg.reconnect_max_s)
         client.connect_timeout = cfg.connect_timeout_s
@@ -340,7 +333,13 @@ class MqttLink:
             return
         # Forget what paho would resend on its own: the outbox republishes from disk.
         client.drop_out_messages()
-        client.subscribe(self.config.downlink_filter, qos=1)
+        if self.protocol == "5":
+            # Retain As Published: a command published with the retain flag shows it even when
+            # delivered live, so the terminal refuses it then too (a retained command would be
+            # replayed to every later connection).
+            client.subscribe(self.config.downlink_filter, options=SubscribeOptions(qos=1, retainAsPublished=True))
+        else:
+            client.subscribe(self.config.downlink_filter, qos=1)
         body = {"online": True, "ts": self._clock(), "software": self.software,
                 "terminal_id": self.config.terminal_id}
         info = client.publish(self.config.status_topic, _json(body), qos=1, retain=True)
@@ -383,6 +382,8 @@ class MqttLink:
 
     def _on_message(self, client, userdata, message) -> None:
         try:
+            log.debug("mqtt: downlink on %s, %d bytes%s", message.topic, len(message.payload),
+                      ", retained" if message.retain else "")
             data = downlink_event_data(message.topic, message.payload, self.config.base,
                                        retained=bool(message.retain), max_bytes=self.max_bytes,
                                        max_depth=self.max_depth)

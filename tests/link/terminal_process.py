@@ -54,6 +54,7 @@ serial = {{ sign = "{self.sign.path}", printer = "{self.printer_pty.path}", gnss
         self.platform = PlatformEmulator(broker.host, broker.port, transcript=tmp / "mqtt.jsonl",
                                          **broker.client_options("platform")).start()
         self.proc: subprocess.Popen | None = None
+        self.runtime = None
         self.log = open(tmp / "terminal.log", "ab")
 
     def start(self) -> TerminalProcess:
@@ -61,6 +62,15 @@ serial = {{ sign = "{self.sign.path}", printer = "{self.printer_pty.path}", gnss
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True)
         assert self.reply(30) == "ready", "terminal never started (see terminal.log)"
         return self
+
+    def inline(self):
+        """The same terminal as a ``Runtime`` in this process (for counting inside it); stopped by close()."""
+        from terminal.app import config as config_mod
+        from terminal.app.runtime import Runtime
+        self.runtime = Runtime(config_mod.load(self.config), "sim")
+        self.runtime.start()
+        assert self.runtime.ready.wait(20)
+        return self.runtime
 
     def reply(self, timeout_s: float = 15) -> str:
         got: list[str] = []
@@ -91,6 +101,8 @@ serial = {{ sign = "{self.sign.path}", printer = "{self.printer_pty.path}", gnss
     def close(self) -> None:
         if self.proc is not None:
             self.kill()
+        if self.runtime is not None:
+            self.runtime.stop()
         self.platform.stop()
         self.printer.close()
         self.printer_pty.close()
