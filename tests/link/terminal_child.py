@@ -49,8 +49,9 @@ def main(path: str) -> None:
             print("ok", flush=True)
         elif words[0] == "flood-term":
             now = term.clock()
-            for _ in range(int(words[1])):
-                term.reporting.location(now)
+            with term.storage.transaction():      # all at once: the loop cannot send them as they come
+                for _ in range(int(words[1])):
+                    term.reporting.location(now)
             while not term.outbox._inflight:     # stop while the broker still owes acknowledgements
                 time.sleep(0.001)
             runtime.stop()
