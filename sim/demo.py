@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", type=Path, default=BUNDLED / "demo.toml")
     parser.add_argument("--out", type=Path, help="output folder (default: a new one under the temp dir)")
     args = parser.parse_args(argv)
-    from terminal.cli.commands.sim import run_scenario
+    from sim.commands.sim import run_scenario
 
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = args.out or Path(tempfile.gettempdir()) / f"taxiterm-demo-{stamp}"
