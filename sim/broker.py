@@ -5,11 +5,8 @@
 ``restart()`` brings it back on the same port. Options: a password file (users), and a
 TLS listener with a freshly made CA and server certificate.
 
-``Broker(shipped=True, terminals=[...], platform=[...])`` runs the configuration a
-platform ships instead (``broker/mosquitto.conf`` and ``broker/acl.template`` through
-``terminal.link.broker_setup``): TLS only, one password per account, the ACL that keeps
-every terminal to its own topics. ``port`` is then the TLS port, ``credentials[name]``
-the passwords, ``link_config(tid)`` and ``client_options(name)`` what to connect with.
+``Broker(shipped=True, terminals=[...], platform=[...])`` runs the shipped configuration
+(broker/: TLS only, a password per account, the ACL); ``port`` is then its TLS port.
 
 ``Gate`` is a TCP relay in front of a real Mosquitto, for what a broker alone cannot do:
 with ``refuse_v5`` it stands in for a broker that only speaks MQTT 3.1.1 (it answers an
@@ -165,8 +162,7 @@ class Broker:
             time.sleep(0.2)
         return password
 
-    def client_options(self, name: str) -> dict:
-        """paho connection settings for account ``name`` of a shipped broker."""
+    def client_options(self, name: str) -> dict:  # paho settings for an account of a shipped broker
         return {"username": name, "password": self.credentials[name], "tls_ca": str(self.ca_path)}
 
     @property

@@ -230,7 +230,7 @@ class MqttLink:
                 info = client.publish(self.config.status_topic, _json(body), qos=1, retain=True)
                 if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
                     info.wait_for_publish(timeout_s)
-            client.disconnect()
+                client.disconnect()
             client.loop_stop()
         self._wake.set()
         if self._supervisor is not None:
