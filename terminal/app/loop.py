@@ -19,6 +19,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 from drivers.event import Event
@@ -79,6 +80,7 @@ class Terminal:
         self.follower = SignFollower(self.meter.state)
         self.platform = PlatformDesk(self)
         self.started_ms = clock()
+        self.last_turn_s = time.monotonic()   # the watchdog's proof that the loop turns
         active = schedule.active(self.started_ms)
         self.cabin = Cabin(self, selftest=SelfTest(self.started_ms, software_id, active.id if active else "-"))
         self.daybook = DayBook(active.utc_offset_min if active else 480)
@@ -89,7 +91,7 @@ class Terminal:
             "key": lambda e: self.cabin.on_key(e.data["key"], e.data.get("long", False), e.t_ms),
             "power": self._on_power,
             "alarm_button": self._on_alarm_button,
-            "platform": lambda e: self.platform.on_command(e.data["topic"], e.data["payload"], e.t_ms),
+            "platform": lambda e: self.platform.on_event(e.data, e.t_ms),
             "jt_command": lambda e: self.platform.on_jt_command(e.data, e.t_ms),
             "fix": self._on_fix,
             "gnss_health": lambda e: self.reporting.flag(e.data["alarm"], e.data["active"], e.t_ms),
@@ -136,6 +138,7 @@ class Terminal:
             self.audit_event("identity_refused", "meter", None, refused)
             log.error("metering refused: %s", refused)
         self.metering.start(self.clock())
+        self.platform.restore(self.clock())   # alarm, order desk, platform parameters as before the stop
         self.show_sign(self.follower.wanted(), force=True)
         self.metering.save(self.clock(), force=True)
 
@@ -160,6 +163,7 @@ class Terminal:
                 except queue.Empty:
                     event = None
             self.periodic(self.clock())
+            self.last_turn_s = time.monotonic()
         self.metering.save(self.clock(), force=True)
         self.recorder.flush()
 
@@ -187,6 +191,7 @@ class Terminal:
         self.recorder.periodic(now)
         self._close_days(now)
         self.metering.save(now)
+        self.platform.persist()
         self.outbox.pump()
         self.cabin.periodic(now)
 
@@ -202,7 +207,8 @@ class Terminal:
 
     def _on_alarm_button(self, event: Event) -> None:
         now = event.t_ms
-        self.carry_out(self.alarm.button(now, event.data.get("held_ms", 0)), now)
+        # the press is stored with its report in one transaction (platform_desk.apply)
+        self.platform.apply(self.alarm.button(now, event.data.get("held_ms", 0)), now)
         self.outbox.pump()  # an alarm leaves at once, not at the next loop turn
 
     def _on_fix(self, event: Event) -> None:

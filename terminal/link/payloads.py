@@ -328,7 +328,7 @@ def daily(*, seq: int, ts_ms: int, stats: Mapping) -> dict:
 
 
 def health(*, seq: int, ts_ms: int, software: str, uptime_ms: int, devices: Mapping[str, Mapping],
-           outbox_depth: int, dropped_positions: int, alarm: int = 0) -> dict:
+           outbox_depth: int, dropped_positions: int, alarm: int = 0, downlink: Mapping | None = None) -> dict:
     """Device health (up/health): software identity, per-device state, outbox figures.
 
     devices: name -> {"ok": bool, "detail": str}, e.g. {"sign": {"ok": False, "detail": "no answer"}}.
@@ -341,6 +341,8 @@ def health(*, seq: int, ts_ms: int, software: str, uptime_ms: int, devices: Mapp
     body = {"software": _text(software, "software", 128), "uptime_ms": _ms(uptime_ms, "uptime_ms"),
             "alarm": alarm, "devices": devs, "outbox_depth": _count(outbox_depth, "outbox_depth"),
             "dropped_positions": _count(dropped_positions, "dropped_positions")}
+    if downlink is not None:
+        body["downlink"] = {k: (dict(v) if isinstance(v, Mapping) else _count(v, k)) for k, v in downlink.items()}
     return envelope("health", seq=seq, ts_ms=ts_ms, body=body)
 
 
@@ -348,14 +350,15 @@ RESULT_OK, RESULT_FAILED, RESULT_MALFORMED, RESULT_UNSUPPORTED, RESULT_REFUSED =
 RESULT_NAMES = {0: "ok", 1: "failed", 2: "malformed", 3: "unsupported", 4: "refused"}
 
 
-def ack_body(cmd_id: str, command: str, result: int, reason: str = "") -> dict:
-    """The body of a command acknowledgement, for effects and for ``ack()``."""
+def ack_body(cmd_id: str | None, command: str, result: int, reason: str = "") -> dict:
+    """The body of a command acknowledgement, for effects and for ``ack()``; ``cmd_id`` None = unreadable."""
     if result not in RESULT_NAMES:
         raise PayloadError(f"unknown result code {result!r}")
-    return {"cmd_id": str(cmd_id), "command": str(command), "result": result, "reason": str(reason)}
+    return {"cmd_id": None if cmd_id is None else str(cmd_id), "command": str(command), "result": result,
+            "reason": str(reason)}
 
 
-def ack(*, seq: int, ts_ms: int, cmd_id: str, command: str, result: int, reason: str = "") -> dict:
+def ack(*, seq: int, ts_ms: int, cmd_id: str | None, command: str, result: int, reason: str = "") -> dict:
     """A command acknowledgement (up/ack): result 0 ok, 1 failed, 2 malformed, 3 unsupported, 4 refused."""
     return envelope("ack", seq=seq, ts_ms=ts_ms, body=ack_body(cmd_id, command, result, reason))
 
