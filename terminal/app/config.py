@@ -19,7 +19,7 @@ DEFAULTS: dict[str, dict] = {
         "receipt_lang": "zh",
         "require_sealed_identity": True,
     },
-    "meter": {"k": 1000, "source": "pulses", "dip_ms": 10000, "max_kmh": 250},
+    "meter": {"k": 1000, "source": "pulses", "dip_ms": 10000, "max_kmh": 250, "kind": "internal", "link_port": ""},
     "report": {"vacant_s": 30, "occupied_s": 10, "alarm_s": 5, "health_s": 300},
     "alarm": {"hold_ms": 3000},
     "orders": {"answer_s": 20},
@@ -71,6 +71,8 @@ def from_dict(data: dict) -> dict:
     ):
         if not low <= config[section][key] <= high:
             raise ConfigError(f"{section}.{key} must be from {low} to {high}, got {config[section][key]}")
+    if config["meter"]["kind"] not in ("internal", "link"):
+        raise ConfigError(f"meter.kind must be internal or link, got {config['meter']['kind']!r}")
     if config["terminal"]["receipt_lang"] not in ("zh", "en"):
         raise ConfigError("terminal.receipt_lang must be zh or en")
     config["mqtt"].setdefault("terminal_id", config["terminal"]["id"])

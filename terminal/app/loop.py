@@ -25,6 +25,7 @@ from drivers.event import Event
 from terminal.app.alarm import EmergencyAlarm
 from terminal.app.cabin import Cabin
 from terminal.app.daily import DayBook
+from terminal.app import meter_port
 from terminal.app.metering import OPERATING, Metering
 from terminal.app.orders import OrderDesk
 from terminal.app.platform_desk import PlatformDesk
@@ -41,7 +42,7 @@ class Devices:
     """What the board hands the terminal; any of them may be None (not fitted, or a test)."""
 
     def __init__(self, *, sign=None, display=None, spooler=None, gnss=None, link=None, inputs=(),
-                 pulse_counter=None) -> None:
+                 pulse_counter=None, meter_link=None) -> None:
         self.sign = sign
         self.display = display
         self.spooler = spooler
@@ -49,6 +50,7 @@ class Devices:
         self.link = link
         self.inputs = list(inputs)        # keys, hidden alarm, ignition, seal: closed at shutdown
         self.pulse_counter = pulse_counter
+        self.meter_link = meter_link      # the 905.2 meter link driver when [meter] kind = "link"
 
 
 class Terminal:
@@ -95,6 +97,8 @@ class Terminal:
             "printer_status": self._on_printer_status,
             "seal": self._on_seal,
             "tick": lambda e: None,
+            "meter_link": lambda e: meter_port.on_link(self.metering, e.t_ms, e.data["command"], e.data["values"]),
+            "meter_fault": lambda e: meter_port.on_fault(self.metering, e.t_ms, e.data["active"], e.data["reason"]),
         }
 
     # -- what the desks share (read by the simulator, the dashboard and tests) ------------------------

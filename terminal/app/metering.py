@@ -20,6 +20,7 @@ import logging
 from meter import canonical
 from meter.errors import MeterError
 from meter.taximeter import IN_TRIP, Taximeter
+from terminal.app import meter_port
 from terminal.link import payloads
 from terminal.storage.database import StorageError
 
@@ -47,6 +48,8 @@ class Metering:
         self.pulse_base = self.meter.odometer.reading or 0
         # K from the last calibration under the seal; applied between trips
         self.pending_k = calibrated_k if calibrated_k and calibrated_k != self.meter.odometer.k else None
+        if getattr(self.meter, "external", False):
+            self.pending_k = None             # a fitted meter keeps K under its own seal
         self.track: dict | None = None     # the open trip's board position and track summary
         self.last_snapshot_ms = 0
         self.gnss_odometer = GnssOdometer()
@@ -60,7 +63,10 @@ class Metering:
     # -- start-up ---------------------------------------------------------------------------------
     def _load(self, schedule) -> Taximeter:
         blob = self.storage.load_meter_state()
-        params = dict(self.config["meter"])
+        if meter_port.is_link(self.config):
+            active = schedule.active(self.clock())
+            return meter_port.load_link(blob, active.utc_offset_min if active else 480, self.clock())
+        params = {k: v for k, v in self.config["meter"].items() if k not in ("kind", "link_port")}
         if blob is None:
             return Taximeter(schedule, params, self.clock())
         meter = Taximeter.restore(json.loads(blob.decode("utf-8")), schedule)

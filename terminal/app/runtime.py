@@ -85,8 +85,15 @@ def build_devices(profile: BoardProfile, config: dict, events: queue.Queue, cloc
     gnss = GnssReader(profile.serial["gnss"], events, clock=clock)
     link = MqttLink(config["mqtt"], events, clock, software=software_id)
     display = DriverDisplay(open_display(profile.display))
+    meter_link = None
+    if config["meter"]["kind"] == "link":
+        from drivers.meter_link import MeterLinkDriver
+        port = config["meter"]["link_port"] or profile.serial.get("meter")
+        if not port:
+            raise StartError("[meter] kind = \"link\" needs meter.link_port or a \"meter\" serial port on the board")
+        meter_link = MeterLinkDriver(port, events, clock)
     return Devices(sign=sign, display=display, spooler=spooler, gnss=gnss, link=link, inputs=inputs,
-                   pulse_counter=pulses)
+                   pulse_counter=pulses, meter_link=meter_link)
 
 
 class Runtime:
@@ -142,6 +149,8 @@ class Runtime:
         d.gnss.start()
         d.link.start()
         d.pulse_counter.start()
+        if d.meter_link is not None:
+            d.meter_link.start()
         self._thread = threading.Thread(target=self.terminal.run, args=(self._stop, self.ready.set),
                                         name="terminal-loop", daemon=True)
         self._thread.start()
@@ -153,6 +162,8 @@ class Runtime:
         d = self.devices
         for closer in (d.pulse_counter.close, d.gnss.stop, d.spooler.stop, d.sign.close, d.link.stop):
             closer()
+        if d.meter_link is not None:
+            d.meter_link.close()
         for device in d.inputs:
             device.close()
         self.audit.append("power_off", "software_id", self.identity.software_id, None)
