@@ -55,6 +55,16 @@ def on_link(metering, now: int, command: int, values: dict) -> None:
         if values["result"] != ml.RESULT_OK:
             metering.term.audit_event("meter_record_lost", "trip_no", None, values["trip_no"])
         return
+    if command == ml.CMD_DEVICE_ID:
+        # countersign the meter's journal head: the audit trail is signed by the terminal's key
+        metering.term.audit_event("meter_log_head", "log_head", None, {
+            "head": values["log_head"].hex(), "seq": values["log_seq"], "software_id": values["software_id"].hex(),
+            "trip_no": values["trip_no"]})
+        missing = [n for n in range(meter.last_trip_no + 1, values["trip_no"] + 1)
+                   if metering.storage.trip(n) is None][:16] if meter.last_trip_no else []
+        meter.on_frame(command, values, now)
+        _send(metering, [ml.meter_frame(ml.CMD_RESEND_REQUEST, ml.DOWN, {"trip_no": n}) for n in missing])
+        return
     if command not in _RECORDS:
         replies = meter.on_frame(command, values, now)
         metering.after([], now, state_before=before)
@@ -81,6 +91,7 @@ def on_link(metering, now: int, command: int, values: dict) -> None:
     for missing in asks:
         if metering.storage.trip(missing) is None:
             _send(metering, [ml.meter_frame(ml.CMD_RESEND_REQUEST, ml.DOWN, {"trip_no": missing})])
+    _send(metering, [ml.meter_frame(ml.CMD_DEVICE_ID, ml.DOWN, {})])   # its head after the trip, to countersign
 
 
 def on_fault(metering, now: int, active: bool, reason: str) -> None:

@@ -80,7 +80,7 @@ def test_a_trip_on_the_link_is_stored_reported_and_then_acknowledged(car):
     payloads.trip(seq=1, ts_ms=clock.t, record=record, board_pos=term.reporting.position(clock.t),
                   alight_pos=term.reporting.position(clock.t), track={"points": 0, "gnss_m": 0, "max_speed": 0,
                                                                       "polyline": []})
-    assert link.sent[sent_before:] == [ml.ack(ml.CMD_TRIP_END)]
+    assert link.sent[sent_before:] == [ml.ack(ml.CMD_TRIP_END), ml.meter_frame(ml.CMD_DEVICE_ID, ml.DOWN, {})]
     assert term.meter.state == "for_hire" and term.reporting.sign_state == "vacant"
     assert term.meter.totals.hirings == 1 and term.meter.totals.fares_fen == 2350
 
@@ -117,7 +117,7 @@ def test_a_record_that_cannot_be_stored_is_not_acknowledged(car, monkeypatch):
     assert not [f for f in link.sent if f.command == ml.CMD_TRIP_END]
     monkeypatch.undo()
     frame_in(term, clock, ml.CMD_TRIP_END, operation(1))     # the meter sends it again
-    assert storage.trip(1) is not None and link.sent[-1] == ml.ack(ml.CMD_TRIP_END)
+    assert storage.trip(1) is not None and link.sent[-2] == ml.ack(ml.CMD_TRIP_END)
 
 
 def test_a_silent_meter_is_a_meter_fault_on_the_display_the_sign_and_alarm_bit_10(car):

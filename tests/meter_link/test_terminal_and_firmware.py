@@ -125,3 +125,14 @@ def test_power_cuts_of_the_meter_at_random_bytes_lose_no_trip(tmp_path):
     assert cuts >= 2
     assert b.dev.pending == []
     assert b.stored() == closed == list(range(1, len(closed) + 1))
+
+
+def test_the_terminal_countersigns_the_meters_journal_head_after_each_trip(tmp_path):
+    b = Bench(tmp_path)
+    heads = []
+    b.term.audit = type("A", (), {"append": lambda self, event, p, old, new, actor="": heads.append((event, new))})()
+    for name, args in trip_ops():
+        getattr(b.dev, name)(*args)
+        b.pump(args[0])
+    logged = [new for event, new in heads if event == "meter_log_head"]
+    assert logged and b.dev.journal.head.hex() in logged[-1]
