@@ -30,6 +30,8 @@ def main():
     dev = MeterDevice(board.flash, setup["tariffs"], setup["profile"], board.now(),
                       code_id=software_id(own_code()))
     next_reading = board.now()
+    # the PIO counter starts at 0 at every boot; the odometer goes on from its journaled reading
+    pulse_base = dev.meter.odometer.reading or 0
     powered = True
     while True:
         now = board.now()
@@ -44,7 +46,7 @@ def main():
                 print("refused", key, exc)
         if powered and now >= next_reading:
             next_reading = now + 1000
-            dev.pulses(now, board.pulses.count())
+            dev.pulses(now, pulse_base + board.pulses.count())
         waiting = board.uart.any()
         if waiting:
             dev.receive(now, board.uart.read(waiting))
