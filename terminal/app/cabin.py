@@ -57,6 +57,8 @@ class Cabin:
                 term.devices.spooler.reprint_last()
         elif name == "sign":
             metering.sign_in_out(now)
+        elif name == "menu" and long and term.meter.fault:
+            metering.clear_fault(now)          # the technician's action after repair, under the seal
         elif name == "menu":
             self.say(term.software_id, now, seconds=5)
         elif name == "reject" and orders.state == "on_call":

@@ -89,6 +89,9 @@ class LinkMeter:
     def set_k(self, t, k):
         raise MeterError("K is set on the meter under its own seal")
 
+    def clear_fault(self, t, reason):
+        raise MeterError("the meter link's fault clears itself when the meter answers again")
+
     def start_shift(self, t, driver):
         if self.state != "for_hire":
             raise MeterError("sign-in is not allowed during a trip")
