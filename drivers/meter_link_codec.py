@@ -170,7 +170,8 @@ def _encode_field(name, kind, size, value):
         if len(value) != len(parts):
             raise ValueError("%s: %r needs %d parts" % (name, value, len(parts)))
         out = b""
-        for part, (digits, low, high) in zip(value, parts):
+        for i in range(len(parts)):
+            part, (digits, low, high) = value[i], parts[i]
             if not isinstance(part, int) or not low <= part <= high:
                 raise ValueError("%s: %r out of range" % (name, value))
             out += bcd(part, digits)

@@ -45,7 +45,7 @@ class MeterDeviceEmulator:
         self.boots = 0
 
     # -- life cycle ---------------------------------------------------------------------------
-    def start(self) -> "MeterDeviceEmulator":
+    def start(self) -> MeterDeviceEmulator:
         self._spawn()
         for target, name in ((self._uart_in, "meter-dev-uart"), (self._ticker, "meter-dev-tick")):
             thread = threading.Thread(target=target, name=name, daemon=True)

@@ -18,10 +18,10 @@ import json
 from drivers import meter_link_codec as ml
 from drivers.peripheral_frame import FrameDecoder, FrameError, Rejected, encode
 from meter.civil import civil_from_days, days_from_civil
+from meter.device.journal import Journal
 from meter.errors import MeterError, TariffError
 from meter.tariff import Schedule, parse_tariff
 from meter.taximeter import IN_TRIP, Taximeter
-from meter.device.journal import Journal
 
 HEARTBEAT_MS = 10000
 RESEND_MS = 2000
@@ -205,7 +205,7 @@ class MeterDevice:
             try:
                 command, values = ml.parse(item, ml.DOWN)
                 self._answer(now, command, values)
-            except (FrameError, ValueError) as exc:
+            except (FrameError, ValueError):
                 self.garbage += 1
 
     def _answer(self, now, command, values):

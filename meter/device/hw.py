@@ -9,9 +9,10 @@ pulse is lost to an interrupt that came late), GP6-GP11 keys (active low), GP12 
 the firmware time to journal the power-off), UART0 on GP0/GP1 at 9600 8N1 for the 905.2 link.
 """
 
+import time
+
 import machine
 import rp2
-import time
 
 KEY_PINS = {"hire": 6, "pause": 7, "resume": 8, "settle": 9, "clear": 10, "out_of_service": 11}
 PULSE_PIN = 2
@@ -23,10 +24,10 @@ FLASH_BYTES = 512 * 1024        # the journal's two halves, inside rp2.Flash's f
 @rp2.asm_pio()
 def _count_edges():
     # X counts down once per rising edge; the firmware reads -X.
-    label("loop")
-    wait(0, pin, 0)
-    wait(1, pin, 0)
-    jmp(x_dec, "loop")
+    label("loop")  # noqa: F821  (the PIO assembler's names exist inside @rp2.asm_pio only)
+    wait(0, pin, 0)  # noqa: F821
+    wait(1, pin, 0)  # noqa: F821
+    jmp(x_dec, "loop")  # noqa: F821
 
 
 class PulseCounter:

@@ -151,8 +151,7 @@ class Journal:
             self.rebase(state_now(), event)
             return
         self.head, self.end = self._write(self.region, self.end, payload, self.head)
-        self.seq += 1
-        self.events.append(event)
+        self.seq += 1      # ``events`` holds what was read at open only: RAM is 264 KB
 
     def used(self):
         return self.end

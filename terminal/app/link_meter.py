@@ -96,7 +96,7 @@ class LinkMeter:
         if self.state != "for_hire":
             raise MeterError("sign-in is not allowed during a trip")
         if self.shift_info is not None:
-            raise MeterError("a shift is already open (driver %s)" % self.shift_info["driver"])
+            raise MeterError(f"a shift is already open (driver {self.shift_info['driver']})")
         self.shift = Totalisers()
         self.shift_info = {"driver": driver, "start_ms": t}
 
@@ -120,7 +120,7 @@ class LinkMeter:
         if not self.tariff:
             return "meter"
         y, m, d, h = self.tariff["valid_from"]
-        return "meter-%04d%02d%02d%02d" % (y, m, d, h)
+        return f"meter-{y:04d}{m:02d}{d:02d}{h:02d}"
 
     # -- frames from the meter ------------------------------------------------------------------
     def record_from(self, values: dict, now: int) -> dict:
@@ -212,7 +212,7 @@ class LinkMeter:
                 if self.tariff else None}
 
     @staticmethod
-    def restore(s: dict | None, utc_offset_min: int = 480, t_ms: int = 0) -> "LinkMeter":
+    def restore(s: dict | None, utc_offset_min: int = 480, t_ms: int = 0) -> LinkMeter:
         m = LinkMeter(utc_offset_min, t_ms)
         if not s or s.get("kind") != "link":
             return m               # the internal meter's state does not carry over to a fitted meter

@@ -22,10 +22,10 @@ import threading
 from collections.abc import Callable
 
 from drivers.event import Event
+from terminal.app import meter_port
 from terminal.app.alarm import EmergencyAlarm
 from terminal.app.cabin import Cabin
 from terminal.app.daily import DayBook
-from terminal.app import meter_port
 from terminal.app.metering import OPERATING, Metering
 from terminal.app.orders import OrderDesk
 from terminal.app.platform_desk import PlatformDesk

@@ -98,7 +98,7 @@ def on_fault(metering, now: int, active: bool, reason: str) -> None:
     """The meter stopped answering or answers garbage (alarm bit 10), or is back."""
     meter = metering.meter
     term = metering.term
-    meter.fault = ("计价器故障 (meter link): %s" % reason) if active else None
+    meter.fault = f"计价器故障 (meter link): {reason}" if active else None
     term.reporting.flag("meter_fault", active, now)
     term.show_sign(term.follower.meter("out_of_service" if active else meter.state))
     if not active:

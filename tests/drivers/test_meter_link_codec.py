@@ -57,7 +57,7 @@ def _values(key):
     return st.fixed_dictionaries({name: _value(kind, size) for name, kind, size in ml.LAYOUTS[key]})
 
 
-@pytest.mark.parametrize("key", sorted(ml.LAYOUTS), ids=lambda k: "%04x-%s" % k if isinstance(k, tuple) else str(k))
+@pytest.mark.parametrize("key", sorted(ml.LAYOUTS), ids=lambda k: f"{k[0]:04x}-{k[1]}")
 @settings(max_examples=30, deadline=None)
 @given(data=st.data())
 def test_every_command_round_trips_through_the_wire(key, data):

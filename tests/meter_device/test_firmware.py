@@ -6,7 +6,7 @@ from drivers.peripheral_frame import FrameDecoder, encode
 from meter.device.firmware import RESEND_MS, MeterDevice, software_id
 from meter.device.flash import RamFlash
 from meter.errors import MeterError
-from tests.meter_device.support import PROFILE, T0, TARIFF, device, run, trip_ops
+from tests.meter_device.support import PROFILE, TARIFF, device, run, trip_ops
 
 
 def frames(dev):

@@ -82,7 +82,7 @@ def test_killing_the_meter_at_random_moments_loses_no_trip(rig):
     rng = random.Random(5)
     pulses = 0
     kills = 0
-    for trip in range(4):
+    for _ in range(4):
         steps = [("pulses", pulses), ("press", "hire")] + [("pulses", pulses + n * 200) for n in (1, 2, 3)] + [
             ("press", "settle"), ("press", "clear")]
         pulses += 600

@@ -5,7 +5,6 @@ power cuts of the meter at random bytes of its flash."""
 import queue
 import random
 
-from drivers import meter_link_codec as ml
 from drivers.meter_link import MeterLinkDriver
 from meter.device.firmware import RESEND_MS
 from meter.device.flash import PowerCut, RamFlash
@@ -102,7 +101,7 @@ def test_power_cuts_of_the_meter_at_random_bytes_lose_no_trip(tmp_path):
     t = 1795140000000 + 1000
     pulses = 0
     cuts = 0
-    for trip in range(6):
+    for _ in range(6):
         ops = trip_ops(start=t, km=2, base=pulses)
         pulses += 2000
         t += 10 * 60000
