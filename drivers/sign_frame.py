@@ -31,6 +31,9 @@ CMD_SET_BAUD = 0x0003
 CMD_SET_STATE = 0x0010
 CMD_SET_STARS = 0x0011
 CMD_SET_NIGHT = 0x0012
+CMD_SET_MARK = 0x0013      # show the anti-counterfeit mark (防伪密标): body = the mark's data
+CMD_CLEAR_MARK = 0x0014    # stop showing it: empty body
+MARK_MAX = 256             # bytes of mark data we send (the top light's own limit is the vendor's)
 
 # Body byte of CMD_SET_STATE, and the running state a status answer reports.
 SIGN_STATES = {
@@ -129,6 +132,17 @@ def stars_frame(stars: int, vendor: int = 0) -> Frame:
 
 def night_frame(on: bool, vendor: int = 0) -> Frame:
     return Frame(DEVICE_TOP_LIGHT, vendor, CMD_SET_NIGHT, bytes((1 if on else 0,)))
+
+
+def mark_frame(data: bytes, vendor: int = 0) -> Frame:
+    data = bytes(data)
+    if not 1 <= len(data) <= MARK_MAX:
+        raise ValueError(f"anti-counterfeit mark must be 1..{MARK_MAX} bytes, got {len(data)}")
+    return Frame(DEVICE_TOP_LIGHT, vendor, CMD_SET_MARK, data)
+
+
+def clear_mark_frame(vendor: int = 0) -> Frame:
+    return Frame(DEVICE_TOP_LIGHT, vendor, CMD_CLEAR_MARK, b"")
 
 
 def query_frame(t_ms: int, vendor: int = 0, utc_offset_min: int = 480) -> Frame:
