@@ -78,3 +78,19 @@ def test_a_changed_byte_breaks_the_chain_there():
     n = len(j.events)
     flash.mem[j.region * j.half + j.end - 40] ^= 0x01       # inside the last record's payload
     assert len(Journal(flash).events) == n - 1
+
+
+def test_a_cut_during_the_very_first_start_leaves_a_new_meter_or_the_first_state():
+    whole = RamFlash(SIZE)
+    device(whole, boot=False)
+    first = state_of(device(RamFlash(SIZE, whole.mem), boot=False))
+    for budget in range(whole.written):
+        flash = RamFlash(SIZE, budget=budget)
+        try:
+            device(flash, boot=False)
+        except PowerCut:
+            pass
+        flash.budget = None
+        again = device(flash, boot=False)
+        assert state_of(again) == first           # a new meter, the same as the one first written
+        assert Journal(flash).state is not None   # and it is in flash now
