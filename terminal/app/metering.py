@@ -54,7 +54,8 @@ class Metering:
         self.last_snapshot_ms = 0
         self.gnss_odometer = GnssOdometer()
         self.crosscheck = DistanceCrossCheck()
-        self.pulse_watch = PulseWatch()
+        self.pulse_watch = PulseWatch() if not getattr(self.meter, "external", False) else \
+            meter_port.PulseLineElsewhere()   # a fitted meter has the speed sensor; it watches it
 
     @property
     def operating(self) -> str:

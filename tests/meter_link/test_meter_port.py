@@ -163,3 +163,14 @@ def test_the_driver_acknowledges_nothing_but_the_heartbeat_by_itself():
     assert kinds == [ml.CMD_TRIP_END, ml.CMD_HEARTBEAT]
     assert [decode(w).command for w in written] == [ml.CMD_HEARTBEAT]
     assert driver.rejected >= 1
+
+
+def test_gnss_motion_without_pulses_is_no_fault_when_the_meter_has_the_speed_sensor(car):
+    from gps.fix import Fix
+    term, link, storage, clock = car
+    for i in range(300):      # the internal meter calls this a silent pulse line (a meter fault)
+        clock.t += 1000
+        term.handle(Event("pulses", clock.t, {"count": 0}))
+        fix = Fix(time_ms=clock.t, lat=23.1 + i * 0.0001, lon=113.3, speed_mps=15.0, quality=1, mode=3, sats=8, hdop=1.0, valid=True)
+        term.handle(Event("fix", clock.t, {"fix": fix}))
+    assert "meter_fault" not in term.alarm_flags
