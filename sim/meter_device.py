@@ -29,10 +29,10 @@ DEFAULT_PROFILE = {"plate": "AD1234", "licence": "L-440100", "driver": "44010012
 
 class MeterDeviceEmulator:
     def __init__(self, flash: Path, clock: Callable[[], int], tariffs: list, profile: dict | None = None,
-                 size: int = FLASH_BYTES, measure: bool = False) -> None:
+                 size: int = FLASH_BYTES) -> None:
         self.flash = Path(flash)
         self.clock = clock
-        self.setup = {"tariffs": tariffs, "profile": profile or DEFAULT_PROFILE, "measure": measure}
+        self.setup = {"tariffs": tariffs, "profile": profile or DEFAULT_PROFILE}
         self.size = size
         self.pty = PtyDevice()
         self.path = self.pty.path

@@ -100,3 +100,15 @@ def test_killing_the_meter_at_random_moments_loses_no_trip(rig):
     assert kills >= 2
     assert wait(lambda: emu.stats().get("pending") == [] and len(storage.trips()) == closed, 40)
     assert [t["trip_no"] for t in storage.trips()] == list(range(1, closed + 1))
+
+
+def test_taxiterm_emulate_meter_serves_the_firmware_on_a_pty(tmp_path):
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "terminal", "emulate-meter", "--flash", str(tmp_path / "f.bin")],
+                          input="drive 0\nhire\ndrive 300\nsettle\nclear\nstats\nbogus\nquit\n", capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().startswith("/dev/pts/")
+    assert "'trips': 1" in proc.stderr and "'pending': [1]" in proc.stderr    # nobody acknowledged it
+    assert "unknown command 'bogus'" in proc.stderr
