@@ -212,29 +212,32 @@ def _decode_field(name, kind, data):
     return bytes(data)
 
 
-def layout(command, direction):
+def layout(command, direction, layouts=None):
     try:
-        return LAYOUTS[(command, direction)]
+        return (layouts or LAYOUTS)[(command, direction)]
     except KeyError:
-        raise FrameError("command 0x%04x is not a meter command %s" % (command, direction))
+        raise FrameError("command 0x%04x is not a %s command %s" % (
+            command, "meter" if layouts is None else "known", direction))
 
 
-def encode_body(command, direction, values):
-    """The body bytes of ``command`` sent in ``direction`` from a dict of field values."""
+def encode_body(command, direction, values, layouts=None):
+    """The body bytes of ``command`` sent in ``direction`` from a dict of field values.
+
+    ``layouts`` (default: the meter's) lets other peripherals of the bus reuse the walk."""
     out = b""
-    for name, kind, size in layout(command, direction):
+    for name, kind, size in layout(command, direction, layouts):
         if name not in values:
             raise ValueError("0x%04x %s lacks %s" % (command, direction, name))
         out += _encode_field(name, kind, size, values[name])
     return out
 
 
-def decode_body(command, direction, body):
+def decode_body(command, direction, body, layouts=None, trailing_ok=None):
     """A dict of field values; FrameError if the body does not fit the layout.
 
     Strict: every fixed field must be there and well-formed, and without a ``rest`` field
     the body may not be longer (except the lenient cases in ``_TRAILING_OK``)."""
-    fields = layout(command, direction)
+    fields = layout(command, direction, layouts)
     values = {}
     pos = 0
     for name, kind, size in fields:
@@ -247,7 +250,7 @@ def decode_body(command, direction, body):
             raise FrameError("0x%04x %s: body of %d bytes ends inside %s" % (command, direction, len(body), name))
         values[name] = _decode_field(name, kind, body[pos:pos + width])
         pos += width
-    if pos != len(body) and (command, direction) not in _TRAILING_OK:
+    if pos != len(body) and (command, direction) not in (_TRAILING_OK if trailing_ok is None else trailing_ok):
         raise FrameError("0x%04x %s: %d bytes after the last field" % (command, direction, len(body) - pos))
     return values
 

@@ -103,6 +103,7 @@ def on_link(metering, now: int, command: int, values: dict) -> None:
         if metering.storage.trip(missing) is None:
             _send(metering, [ml.meter_frame(ml.CMD_RESEND_REQUEST, ml.DOWN, {"trip_no": missing})])
     _send(metering, [ml.meter_frame(ml.CMD_DEVICE_ID, ml.DOWN, {})])   # its head after the trip, to countersign
+    metering.term.evaluation.on_state("settling", trip_no)   # the meter settled it: ask the passenger now
 
 
 def on_fault(metering, now: int, active: bool, reason: str) -> None:

@@ -124,6 +124,7 @@ class Metering:
             term.daybook.set_state(OPERATING[state], now)
             term.carry_out(term.orders.meter(OPERATING[state], now), now)
             term.show_sign(term.follower.meter(state))
+            term.evaluation.on_state(state, self.meter.trip.trip_no if self.meter.trip else None)
             if state_before is not None:
                 term.reporting.location(now)
         term.cabin.dirty = True
@@ -149,7 +150,7 @@ class Metering:
                 spooler.submit_receipt(term.receipt_builder(record))
             term.outbox.enqueue(term.reporting.topic("trip"), lambda seq: payloads.trip(
                 seq=seq, ts_ms=now, record=record, board_pos=track["board"], alight_pos=pos,
-                track=summary), "trip")
+                track=summary, evaluation=term.evaluation.for_trip(record["trip_no"])), "trip")
         term.daybook.trip(record)
         term.carry_out(term.orders.trip_closed(record["order_id"], record["trip_no"], record["total_fen"], now), now)
 
