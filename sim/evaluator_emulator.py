@@ -32,7 +32,7 @@ class EvaluatorEmulator:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> "EvaluatorEmulator":
+    def start(self) -> EvaluatorEmulator:
         self._thread = threading.Thread(target=self._run, name="evaluator-emulator", daemon=True)
         self._thread.start()
         return self
