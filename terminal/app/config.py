@@ -30,7 +30,11 @@ DEFAULTS: dict[str, dict] = {
     "sign": {"query_s": 5},
     "mqtt": {},      # passed to terminal.link.mqtt.LinkConfig (keys documented in docs/config.md)
     "board": {},     # overrides of the board profile (docs/board.md)
+    "links": {"use": ["mqtt"]},   # which platform links run: any of mqtt, jt808, jt905 (docs/jtt.md)
+    "jt808": {},     # passed to terminal.link.jtt_link.tcp_link.link_config (keys documented in docs/config.md)
+    "jt905": {},
 }
+LINKS = ("mqtt", "jt808", "jt905")
 
 
 class ConfigError(ValueError):
@@ -56,7 +60,7 @@ def from_dict(data: dict) -> dict:
             raise ConfigError(f"unknown section [{section}]; known: {', '.join(DEFAULTS)}")
         if not isinstance(table, dict):
             raise ConfigError(f"[{section}] must be a table")
-        if section in ("mqtt", "board"):
+        if section in ("mqtt", "board", "jt808", "jt905"):
             config[section] = dict(table)
             continue
         for key, value in table.items():
@@ -77,7 +81,22 @@ def from_dict(data: dict) -> dict:
     if config["terminal"]["receipt_lang"] not in ("zh", "en"):
         raise ConfigError("terminal.receipt_lang must be zh or en")
     config["mqtt"].setdefault("terminal_id", config["terminal"]["id"])
+    _check_links(config)
     return config
+
+
+def _check_links(config: dict) -> None:
+    """``[links] use``: a non-empty list of distinct link names; each JT/T link's table checked whole."""
+    use = config["links"]["use"]
+    if not use or any(name not in LINKS for name in use) or len(set(use)) != len(use):
+        raise ConfigError(f"links.use must list distinct links from {', '.join(LINKS)}, got {use!r}")
+    from terminal.link.jtt_link.tcp_link import link_config
+    for name in ("jt808", "jt905"):
+        if name in use:
+            try:
+                config[name] = link_config(name, config[name], config["terminal"])
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
 
 
 def load(path: str | Path) -> dict:

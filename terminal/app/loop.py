@@ -93,6 +93,7 @@ class Terminal:
             "power": self._on_power,
             "alarm_button": self._on_alarm_button,
             "platform": lambda e: self.platform.on_command(e.data["topic"], e.data["payload"], e.t_ms),
+            "jt_command": lambda e: self.platform.on_jt_command(e.data, e.t_ms),
             "fix": self._on_fix,
             "gnss_health": lambda e: self.reporting.flag(e.data["alarm"], e.data["active"], e.t_ms),
             "sign_fault": self._on_sign_fault,

@@ -193,6 +193,8 @@ MESSAGES = {
     0x8300: ("text message", (("flag", "byte"), ("text", "text")),
              (("flag", "byte"), ("text_type", "byte"), ("text", "text"))),
     0x0704: ("batch location", ((None, BatchLocation()),), None),
+    0x0900: ("data uplink (transparent)", (("type", "byte"), ("data", "b64")), None),
+    0x8900: ("data downlink (transparent)", (("type", "byte"), ("data", "b64")), None),
 }
 
 # Keys EMQX's gateway code uses where its documentation (which we follow) says otherwise;
