@@ -25,6 +25,8 @@ log = logging.getLogger("taxiterm")
 
 KINDS = ("internal", "link")
 _RECORDS = (ml.CMD_TRIP_END, ml.CMD_RESEND)
+# what makes a resent record the same trip (the tariff id may have been read in between)
+_SAME_TRIP = ("board_ms", "alight_ms", "distance_m", "empty_m", "waiting_ms", "fare_fen", "extras_fen")
 
 
 class PulseLineElsewhere:
@@ -88,8 +90,16 @@ def on_link(metering, now: int, command: int, values: dict) -> None:
         _send(metering, [ml.ack(command, ok=False)])
         return
     trip_no = record["trip_no"]
-    if metering.storage.trip(trip_no) is not None:
-        _send(metering, [ml.ack(command)])     # stored before; our acknowledgement was lost
+    stored = metering.storage.trip(trip_no)
+    if stored is not None:
+        if all(stored.get(k) == record[k] for k in _SAME_TRIP):
+            _send(metering, [ml.ack(command)])     # stored before; our acknowledgement was lost
+            return
+        # another trip under a stored number (the meter was replaced or reset): never drop it
+        # silently by acknowledging it; the meter keeps it and the technician sees why
+        log.error("meter record %s differs from the stored trip %s; not acknowledged", trip_no, trip_no)
+        metering.term.audit_event("meter_record_conflict", "trip_no", None, trip_no)
+        metering.term.cabin.say(f"计价器记录冲突 (meter trip {trip_no} conflicts with a stored trip)", now, seconds=5)
         return
     asks = meter.missing_before(trip_no)
     try:

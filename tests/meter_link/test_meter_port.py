@@ -174,3 +174,11 @@ def test_gnss_motion_without_pulses_is_no_fault_when_the_meter_has_the_speed_sen
         fix = Fix(time_ms=clock.t, lat=23.1 + i * 0.0001, lon=113.3, speed_mps=15.0, quality=1, mode=3, sats=8, hdop=1.0, valid=True)
         term.handle(Event("fix", clock.t, {"fix": fix}))
     assert "meter_fault" not in term.alarm_flags
+
+
+def test_another_trip_under_a_stored_number_is_not_acknowledged_away(car):
+    term, link, storage, clock = car
+    frame_in(term, clock, ml.CMD_TRIP_END, operation(1))
+    sent = len(link.sent)
+    frame_in(term, clock, ml.CMD_RESEND, operation(1, fare_jiao=999))     # a reset meter counting again
+    assert link.sent[sent:] == [] and storage.trip(1)["fare_fen"] == 2350
