@@ -20,7 +20,7 @@ DEFAULTS: dict[str, dict] = {
         "require_sealed_identity": True,
     },
     "meter": {"k": 1000, "source": "pulses", "dip_ms": 10000, "max_kmh": 250, "speed_window_ms": 1000,
-              "speed_window_pulses": 20},
+              "speed_window_pulses": 20, "kind": "internal", "link_port": ""},
     "report": {"vacant_s": 30, "occupied_s": 10, "alarm_s": 5, "health_s": 300, "fix_max_age_s": 5},
     "alarm": {"hold_ms": 3000},
     "orders": {"answer_s": 20},
@@ -86,6 +86,8 @@ def from_dict(data: dict) -> dict:
     ):
         if not low <= config[section][key] <= high:
             raise ConfigError(f"{section}.{key} must be from {low} to {high}, got {config[section][key]}")
+    if config["meter"]["kind"] not in ("internal", "link"):
+        raise ConfigError(f"meter.kind must be internal or link, got {config['meter']['kind']!r}")
     if config["terminal"]["receipt_lang"] not in ("zh", "en"):
         raise ConfigError("terminal.receipt_lang must be zh or en")
     config["mqtt"].setdefault("terminal_id", config["terminal"]["id"])

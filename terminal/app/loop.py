@@ -23,9 +23,11 @@ import time
 from collections.abc import Callable
 
 from drivers.event import Event
+from terminal.app import meter_port
 from terminal.app.alarm import EmergencyAlarm
 from terminal.app.cabin import Cabin
 from terminal.app.daily import DayBook
+from terminal.app.evaluation import EvaluationDesk
 from terminal.app.metering import OPERATING, Metering
 from terminal.app.orders import OrderDesk
 from terminal.app.platform_desk import PlatformDesk
@@ -43,7 +45,7 @@ class Devices:
     """What the board hands the terminal; any of them may be None (not fitted, or a test)."""
 
     def __init__(self, *, sign=None, display=None, spooler=None, gnss=None, link=None, inputs=(),
-                 pulse_counter=None) -> None:
+                 pulse_counter=None, meter_link=None, evaluator=None) -> None:
         self.sign = sign
         self.display = display
         self.spooler = spooler
@@ -51,6 +53,8 @@ class Devices:
         self.link = link
         self.inputs = list(inputs)        # keys, hidden alarm, ignition, seal: closed at shutdown
         self.pulse_counter = pulse_counter
+        self.meter_link = meter_link      # the 905.2 meter link driver when [meter] kind = "link"
+        self.evaluator = evaluator        # the passenger service evaluator, when fitted
 
 
 class Terminal:
@@ -75,6 +79,7 @@ class Terminal:
         self.alarm = EmergencyAlarm(config["report"]["alarm_s"] * 1000)
         self.orders = OrderDesk(config["orders"]["answer_s"] * 1000)
         self.reporting = Reporting(self)
+        self.evaluation = EvaluationDesk(self)
         self.metering = Metering(self, schedule=schedule, calibrated_k=calibrated_k,
                                  refused=None if identity_ok else identity_reason)
         self.follower = SignFollower(self.meter.state)
@@ -100,6 +105,9 @@ class Terminal:
             "printer_status": self._on_printer_status,
             "seal": self._on_seal,
             "tick": lambda e: None,
+            "meter_link": lambda e: meter_port.on_link(self.metering, e.t_ms, e.data["command"], e.data["values"]),
+            "evaluation": lambda e: self.evaluation.on_rating(e.t_ms, e.data),
+            "meter_fault": lambda e: meter_port.on_fault(self.metering, e.t_ms, e.data["active"], e.data["reason"]),
         }
 
     # -- what the desks share (read by the simulator, the dashboard and tests) ------------------------

@@ -128,8 +128,15 @@ def build_devices(profile: BoardProfile, config: dict, events: queue.Queue, cloc
     link = MqttLink(config["mqtt"], events, clock, software=software_id, max_bytes=downlink.get("max_bytes", 8192),
                     max_depth=downlink.get("max_depth", 8)) if "mqtt" in use else None
     display = DriverDisplay(open_display(profile.display))
+    meter_link = None
+    if config["meter"]["kind"] == "link":
+        from drivers.meter_link import MeterLinkDriver
+        port = config["meter"]["link_port"] or profile.serial.get("meter")
+        if not port:
+            raise StartError("[meter] kind = \"link\" needs meter.link_port or a \"meter\" serial port on the board")
+        meter_link = MeterLinkDriver(port, events, clock)
     return Devices(sign=sign, display=display, spooler=spooler, gnss=gnss, link=link, inputs=inputs,
-                   pulse_counter=pulses)
+                   pulse_counter=pulses, meter_link=meter_link)
 
 
 class Runtime:
@@ -207,6 +214,8 @@ class Runtime:
         for jt_link in self.jt_links:
             jt_link.start()
         d.pulse_counter.start()
+        if d.meter_link is not None:
+            d.meter_link.start()
         self._thread = threading.Thread(target=self._run_loop, name="terminal-loop", daemon=True)
         self._thread.start()
         if self.bench is not None:
@@ -275,6 +284,7 @@ class Runtime:
             log.warning("draining the acknowledgements failed", exc_info=True)
         for closer in (d.pulse_counter.close, d.gnss.stop, d.spooler.stop, d.sign.close,
                        *([d.link.stop] if d.link is not None else []), *(j.stop for j in self.jt_links),
+                       *([d.meter_link.close] if d.meter_link is not None else []),
                        *(device.close for device in d.inputs)):
             try:
                 closer()

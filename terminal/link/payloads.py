@@ -278,7 +278,7 @@ TRIP_FIELDS = ("trip_no", "order_id", "tariff_id", "tariff_digest", "utc_offset_
 
 
 def trip(*, seq: int, ts_ms: int, record: Mapping, board_pos: Mapping, alight_pos: Mapping,
-         track: Mapping, discount_fen: int = 0) -> dict:
+         track: Mapping, discount_fen: int = 0, evaluation: Mapping | None = None) -> dict:
     """A closed trip (up/trip): the meter's record unchanged, plus places, track summary, discount.
 
     ``board_pos``/``alight_pos`` are ``position()`` results; ``track`` is
@@ -293,6 +293,9 @@ def trip(*, seq: int, ts_ms: int, record: Mapping, board_pos: Mapping, alight_po
     body = {"record": {f: record[f] for f in fields},
             "board": _place(board_pos), "alight": _place(alight_pos),
             "track": dict(track), "discount_fen": discount_fen}
+    if evaluation is not None:   # the passenger's rating, when it came before the trip closed
+        body["evaluation"] = {"id": evaluation["id"], "rating": evaluation["rating"],
+                              "extended": evaluation["extended"]}
     return envelope("trip", seq=seq, ts_ms=ts_ms, body=body)
 
 
