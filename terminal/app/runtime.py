@@ -24,7 +24,7 @@ from terminal.storage.receipt_jobs import StoredJobs
 from terminal.trust import identity, keys
 from terminal.trust.audit import AuditTrail
 from terminal.trust.seal import Seal, switch_closed_from_audit
-from terminal.trust.tariff_store import TariffStore
+from terminal.trust.tariff_store import TariffFileError, TariffStore
 
 log = logging.getLogger("taxiterm")
 
@@ -50,6 +50,15 @@ def installed_schedule(state: keys.DeviceState) -> Schedule:
         first = loaded.tariffs[0].effective_ms
         tariffs = [t for t in tariffs if t.effective_ms < first] + list(loaded.tariffs)
     return Schedule(tariffs)
+
+
+class NoSchedule:
+    """No verified tariff: the meter cannot hire (a visible meter fault, never a crash)."""
+
+    tariffs: list = []
+
+    def active(self, t_ms: int):
+        return None
 
 
 def build_devices(profile: BoardProfile, config: dict, events: queue.Queue, clock: Callable[[], int],
@@ -93,29 +102,42 @@ class Runtime:
     """A whole terminal: ``start()`` opens everything and runs the loop on a thread, ``stop()`` ends it."""
 
     def __init__(self, config: dict, board: str, clock: Callable[[], int] = wall_clock_ms,
-                 code_root: Path | None = None) -> None:
+                 code_root: Path | None = None, devices: Devices | None = None) -> None:
         self.config = config
         self.clock = clock
         self.state = keys.DeviceState(config["terminal"]["state_dir"])
         if not self.state.provisioned:
             raise StartError(f"{self.state.root} is not provisioned (taxiterm provision device)")
         self.profile = load_board(board, config["board"] or None)
-        self.schedule = installed_schedule(self.state)
+        # A damaged tariff or key is a meter fault (reported, shown, alarm working), never a crash.
+        try:
+            self.schedule = installed_schedule(self.state)
+        except (StartError, TariffFileError, keys.KeyFileError, KeyError, TypeError) as exc:
+            log.error("installed tariff rejected: %s", exc)
+            self.schedule = NoSchedule()
         self.identity = identity.device_identity(self.state, clock(), code_root)
         self.storage = Storage(self.state.database, clock)
         # the loop thread writes the audit trail; start-up and shutdown run on this one
         audit_db = sqlite3.connect(str(self.state.database), isolation_level=None, timeout=10.0,
                                    check_same_thread=False)
-        self.audit = AuditTrail(audit_db, self.state.device_key(), self.identity.software_id, clock,
-                                self.state.audit_capacity())
+        try:
+            self.audit = AuditTrail(audit_db, self.state.device_key(), self.identity.software_id, clock,
+                                    self.state.audit_capacity())
+        except (keys.KeyFileError, ValueError, TypeError) as exc:
+            log.error("device key or audit trail unusable: %s", exc)
+            audit_db.close()
+            self.audit = None
+            self.identity.ok = False
+            self.identity.reason = f"device key or audit trail unusable: {exc}"
         self.events: queue.Queue = queue.Queue()
-        self.devices = build_devices(self.profile, config, self.events, clock, self.storage,
-                                     self.identity.software_id)
+        self.devices = devices if devices is not None else build_devices(
+            self.profile, config, self.events, clock, self.storage, self.identity.software_id)
         self.terminal = Terminal(
             config, storage=self.storage, schedule=self.schedule, events=self.events, clock=clock,
             devices=self.devices, software_id=self.identity.software_id, identity_ok=self.identity.ok,
             identity_reason=self.identity.reason, audit=self.audit, receipt_builder=self._receipt,
-            seal=Seal(self.state.device_id(), self.state.role_key("authority"), switch_closed_from_audit(self.audit)),
+            seal=Seal(self.state.device_id(), self.state.role_key("authority"),
+                      switch_closed_from_audit(self.audit) if self.audit else False),
             calibrated_k=self._calibrated_k())
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -127,7 +149,8 @@ class Runtime:
         try:
             return stored_k(self.storage.kv_get("calibration"))
         except CalibrationError as exc:
-            raise StartError(f"{exc}: recalibrate under the seal (taxiterm calibrate)") from exc
+            log.error("%s: recalibrate under the seal (taxiterm calibrate)", exc)
+            return None         # the start-up check against the chain reports it as a meter fault
 
     def _receipt(self, record: dict):
         from printer.receipt import Vehicle, build_receipt
@@ -151,9 +174,13 @@ class Runtime:
         if self._thread is not None:
             self._thread.join(timeout=5)
         d = self.devices
-        for closer in (d.pulse_counter.close, d.gnss.stop, d.spooler.stop, d.sign.close, d.link.stop):
-            closer()
+        for device, closer in ((d.pulse_counter, "close"), (d.gnss, "stop"), (d.spooler, "stop"), (d.sign, "close"),
+                               (d.link, "stop")):
+            if device is not None:
+                getattr(device, closer)()
         for device in d.inputs:
             device.close()
-        self.audit.append("power_off", "software_id", self.identity.software_id, None)
+        if self.audit is not None:
+            self.audit.append("power_off", "software_id", self.identity.software_id, None)
+            self.terminal.metering.save(self.clock(), force=True)   # the snapshot witnesses the last record
         self.storage.close()

@@ -170,6 +170,7 @@ class AuditTrail:
         self.software_id = software_id
         self.clock = clock
         self.capacity = capacity
+        self.floor = 0          # the highest counter known to have existed (see _insert)
         if not self.conn.in_transaction:
             self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA busy_timeout=10000")
@@ -185,19 +186,37 @@ class AuditTrail:
 
     _transaction = transaction
 
-    def _head(self) -> tuple[int, str]:
-        row = self.conn.execute("SELECT counter, hash FROM audit_record ORDER BY counter DESC LIMIT 1").fetchone()
+    def append_in(self, conn: sqlite3.Connection, event: str, parameter=None, old=None, new=None,
+                  actor: str = "terminal", t_ms: int | None = None) -> dict:
+        """Append inside a transaction the caller holds on ``conn`` (another connection to the
+        same database file): the record commits together with the caller's own rows, or not at all."""
+        if not conn.in_transaction:
+            raise AuditError("append_in needs the caller's open transaction")
+        return self._insert(event, parameter, old, new, actor, t_ms, conn)
+
+    def _head(self, conn: sqlite3.Connection | None = None) -> tuple[int, str]:
+        conn = conn or self.conn
+        row = conn.execute("SELECT counter, hash FROM audit_record ORDER BY counter DESC LIMIT 1").fetchone()
         if row:
             return row[0], row[1]
-        anchor = self.anchor()
-        return (anchor["counter"], anchor["hash"]) if anchor else (0, GENESIS)
+        anchor = conn.execute("SELECT counter, hash FROM audit_anchor WHERE id = 1").fetchone()
+        return (anchor[0], anchor[1]) if anchor else (0, GENESIS)
 
-    def _insert(self, event: str, parameter, old, new, actor: str, t_ms: int | None) -> dict:
+    def head(self) -> tuple[int, str]:
+        """(counter, hash) of the newest record (or of the anchor, or 0 and the genesis hash)."""
+        return self._head()
+
+    def _insert(self, event: str, parameter, old, new, actor: str, t_ms: int | None,
+                conn: sqlite3.Connection | None = None) -> dict:
         if not isinstance(event, str) or not event:
             raise AuditError("audit event must be a non-empty string")
         if not isinstance(actor, str) or not actor:
             raise AuditError("audit actor must be a non-empty string")
-        counter, prev = self._head()
+        conn = conn or self.conn
+        counter, prev = self._head(conn)
+        # Never reuse a counter: after a cut tail the next record is numbered above the
+        # highest counter ever witnessed, so the gap stays visible to every verifier.
+        counter = max(counter, self.floor)
         rec = {
             "counter": counter + 1,
             "t_ms": int(self.clock() if t_ms is None else t_ms),
@@ -211,7 +230,7 @@ class AuditTrail:
         }
         rec["hash"] = record_hash(rec)
         rec["signature"] = signing.encode_signature(signing.sign(self.signer, "audit", bytes.fromhex(rec["hash"])))
-        self.conn.execute(
+        conn.execute(
             "INSERT INTO audit_record (counter, t_ms, event, parameter, old, new, actor, software_id, prev, hash,"
             " signature) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             tuple(rec[k] for k in FIELDS + ("hash", "signature")),

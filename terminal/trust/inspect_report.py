@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from meter import trip as meter_trip
 from terminal.trust import audit as audit_mod
-from terminal.trust import identity, keys, signing
+from terminal.trust import identity, keys, ledger, signing
 from terminal.trust.export import ExportError, read_export
 from terminal.trust.tariff_store import TariffFileError, verify_tariff
 
@@ -123,6 +123,8 @@ def _run_checks(envelope: dict, data: dict, pins: dict, code_root, checks: list[
     checks.append(_check_trips(data["trips"]))
     checks.append(_check_totalisers(data.get("totalisers"), data["trips"]))
     checks.append(_check_trip_tariffs(data["trips"], data.get("tariff")))
+    if device_key is not None:
+        checks.append(_check_ledger(data, device_key))
 
 
 def _check_identity(software: dict, vendor_key, code_root) -> Check:
@@ -160,6 +162,35 @@ def _check_audit(trail: dict, device_key) -> Check:
     anchor = trail["anchor"]
     since = f" (continues after acknowledged record #{anchor['counter']})" if anchor else ""
     return Check("audit trail", True, f"{verdict.count} records, chain and signatures verified{since}")
+
+
+def _check_ledger(data: dict, device_key) -> Check:
+    """Everything stored held against the chain of legal record (terminal/trust/ledger.py)."""
+    name = "legal chain"
+    records = data["audit"]["records"]
+    seal = _obj(data.get("seal"))
+    if seal.get("audit_count") != len(records):
+        return Check(name, False, f"audit record #{(records[-1]['counter'] if records else 0) + 1}: the export "
+                                  f"says {seal.get('audit_count')} records are held but carries {len(records)}")
+    trips = data["trips"]
+    tariff = data.get("tariff")
+    stored = {"trips": trips, "complete": not trips or trips[0].get("trip_no") == 1,
+              "totalisers": data.get("totalisers"),
+              "tariffs": [ledger.tariff_core(e) for e in tariff["history"]] if tariff else [],
+              "calibration_k": _obj(data.get("calibration")).get("k"),
+              "audit_capacity": seal.get("audit_capacity")}
+    if "meter_state" in data:
+        stored["snapshot_blob"] = (signing.canonical_json(data["meter_state"])
+                                   if data["meter_state"] is not None else None)
+    facts = ledger.fold(records)
+    problems = ledger.check(facts, stored, device_key, {r["counter"]: r["hash"] for r in records})
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        return Check(name, False, f"{problems[0]}{more}")
+    if not facts["commissioned"]:
+        return Check(name, True, "no legal data yet (meter not commissioned)", warning=True)
+    return Check(name, True, f"trips, totalisers, meter snapshot, K, tariff index and audit capacity agree with "
+                             f"the chain (last trip #{facts['trip_no']})")
 
 
 def _check_tariff(tariff: dict | None, authority_key) -> Check:

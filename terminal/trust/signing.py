@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from meter import canonical
 
-PURPOSES = ("tariff", "update", "manifest", "authorisation", "audit", "export")
+PURPOSES = ("tariff", "update", "manifest", "authorisation", "audit", "export", "meter_state", "witness",
+            "certificate")
 SIGNATURE_LEN = 64
 
 

@@ -1,5 +1,6 @@
 """Fixtures for the seal tests: test keys, a provisioned state directory, signed tariffs, stored trips."""
 
+import json
 import os
 import time
 from pathlib import Path
@@ -132,6 +133,42 @@ def make_trips(count: int, tariff_id: str, tariff_digest: str, first_no: int = 1
         totals["waiting_ms"] += 60_000
         totals["power_losses"] += 1 if i == 2 else 0
     return trips, totals
+
+
+def store_through_chain(st: keys.DeviceState, trips: list, totals: dict, k: int = 6200) -> None:
+    """Store trips as the terminal does: each trip row with its chain record, after a commissioning
+    record; a calibration under the seal; the meter's signed snapshot last."""
+    from meter.taximeter import Taximeter
+    from terminal.storage.database import Storage
+    from terminal.trust import ledger, startcheck
+
+    audit = open_audit(st, running_identity(st, now_ms()).software_id)
+    try:
+        with Storage(st.database) as storage:
+            assert startcheck.commission(audit, storage, st, 1000, now_ms()) is not None
+            audit.append("k_calibrated", "K", 1000, k, actor="technician")
+            storage.kv_set("calibration", json.dumps({"k": k, "calibrated_ms": 1794000000000}))
+            audit.append("k_applied", "K", 1000, k)
+            running = {name: 0 for name in totals}
+            for rec in trips:
+                running["hirings"] = rec["trip_no"]
+                running["hired_m"] += rec["distance_m"]
+                running["empty_m"] += rec["empty_m"]
+                running["total_m"] += rec["distance_m"] + rec["empty_m"]
+                running["fares_fen"] += rec["fare_fen"]
+                running["extras_fen"] += rec["extras_fen"]
+                running["waiting_ms"] += rec["waiting_ms"]
+                running["power_losses"] += "power_loss" in rec["flags"]
+                with storage.transaction() as db:
+                    storage.store_trip(rec, dict(running))
+                    audit.append_in(db, ledger.TRIP_EVENT, str(rec["trip_no"]), None, ledger.text(
+                        {"trip_no": rec["trip_no"], "digest": rec["digest"], "totals": dict(running)}))
+            meter = Taximeter(None, {"k": k}, trips[-1]["end_ms"] if trips else 0)
+            snap = meter.snapshot()
+            snap["totals"] = dict(running)
+            storage.save_meter_state(ledger.snapshot_blob(snap, audit.head(), audit.signer))
+    finally:
+        audit.close()
 
 
 def key_mode(path: Path) -> int:

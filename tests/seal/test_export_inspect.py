@@ -13,7 +13,7 @@ from terminal.trust import export as export_mod
 from terminal.trust import inspect_report, keys
 from terminal.trust.tariff_store import TariffStore
 
-from .conftest import authorisation, make_trips, now_ms, set_switch, signed_tariff
+from .conftest import authorisation, make_trips, now_ms, set_switch, signed_tariff, store_through_chain
 
 
 @pytest.fixture
@@ -25,18 +25,10 @@ def terminal_state(state, tmp_path, test_keys):
     set_switch(state, False)
     entry = TariffStore(state.tariffs).entries()[-1]
     trips, totals = make_trips(120, "GZ-2026A", entry["tariff_digests"][0])
+    store_through_chain(state, trips, totals)
     with Storage(state.database) as storage:
-        running = {k: 0 for k in totals}
-        for rec in trips:
-            for k in ("hired_m", "fares_fen", "extras_fen", "waiting_ms"):
-                field = {"hired_m": "distance_m", "fares_fen": "fare_fen"}.get(k, k)
-                running[k] += rec[field]
-            running["hirings"] = rec["trip_no"]
-            running["power_losses"] += "power_loss" in rec["flags"]
-            storage.store_trip(rec, dict(running))
         storage.sign_in("440100123456", trips[0]["board_ms"] - 1000)
         storage.sign_out(trips[-1]["end_ms"] + 1000, {"hirings": 120})
-        storage.kv_set("calibration", json.dumps({"k": 6200, "calibrated_ms": 1794000000000}))
     return state
 
 
@@ -241,6 +233,8 @@ def test_acknowledging_another_devices_export_is_refused(terminal_state, tmp_pat
     data["device_id"] = "TX-0002"
     data["keys"]["device"] = keys.public_pem(other.public_key()).decode()
     data["audit"]["records"] = []
+    data["seal"]["audit_count"] = 0
+    data["trips"], data["totalisers"], data["meter_state"] = [], None, None
     foreign = tmp_path / "foreign.json"
     foreign.write_bytes(export_mod.export(data, other))
     set_switch(terminal_state, True)

@@ -81,7 +81,8 @@ def test_install_with_the_seal_switch_closed(state, tmp_path, test_keys, capsys)
     [entry] = installed(state)
     assert entry["tariff_ids"] == ["GZ-2026A"]
     assert (state.tariffs / entry["file"]).read_bytes() == path.read_bytes()
-    assert audit_events(state)[-1] == ("tariff_installed", "GZ-2026A")
+    # the install, then the index entry the chain fixes (file, bytes, schedule, first date)
+    assert audit_events(state)[-2:] == [("tariff_installed", "GZ-2026A"), ("tariff_indexed", entry["file"])]
     assert main(["tariff", "install", str(path), "--state", str(state.root)]) == 2
     assert "already the installed one" in capsys.readouterr().err
 

@@ -22,7 +22,7 @@ from terminal.cli.commands._seal_common import (
     state_from,
 )
 from terminal.cli.commands.export import build_export
-from terminal.trust import identity, inspect_report, keys, seal
+from terminal.trust import identity, inspect_report, keys, ledger, seal
 from terminal.trust.audit import AuditError
 
 
@@ -86,7 +86,14 @@ def _acknowledge(args, report) -> int:
     try:
         decision = seal.require(device_seal(state, audit), audit, "audit_acknowledge", t, "audit_trail",
                                 authorisation, actor="inspector")
-        rec = audit.acknowledge(last["counter"], last["hash"], decision.actor)
+        # the records about to be archived carry the legal state: restate it as a checkpoint first
+        facts = ledger.fold(audit.records())
+        with audit.transaction():
+            rec = audit.acknowledge(last["counter"], last["hash"], decision.actor)
+            if facts["commissioned"]:
+                base = ledger.base_facts(facts["k"], facts["calibration_k"], facts["tariffs"],
+                                         facts["audit_capacity"], facts["trip_no"], facts["totals"])
+                audit.append("ledger_checkpoint", "meter", None, ledger.text(base), actor=decision.actor)
     except (seal.SealRefused, AuditError) as exc:
         raise CommandError(f"not acknowledged: {exc}") from None
     finally:
