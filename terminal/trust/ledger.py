@@ -65,7 +65,7 @@ def base_facts(k, calibration_k, tariffs, audit_capacity, trip_no=0, totals=None
 def fold(records: list) -> dict:
     """The legal facts the chain states (records in counter order, already verified)."""
     facts = {"commissioned": False, "base_counter": None, "trips": {}, "trip_counter": {},
-             "head": None}
+             "head": None, "k_history": []}
     facts.update(base_facts(None, None, [], None))
     for rec in records:
         event, new = rec.get("event"), rec.get("new")
@@ -76,6 +76,7 @@ def fold(records: list) -> dict:
                 facts.update({key: base[key] for key in BASE_KEYS})
                 facts["commissioned"] = True
                 facts["base_counter"] = rec["counter"]
+                facts["k_history"] = [(rec["counter"], base["k"])]
             elif event == TRIP_EVENT:
                 closed = json.loads(new)
                 facts["trip_no"] = closed["trip_no"]
@@ -84,6 +85,7 @@ def fold(records: list) -> dict:
                 facts["trip_counter"][closed["trip_no"]] = rec["counter"]
             elif event == "k_applied":
                 facts["k"] = int(new)
+                facts["k_history"].append((rec["counter"], facts["k"]))
             elif event == "k_calibrated":
                 facts["calibration_k"] = int(new)
             elif event == "tariff_indexed" and facts["commissioned"]:
@@ -212,8 +214,9 @@ def _check_snapshot(facts, stored, public_key, records_by_counter, add) -> None:
     if "snapshot_blob" in stored:
         blob = stored["snapshot_blob"]
         if blob is None:
-            add("meter_state", "the meter snapshot is missing (deleted) though the meter was commissioned")
-            return
+            if facts["trip_no"] or facts["totals"] is not None:
+                add("meter_state", "the meter snapshot is missing (deleted) though the chain has closed trips")
+            return          # commissioned, nothing metered yet: the snapshot is written next
         snap, head, problem = open_snapshot(blob, public_key)
     else:
         snap = stored.get("snapshot")
@@ -238,10 +241,14 @@ def _check_snapshot(facts, stored, public_key, records_by_counter, add) -> None:
                 and records_by_counter[counter] != head_hash:
             add(f"audit record #{counter}", "differs from the record the meter snapshot follows (chain rewritten)")
     params, odo = snap.get("params") or {}, snap.get("odometer") or {}
-    if facts["k"] is not None:
+    # the K in force when the snapshot was saved (a K applied after it is re-applied at start)
+    at = head[0] if head and isinstance(head[0], int) else None
+    k_then = [k for counter, k in facts["k_history"] if at is None or counter <= at]
+    expected_k = k_then[-1] if k_then else facts["k"]
+    if expected_k is not None:
         for where, k in (("params.k", params.get("k")), ("odometer.k", odo.get("k"))):
-            if k != facts["k"]:
-                add("meter_state", f"{where} = {k}, the chain's K is {facts['k']}")
+            if k != expected_k:
+                add("meter_state", f"{where} = {k}, the chain's K is {expected_k}")
     problem = _totals_problem("meter_state totals", snap.get("totals"))
     if problem:
         add("meter_state", problem.split(": ", 1)[1])

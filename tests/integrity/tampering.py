@@ -66,7 +66,7 @@ def tariff_index_edited(state):
 def tariff_index_entry_dropped(state):
     path = state / "tariffs" / "index.json"
     path.write_text(json.dumps({"installed": []}) + "\n")
-    return "index.json"
+    return "tariff"
 
 
 def tariff_file_damaged(state):
