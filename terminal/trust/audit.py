@@ -50,6 +50,12 @@ CREATE TABLE IF NOT EXISTS audit_anchor (
     counter INTEGER NOT NULL,
     hash TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    counter INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    signature TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS audit_nonce (
     nonce TEXT PRIMARY KEY,
     counter INTEGER NOT NULL
@@ -68,6 +74,11 @@ class AuditError(Exception):
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def head_message(counter: int, head_hash: str) -> bytes:
+    """What the head witness signs (never 32 bytes, so never a record hash)."""
+    return b"head:" + str(counter).encode("ascii") + b":" + head_hash.encode("ascii")
 
 
 def record_hash(record: dict) -> str:
@@ -235,7 +246,18 @@ class AuditTrail:
             " signature) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             tuple(rec[k] for k in FIELDS + ("hash", "signature")),
         )
+        # the signed head witness, in the same transaction: a cut tail leaves it pointing past the end
+        conn.execute(
+            "INSERT INTO audit_head (id, counter, hash, signature) VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE"
+            " SET counter = excluded.counter, hash = excluded.hash, signature = excluded.signature",
+            (rec["counter"], rec["hash"], signing.encode_signature(
+                signing.sign(self.signer, "audit", head_message(rec["counter"], rec["hash"])))))
         return rec
+
+    def head_witness(self) -> dict | None:
+        """The signed head witness row: {"counter", "hash", "signature"} of the newest record ever written."""
+        row = self.conn.execute("SELECT counter, hash, signature FROM audit_head WHERE id = 1").fetchone()
+        return {"counter": row[0], "hash": row[1], "signature": row[2]} if row else None
 
     def append(self, event: str, parameter=None, old=None, new=None, actor: str = "terminal",
                t_ms: int | None = None) -> dict:
@@ -316,7 +338,8 @@ class AuditTrail:
 
     def snapshot(self) -> dict:
         """Plain data for an export: anchor, capacity and every record held."""
-        return {"anchor": self.anchor(), "capacity": self.capacity, "records": self.records()}
+        return {"anchor": self.anchor(), "capacity": self.capacity, "records": self.records(),
+                "head": self.head_witness()}
 
     def verify(self, public_key: Ed25519PublicKey | None = None) -> AuditVerdict:
         return verify_records(self.records(), public_key or self.signer.public_key(), self.anchor())

@@ -179,6 +179,8 @@ def _check_ledger(data: dict, device_key) -> Check:
               "tariffs": [ledger.tariff_core(e) for e in tariff["history"]] if tariff else [],
               "calibration_k": _obj(data.get("calibration")).get("k"),
               "audit_capacity": seal.get("audit_capacity")}
+    if "head" in data["audit"]:
+        stored["audit_head"] = data["audit"]["head"]
     if "meter_state" in data:
         stored["snapshot_blob"] = (signing.canonical_json(data["meter_state"])
                                    if data["meter_state"] is not None else None)

@@ -121,7 +121,7 @@ def open_snapshot(blob, public_key):
         return None, None, "meter snapshot is not an object"
     seal = body.pop("ledger", None)
     if not isinstance(seal, dict):
-        return body, None, "meter snapshot carries no chain head and no device signature"
+        return body, None, None     # an unsigned snapshot: its values are still held against the chain
     head = (seal.get("chain_counter"), seal.get("chain_hash"))
     try:
         signing.verify(public_key, "meter_state", _snapshot_message(body, head[0], head[1]),
@@ -145,6 +145,27 @@ def _totals_problem(where: str, totals) -> str | None:
     return None
 
 
+def head_problem(facts: dict, witness, public_key) -> Problem | None:
+    """The signed head witness (audit_head) against the chain's end: a cut tail names the first missing record."""
+    from terminal.trust.audit import head_message
+    end = facts["head"][0] if facts["head"] else 0
+    if witness is None:
+        return Problem("audit_head", "the signed chain head is missing (deleted)") if end else None
+    try:
+        signing.verify(public_key, "audit", head_message(witness["counter"], witness["hash"]),
+                       signing.decode_signature(witness["signature"], "audit head"), "audit head")
+    except (signing.SignatureError, TypeError, KeyError, AttributeError) as exc:
+        return Problem("audit_head", str(exc))
+    if witness["counter"] > end:
+        return Problem(f"audit record #{end + 1}", f"missing: the signed chain head is record "
+                                                   f"#{witness['counter']}, the chain ends at #{end} (tail cut)")
+    if witness["counter"] < end:
+        return Problem(f"audit record #{witness['counter'] + 1}", "written without moving the signed chain head")
+    if facts["head"] and witness["hash"] != facts["head"][1]:
+        return Problem(f"audit record #{end}", "differs from the signed chain head (rewritten)")
+    return None
+
+
 def check(facts: dict, stored: dict, public_key=None, records_by_counter: dict | None = None) -> list:
     """Every disagreement between ``stored`` and the chain's ``facts``.
 
@@ -158,6 +179,10 @@ def check(facts: dict, stored: dict, public_key=None, records_by_counter: dict |
     add = lambda record, detail: problems.append(Problem(record, detail))  # noqa: E731
     if "unreadable" in facts:
         add("audit trail", facts["unreadable"])
+    if "audit_head" in stored and public_key is not None:
+        problem = head_problem(facts, stored["audit_head"], public_key)
+        if problem:
+            problems.append(problem)
     trips = stored.get("trips") or []
     if not facts["commissioned"]:
         if trips or stored.get("totalisers") is not None:
@@ -267,3 +292,30 @@ def _check_snapshot(facts, stored, public_key, records_by_counter, add) -> None:
             if totals[name] < chain[name]:
                 add("meter_state", f"totaliser {name} = {totals[name]} is below the chain's {chain[name]}")
                 break
+
+
+# --- witnesses outside the device ------------------------------------------------------------------------
+
+def sign_trip_witness(signer, record: dict, head: tuple) -> dict:
+    """A trip's witness for a receipt QR or a platform report: the trip's digest bound to the chain
+    head (counter, hash) of its ``trip_closed`` record, signed by the device (purpose "witness").
+    Verifiable offline with the device's public key (``verify_trip_witness``)."""
+    counter, head_hash = head
+    body = {"trip_no": record["trip_no"], "digest": record["digest"], "chain_counter": counter,
+            "chain_hash": head_hash}
+    body["signature"] = signing.encode_signature(signing.sign(signer, "witness", signing.canonical_json(
+        {k: body[k] for k in ("trip_no", "digest", "chain_counter", "chain_hash")})))
+    return body
+
+
+def verify_trip_witness(public_key, witness: dict, record: dict | None = None) -> None:
+    """Raise ``signing.SignatureError`` unless ``witness`` is the device's, and (given) for ``record``."""
+    if not isinstance(witness, dict) or set(witness) != {"trip_no", "digest", "chain_counter", "chain_hash",
+                                                         "signature"}:
+        raise signing.SignatureError("trip witness: needs trip_no, digest, chain_counter, chain_hash, signature")
+    if record is not None and (record.get("trip_no") != witness["trip_no"]
+                               or record.get("digest") != witness["digest"]):
+        raise signing.SignatureError(f"trip witness is for trip #{witness['trip_no']}, not this record")
+    body = {k: witness[k] for k in ("trip_no", "digest", "chain_counter", "chain_hash")}
+    signing.verify(public_key, "witness", signing.canonical_json(body),
+                   signing.decode_signature(witness["signature"], "trip witness"), "trip witness")

@@ -47,7 +47,9 @@ def verify(audit, storage, state: keys.DeviceState) -> tuple[list, dict]:
     if not verdict.ok:
         where = f"audit record #{verdict.first_bad}" if verdict.first_bad else "audit trail"
         problems.append(ledger.Problem(where, verdict.reason))
-    problems += ledger.check(facts, stored_facts(storage, state), public,
+    stored = stored_facts(storage, state)
+    stored["audit_head"] = audit.head_witness()
+    problems += ledger.check(facts, stored, public,
                              {r["counter"]: r["hash"] for r in records})
     return problems, facts
 
@@ -80,6 +82,9 @@ def at_start(audit, storage, config: dict, k: int, t_ms: int, save=None) -> list
             save()
     problems, facts = verify(audit, storage, state)
     witnessed = _witnessed_counter(storage, audit)
+    head = audit.head_witness()
+    if head is not None and isinstance(head.get("counter"), int):
+        witnessed = max(witnessed or 0, head["counter"])
     if witnessed is not None:
         # never reuse a counter the snapshot saw, even if the records were cut away
         audit.floor = max(audit.floor, witnessed)

@@ -232,7 +232,7 @@ def test_acknowledging_another_devices_export_is_refused(terminal_state, tmp_pat
     data = json.loads(blob)["export"]
     data["device_id"] = "TX-0002"
     data["keys"]["device"] = keys.public_pem(other.public_key()).decode()
-    data["audit"]["records"] = []
+    data["audit"]["records"], data["audit"]["head"] = [], None
     data["seal"]["audit_count"] = 0
     data["trips"], data["totalisers"], data["meter_state"] = [], None, None
     foreign = tmp_path / "foreign.json"
