@@ -36,11 +36,16 @@ def register(subparsers) -> None:
         parser.add_argument(f"--{role}-key", metavar="PUB", help=f"pin the {role} public key (from the registry)")
     parser.add_argument("--acknowledge", action="store_true",
                         help="acknowledge BUNDLE's audit trail on this device (archives it, unlocks changes)")
-    parser.add_argument("--authorisation", metavar="AUTH", help="authorisation for audit_acknowledge")
+    parser.add_argument("--authorisation", metavar="AUTH", help="authorisation for audit_acknowledge or clear_fault")
+    parser.add_argument("--clear-fault", action="store_true",
+                        help="under the seal: restate the legal state from what is stored and clear the meter "
+                             "fault (audited; docs/audit.md)")
     parser.set_defaults(func=handler)
 
 
 def handler(args) -> int:
+    if args.clear_fault:
+        return _clear_fault(args)
     pins = {role: load_public(getattr(args, f"{role}_key"))
             for role in ("device", "vendor", "authority") if getattr(args, f"{role}_key")}
     code_root = None
@@ -100,4 +105,26 @@ def _acknowledge(args, report) -> int:
         audit.close()
     print(f"acknowledged audit records up to #{last['counter']} (record #{rec['counter']}); "
           "legal changes unlocked", file=sys.stderr)
+    return 0
+
+
+def _clear_fault(args) -> int:
+    from terminal.storage.database import Storage
+    from terminal.trust import faultclear
+
+    state = state_from(args)
+    authorisation = read_bytes(args.authorisation, "authorisation") if args.authorisation else None
+    t = now_ms()
+    audit = open_audit(state, running_identity(state, t).software_id)
+    try:
+        with Storage(state.database) as storage:
+            decision = seal.require(device_seal(state, audit), audit, "clear_fault", t, "meter", authorisation)
+            cleared = faultclear.clear(audit, storage, state, decision.actor, t)
+    except (seal.SealRefused, faultclear.ClearRefused, AuditError) as exc:
+        raise CommandError(f"fault not cleared: {exc}") from None
+    finally:
+        audit.close()
+    for problem in cleared:
+        print(f"cleared: {problem}")
+    print(f"meter fault cleared by {decision.actor}; the legal state is restated in the chain")
     return 0
