@@ -12,6 +12,7 @@ from terminal.cli import main
 from terminal.cli.commands._seal_common import open_audit, running_identity
 from terminal.trust import identity, keys, seal, signing
 from terminal.trust.tariff_store import sign_tariff
+from tests.integrity import softhsm
 
 TARIFF_TOML = """\
 [[tariff]]
@@ -71,7 +72,8 @@ def state(tmp_path, test_keys) -> keys.DeviceState:
     st = tmp_path / "state"
     assert main(["provision", "device", "--state", str(st), "--device-id", "TX-0001",
                  "--vendor-key", test_keys.path("vendor.pub"), "--authority-key", test_keys.path("authority.pub"),
-                 "--manifest", str(manifest)]) == 0
+                 "--manifest", str(manifest), "--certify-with", test_keys.path("vendor.key")]
+                + softhsm.new_token(tmp_path)) == 0
     return keys.DeviceState(st)
 
 
