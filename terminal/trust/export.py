@@ -114,5 +114,8 @@ def collect(state: keys.DeviceState, storage, audit: AuditTrail, now_ms: int, co
             "device": keys.public_pem(state.device_public()).decode("ascii"),
             "vendor": _read_text(state.role_path("vendor")),
             "authority": _read_text(state.role_path("authority")),
+            "device_store": state.key_store(),
+            "device_certificate": (signing.parse_json(state.certificate_path.read_bytes(), "device certificate")
+                                   if state.certificate_path.exists() else None),
         },
     }

@@ -3,8 +3,9 @@
 ``inspect(blob, pins)`` runs every check on an export file's bytes and returns a
 ``Report``: the data plus a list of ``Check`` results, each naming the first bad
 record when it fails. Keys given in ``pins`` (device, vendor, authority: public keys
-the inspector got from the registry, not from the device) are used instead of the keys
-inside the export; unpinned keys give a warning. See docs/inspector.md.
+the inspector got from the registry, not from the device) are the roots: the vendor and
+authority keys must be pinned (unpinned is a failure), the device key is pinned or certified
+by the pinned vendor root. See docs/inspector.md.
 """
 
 import datetime
@@ -63,6 +64,7 @@ def _key_from_export(data: dict, role: str) -> Ed25519PublicKey | None:
 
 
 def _pick_key(data: dict, pins: dict, role: str, checks: list[Check]) -> Ed25519PublicKey | None:
+    """A root key (vendor, authority) must be pinned by the inspector: the export's own word is no root."""
     try:
         inside = _key_from_export(data, role)
     except keys.KeyFileError as exc:
@@ -70,18 +72,62 @@ def _pick_key(data: dict, pins: dict, role: str, checks: list[Check]) -> Ed25519
         return None
     pinned = pins.get(role)
     if pinned is None:
-        if inside is None:
-            checks.append(Check(f"{role} key", False, f"no {role} key in the export and none given"))
-            return None
-        checks.append(Check(f"{role} key", True, f"key {signing.key_id(inside)} taken from the export itself "
-                                                 f"(not pinned: give --{role}-key to check it)", warning=True))
-        return inside
+        shown = f" (the export carries {signing.key_id(inside)})" if inside is not None else ""
+        checks.append(Check(f"{role} key", False, f"not pinned: give --{role}-key, the {role}'s public key from "
+                                                   f"the registry{shown}"))
+        return None
     if inside is not None and signing.key_id(inside) != signing.key_id(pinned):
         checks.append(Check(f"{role} key", False, f"export carries key {signing.key_id(inside)}, "
                                                    f"the pinned {role} key is {signing.key_id(pinned)}"))
         return pinned
     checks.append(Check(f"{role} key", True, f"pinned key {signing.key_id(pinned)}"))
     return pinned
+
+
+def _device_key(data: dict, pins: dict, vendor_root, checks: list[Check]):
+    """The device key: pinned by the inspector, or certified by the pinned vendor root. Else a failure."""
+    from terminal.trust import token
+    try:
+        inside = _key_from_export(data, "device")
+    except keys.KeyFileError as exc:
+        checks.append(Check("device key", False, str(exc)))
+        return None
+    pinned = pins.get("device")
+    if pinned is not None:
+        if inside is not None and signing.key_id(inside) != signing.key_id(pinned):
+            checks.append(Check("device key", False, f"export carries key {signing.key_id(inside)}, "
+                                                     f"the pinned device key is {signing.key_id(pinned)}"))
+        else:
+            checks.append(Check("device key", True, f"pinned key {signing.key_id(pinned)}"))
+        return pinned
+    if inside is None:
+        checks.append(Check("device key", False, "no device key in the export and none pinned"))
+        return None
+    cert = _obj(data.get("keys")).get("device_certificate")
+    if cert is None:
+        checks.append(Check("device key", False, f"key {signing.key_id(inside)} is not certified (no device "
+                                                 "certificate) and not pinned"))
+        return inside
+    if vendor_root is None:
+        checks.append(Check("device key", False, "the device certificate cannot be checked without the pinned "
+                                                 "vendor root (--vendor-key)"))
+        return inside
+    try:
+        payload = token.check_certificate(cert, vendor_root, data.get("device_id"), inside)
+    except signing.SignatureError as exc:
+        checks.append(Check("device key", False, str(exc)))
+        return inside
+    checks.append(Check("device key", True, f"key {signing.key_id(inside)} ({payload['key_store']}) certified by "
+                                            f"the vendor root {signing.key_id(vendor_root)}"))
+    return inside
+
+
+def _check_key_store(data: dict) -> Check:
+    store = _obj(data.get("keys")).get("device_store")
+    if store == "pkcs11":
+        return Check("device key store", True, "PKCS#11 token: the private key cannot be read out")
+    return Check("device key store", True, f"DEVELOPMENT file key ({store or 'not stated'}): whoever reads the "
+                                           "file can sign as this device", warning=True)
 
 
 def inspect(blob: bytes, pins: dict | None = None, code_root: Path | None = None) -> Report:
@@ -103,7 +149,10 @@ def inspect(blob: bytes, pins: dict | None = None, code_root: Path | None = None
 
 
 def _run_checks(envelope: dict, data: dict, pins: dict, code_root, checks: list[Check]) -> None:
-    device_key = _pick_key(data, pins, "device", checks)
+    vendor_key = _pick_key(data, pins, "vendor", checks)
+    authority_key = _pick_key(data, pins, "authority", checks)
+    device_key = _device_key(data, pins, vendor_key, checks)
+    checks.append(_check_key_store(data))
     if device_key is not None:
         try:
             if envelope["key_id"] != signing.key_id(device_key):
@@ -114,8 +163,6 @@ def _run_checks(envelope: dict, data: dict, pins: dict, code_root, checks: list[
             checks.append(Check("export signature", True, f"signed by device {data.get('device_id')}"))
         except signing.SignatureError as exc:
             checks.append(Check("export signature", False, str(exc)))
-    vendor_key = _pick_key(data, pins, "vendor", checks)
-    authority_key = _pick_key(data, pins, "authority", checks)
     checks.append(_check_identity(data["software"], vendor_key, code_root))
     if device_key is not None:
         checks.append(_check_audit(data["audit"], device_key))

@@ -51,6 +51,11 @@ def handler(args) -> int:
     code_root = None
     if args.bundle:
         blob = read_bytes(args.bundle, "export")
+        if args.acknowledge:
+            # acknowledging on the device: its installed roots, and only its own key (checked below)
+            state = state_from(args)
+            for role in ("vendor", "authority"):
+                pins.setdefault(role, state.role_key(role))
     else:
         state = state_from(args)
         blob = build_export(state, now_ms())
