@@ -1,7 +1,7 @@
 """Benchmark of metrological integrity: how many manipulations of a stopped terminal's state are caught.
 
 Runs the tamper suite's manipulations (tests/integrity/tampering.py) on copies of a real
-provisioned and driven state directory. A case counts as detected only when both hold: the
+provisioned (device key in a SoftHSM token) and driven state directory. A case counts as detected only when both hold: the
 terminal comes up in a visible meter fault (alarm bit 10, no hire) without crashing, and
 ``taxiterm inspect`` fails naming the altered record.
 """
@@ -17,10 +17,7 @@ def _detected(state: Path, t_ms: int, manipulate) -> bool:
     from terminal.cli import main
     from tests.integrity.conftest import StepClock, open_runtime, stop
 
-    try:
-        named = manipulate(state)
-    except FileNotFoundError:
-        return True          # nothing to attack (e.g. no key file with a token key)
+    named = manipulate(state)
     try:
         rt = open_runtime(state, StepClock(t_ms + 1000))
     except Exception:  # noqa: BLE001 - a crash at start is a failure to detect, counted, not raised
@@ -39,13 +36,12 @@ def _detected(state: Path, t_ms: int, manipulate) -> bool:
 
 
 def _run() -> tuple[int, int]:
-    from sim.provision import provision_state
-    from tests.integrity.conftest import StepClock, drive_trips, open_runtime, stop
+    from tests.integrity.conftest import StepClock, drive_trips, open_runtime, provision_vehicle, stop
     from tests.integrity.tampering import CASES
 
     with tempfile.TemporaryDirectory() as tmp:
         template = Path(tmp) / "template"
-        provision_state(template, device_id="TX-BENCH")
+        provision_vehicle(template, device_id="TX-BENCH")
         clock = StepClock()
         rt = open_runtime(template, clock)
         rt.terminal.start()

@@ -1,16 +1,46 @@
-"""A real provisioned terminal with trips, for the tamper suite: provisioned as a vehicle is,
-started through ``Runtime`` (no devices fitted), driven through three trips, stopped."""
+"""A real provisioned terminal with trips, for the tamper suite: provisioned as a vehicle is (the
+device key in a SoftHSM token, certified by the vendor), started through ``Runtime`` (no devices
+fitted), driven through three trips, stopped."""
 
 import shutil
+import time
+from pathlib import Path
 
 import pytest
 
-from sim.provision import provision_state
+import terminal
+from sim.provision import DEMO_TARIFF
 from terminal.app import config as config_mod
 from terminal.app.loop import Devices
 from terminal.app.runtime import Runtime
 
 START_MS = 1795140000000
+
+
+def provision_vehicle(root: Path, device_id: str = "TX-0042"):
+    """What the factory and the workshop do once per vehicle; the dev private keys go to root/dev-keys."""
+    from terminal.trust import identity, keys, token
+    from terminal.trust.tariff_store import TariffStore, sign_tariff, verify_tariff
+    from tests.integrity import softhsm
+
+    root = Path(root)
+    state = keys.DeviceState(root)
+    now = time.time_ns() // 1_000_000
+    vendor, authority = keys.generate(), keys.generate()
+    dev = root / "dev-keys"
+    dev.mkdir(parents=True)
+    keys.write_private(dev / "vendor.key", vendor)
+    keys.write_private(dev / "authority.key", authority)
+    state.provision(device_id, vendor.public_key(), authority.public_key(), now, token_args=softhsm.token_args(dev))
+    state.certificate_path.write_bytes(token.make_certificate(vendor, device_id, state.device_public(),
+                                                              state.key_store(), now))
+    state.manifest_path.parent.mkdir(parents=True, exist_ok=True)
+    state.manifest_path.write_bytes(identity.seal_manifest(
+        vendor, identity.make_manifest(identity.default_code_root(), terminal.__version__, now)))
+    data = DEMO_TARIFF.read_bytes()
+    sig = sign_tariff(authority, data)
+    TariffStore(state.tariffs).install(verify_tariff(data, sig, authority.public_key()), sig, now, "provisioning")
+    return state
 
 
 class StepClock:
@@ -60,7 +90,7 @@ def stop(rt: Runtime) -> None:
 @pytest.fixture(scope="session")
 def template(tmp_path_factory):
     root = tmp_path_factory.mktemp("integrity-template")
-    provision_state(root / "state", device_id="TX-0042")
+    provision_vehicle(root / "state")
     clock = StepClock()
     rt = open_runtime(root / "state", clock)
     rt.terminal.start()

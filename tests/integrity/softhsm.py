@@ -46,3 +46,9 @@ def new_token(directory: Path, label: str | None = None) -> list[str]:
     with os.fdopen(fd, "w") as out:
         out.write("246810\n")
     return ["--pkcs11-module", MODULE, "--token-label", label, "--pin-file", str(pin), "--softhsm2-conf", path]
+
+
+def token_args(directory: Path) -> dict:
+    """``DeviceState.provision(token_args=...)`` for a fresh token."""
+    args = new_token(directory)
+    return {"module": args[1], "token_label": args[3], "pin_file": Path(args[5]), "softhsm2_conf": args[7]}

@@ -8,7 +8,7 @@ import sqlite3
 
 from meter import canonical
 from terminal.trust import keys, signing
-from terminal.trust.audit import record_hash
+from terminal.trust.audit import head_message, record_hash
 
 
 def db(state):
@@ -179,6 +179,10 @@ def _forge_seal_closed(state, key):
         c.execute("INSERT INTO audit_record VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                   tuple(rec[k] for k in ("counter", "t_ms", "event", "parameter", "old", "new", "actor",
                                          "software_id", "prev", "hash", "signature")))
+        # a thorough forger moves the signed head witness as well
+        c.execute("UPDATE audit_head SET counter = ?, hash = ?, signature = ?",
+                  (rec["counter"], rec["hash"], signing.encode_signature(
+                      signing.sign(key, "audit", head_message(rec["counter"], rec["hash"])))))
     return f"record #{counter + 1}"
 
 
@@ -187,11 +191,24 @@ def seal_closed_forged_other_key(state):
 
 
 def seal_closed_forged_device_key_file(state):
-    """The issue's own attack: sign a "seal closed" record with the key file on the device."""
+    """The issue's own attack: sign a "seal closed" record with the key file on the device. With the
+    key in the token there is no file and the token will not give the key out: the forger is left
+    with a key of his own."""
     path = state / "keys" / "device.key"
-    if not path.exists():
-        raise FileNotFoundError("no device key file to read: the key is in the token")
-    return _forge_seal_closed(state, keys.load_private(path))
+    if path.exists():
+        return _forge_seal_closed(state, keys.load_private(path))
+    from pkcs11 import Attribute
+    from pkcs11.exceptions import AttributeSensitive
+
+    signer = keys.DeviceState(state).device_key()
+    signer.public_key()
+    try:
+        signer._private[Attribute.VALUE]
+    except AttributeSensitive:
+        pass
+    else:
+        raise AssertionError("the token gave out the device key")
+    return _forge_seal_closed(state, keys.generate())
 
 
 def device_key_damaged(state):
