@@ -1,5 +1,6 @@
 """Fixtures for the seal tests: test keys, a provisioned state directory, signed tariffs, stored trips."""
 
+import itertools
 import json
 import os
 import time
@@ -37,8 +38,14 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def tariff_toml(tariff_id="GZ-2026A", effective="2026-01-01 00:00", per_km=260) -> bytes:
-    return (TARIFF_TOML.replace("GZ-2026A", tariff_id).replace("2026-01-01 00:00", effective)
+_SEQUENCE = itertools.count(1)
+
+
+def tariff_toml(tariff_id="GZ-2026A", effective="2026-01-01 00:00", per_km=260, sequence=None) -> bytes:
+    """A tariff file; each one the authority issues gets the next sequence number unless given."""
+    sequence = next(_SEQUENCE) if sequence is None else sequence
+    return (f"sequence = {sequence}\n\n" + TARIFF_TOML.replace("GZ-2026A", tariff_id)
+            .replace("2026-01-01 00:00", effective)
             .replace("per_km_fen = 260", f"per_km_fen = {per_km}")).encode("utf-8")
 
 

@@ -117,6 +117,9 @@ def install_handler(args) -> int:
         tf = verify_tariff(data, sig, state.role_key("authority"), args.file)
     except (TariffFileError, keys.KeyFileError) as exc:
         raise CommandError(f"not installed: {exc}") from None
+    if tf.sequence < 1:
+        raise CommandError("not installed: the tariff file carries no sequence number (sequence = N, signed by "
+                           "the authority); an unnumbered file could be an old one replayed")
     authorisation = read_bytes(args.authorisation, "authorisation") if args.authorisation else None
     t = now_ms()
     store = TariffStore(state.tariffs)
