@@ -130,7 +130,37 @@ def _check_key_store(data: dict) -> Check:
                                            "file can sign as this device", warning=True)
 
 
-def inspect(blob: bytes, pins: dict | None = None, code_root: Path | None = None) -> Report:
+def parse_head(text: str) -> tuple[int, str]:
+    """A platform's last known chain head, ``COUNTER:HASH`` (as in trip witnesses and reports)."""
+    counter, _, head_hash = text.strip().partition(":")
+    if not counter.isdigit() or len(head_hash) != 64 or any(c not in "0123456789abcdef" for c in head_hash):
+        raise ValueError(f"chain head must be COUNTER:HASH (64 hex digits), got {text.strip()[:80]!r}")
+    return int(counter), head_hash
+
+
+def _check_platform_head(trail: dict, head: tuple[int, str]) -> Check:
+    """The platform (a witness outside the device) saw record ``counter`` with ``hash``: it must be there."""
+    name = "platform witness"
+    counter, head_hash = head
+    records = trail.get("records") or []
+    anchor = trail.get("anchor")
+    end = records[-1]["counter"] if records else (anchor["counter"] if anchor else 0)
+    if counter > end:
+        return Check(name, False, f"audit record #{end + 1}: the chain ends at #{end} but the platform saw record "
+                                  f"#{counter} (records cut or the database reset)")
+    found = next((r for r in records if r["counter"] == counter), None)
+    if found is None and anchor and anchor["counter"] == counter:
+        found = {"hash": anchor["hash"]}
+    if found is None:
+        return Check(name, True, f"record #{counter} is archived (acknowledged earlier); not comparable here",
+                     warning=True)
+    if found["hash"] != head_hash:
+        return Check(name, False, f"audit record #{counter}: differs from what the platform saw (the chain diverges)")
+    return Check(name, True, f"the chain holds record #{counter} as the platform saw it, and {end - counter} after it")
+
+
+def inspect(blob: bytes, pins: dict | None = None, code_root: Path | None = None,
+            platform_head: tuple[int, str] | None = None) -> Report:
     """Verify every part of an export. ``code_root``: also recompute the running code's digest (on the device)."""
     pins = pins or {}
     checks: list[Check] = []
@@ -142,6 +172,8 @@ def inspect(blob: bytes, pins: dict | None = None, code_root: Path | None = None
     checks.append(Check("export file", True, f"{len(blob)} bytes, canonical form"))
     try:
         _run_checks(envelope, data, pins, code_root, checks)
+        if platform_head is not None:
+            checks.append(_check_platform_head(data["audit"], platform_head))
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         # A signed export with a missing or mistyped part: a defect to report, not a crash.
         checks.append(Check("export structure", False, f"malformed export data ({type(exc).__name__}: {exc})"))

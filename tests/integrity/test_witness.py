@@ -20,3 +20,22 @@ def test_a_trip_witness_verifies_offline_and_names_its_chain_record():
     other = dict(trip, digest="11" * 32)
     with pytest.raises(signing.SignatureError):
         ledger.verify_trip_witness(device.public_key(), witness, other)
+
+
+def test_inspect_flags_a_chain_shorter_than_or_diverging_from_what_the_platform_saw(vehicle, capsys):
+    import sqlite3
+
+    from terminal.cli import main
+
+    state, _ = vehicle
+    db = sqlite3.connect(str(state / "terminal.db"))
+    counter, head = db.execute("SELECT counter, hash FROM audit_record WHERE event = 'trip_closed' "
+                               "ORDER BY counter DESC LIMIT 1").fetchone()
+    db.close()
+    assert main(["inspect", "--state", str(state), "--platform-head", f"{counter}:{head}"]) == 0
+    assert f"holds record #{counter} as the platform saw it" in capsys.readouterr().out
+    assert main(["inspect", "--state", str(state), "--platform-head", f"{counter}:{'0' * 64}"]) == 1
+    assert "RESULT: FAILED - platform witness: audit record #" in capsys.readouterr().out
+    assert main(["inspect", "--state", str(state), "--platform-head", f"{counter + 50}:{head}"]) == 1
+    assert "but the platform saw record" in capsys.readouterr().out
+    assert main(["inspect", "--state", str(state), "--platform-head", "nonsense"]) == 2

@@ -34,6 +34,9 @@ def register(subparsers) -> None:
     parser.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
     for role in ("device", "vendor", "authority"):
         parser.add_argument(f"--{role}-key", metavar="PUB", help=f"pin the {role} public key (from the registry)")
+    parser.add_argument("--platform-head", metavar="COUNTER:HASH|FILE",
+                        help="the platform's last known chain head (from trip reports): flags a shorter or "
+                             "diverging chain")
     parser.add_argument("--acknowledge", action="store_true",
                         help="acknowledge BUNDLE's audit trail on this device (archives it, unlocks changes)")
     parser.add_argument("--authorisation", metavar="AUTH", help="authorisation for audit_acknowledge or clear_fault")
@@ -63,7 +66,16 @@ def handler(args) -> int:
         for role in ("vendor", "authority"):
             pins.setdefault(role, state.role_key(role))
         code_root = identity.default_code_root()
-    report = inspect_report.inspect(blob, pins, code_root)
+    head = None
+    if args.platform_head:
+        text = args.platform_head
+        if ":" not in text:
+            text = read_bytes(text, "platform head").decode("ascii", "replace")
+        try:
+            head = inspect_report.parse_head(text)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+    report = inspect_report.inspect(blob, pins, code_root, head)
     if args.html:
         try:
             Path(args.html).write_text(inspect_report.render_html(report), encoding="utf-8")
