@@ -8,8 +8,6 @@ authority keys must be pinned (unpinned is a failure), the device key is pinned 
 by the pinned vendor root. See docs/inspector.md.
 """
 
-import datetime
-import html
 import json
 from pathlib import Path
 
@@ -348,8 +346,6 @@ def _check_trip_tariffs(trips: list, tariff: dict | None) -> Check:
     return Check("trip tariffs", True, f"every trip used an installed signed tariff ({len(known)} known)")
 
 
-# --- rendering -------------------------------------------------------------------------------------------
-
 def _obj(v) -> dict:
     return v if isinstance(v, dict) else {}
 
@@ -358,112 +354,15 @@ def _list(v) -> list:
     return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
 
 
-def _utc(t_ms) -> str:
-    if not isinstance(t_ms, int) or isinstance(t_ms, bool):
-        return "-"
-    try:
-        return datetime.datetime.fromtimestamp(t_ms / 1000, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
-    except (OverflowError, OSError, ValueError):
-        return f"{t_ms} ms"
-
-
-def _fen(v) -> str:
-    return f"{v / 100:.2f}" if isinstance(v, int) else "-"
-
-
 def render_text(report: Report) -> str:
-    lines = []
-    d = report.data
-    if d is not None:
-        sw = _obj(d.get("software"))
-        lines.append(f"device      {d.get('device_id')}")
-        lines.append(f"software    {sw.get('software_id')}")
-        seal = _obj(d.get("seal"))
-        lines.append(f"seal        switch {'CLOSED (changes allowed)' if seal.get('switch_closed') else 'open'}; "
-                     f"audit {seal.get('audit_count')}/{seal.get('audit_capacity')}"
-                     f"{' FULL' if seal.get('audit_full') else ''}")
-        cal = _obj(d.get("calibration"))
-        lines.append(f"K           {cal.get('k', '-')} pulses/km, calibrated {_utc(cal.get('calibrated_ms'))}")
-        tariff = _obj(d.get("tariff"))
-        active = _obj(tariff.get("active"))
-        lines.append(f"tariff      {active.get('tariff_id', '-')} {str(active.get('digest', ''))[:16]}")
-        tot = _obj(d.get("totalisers"))
-        lines.append("totalisers  " + ", ".join(f"{k}={v}" for k, v in sorted(tot.items())))
-        lines.append(f"trips       {len(_list(d.get('trips')))} stored; shifts {len(_list(d.get('shifts')))}")
-        lines.append(f"audit       {len(_list(_obj(d.get('audit')).get('records')))} records")
-        lines.append("")
-    for c in report.checks:
-        mark = "OK  " if c.ok and not c.warning else ("WARN" if c.ok else "FAIL")
-        lines.append(f"[{mark}] {c.name}: {c.detail}")
-    failure = report.first_failure
-    lines.append("")
-    lines.append("RESULT: all checks passed" if failure is None else f"RESULT: FAILED - {failure.name}: {failure.detail}")
-    return "\n".join(lines) + "\n"
+    from terminal.trust import inspect_render
+    return inspect_render.render_text(report)
 
 
 def render_json(report: Report) -> str:
     return json.dumps(report.as_dict(), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
 
-CSS = """body{font-family:sans-serif;margin:1.5em;color:#111}table{border-collapse:collapse;margin:.5em 0 1.5em}
-td,th{border:1px solid #999;padding:.2em .5em;text-align:left;vertical-align:top;font-size:.9em}
-th{background:#eee}.ok{color:#060}.fail{color:#b00;font-weight:bold}.warn{color:#a60}
-#result.ok{background:#dfd}#result.fail{background:#fdd}#result{padding:.5em}code{font-size:.85em}"""
-
-
-def _table(table_id: str, headers: list[str], rows: list[list]) -> str:
-    out = [f'<table id="{table_id}"><tr>' + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr>"]
-    for row in rows:
-        out.append("<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>")
-    out.append("</table>")
-    return "\n".join(out)
-
-
 def render_html(report: Report) -> str:
-    """A self-contained page: inline CSS, no scripts, no external resources."""
-    failure = report.first_failure
-    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             "<title>Taximeter inspection report</title>", f"<style>{CSS}</style></head><body>",
-             "<h1>Taximeter inspection report</h1>"]
-    if failure is None:
-        parts.append('<p id="result" class="ok">RESULT: all checks passed</p>')
-    else:
-        parts.append(f'<p id="result" class="fail">RESULT: FAILED &mdash; {html.escape(failure.name)}: '
-                     f"{html.escape(failure.detail)}</p>")
-    parts.append("<h2>Checks</h2>")
-    rows = []
-    for c in report.checks:
-        rows.append([c.name, "OK" if c.ok and not c.warning else ("WARN" if c.ok else "FAIL"), c.detail])
-    parts.append(_table("checks", ["check", "result", "detail"], rows))
-    d = report.data
-    if d is not None:
-        sw, seal, cal = _obj(d.get("software")), _obj(d.get("seal")), _obj(d.get("calibration"))
-        tariff = _obj(d.get("tariff"))
-        active = _obj(tariff.get("active"))
-        parts.append("<h2>Device</h2>")
-        parts.append(_table("device", ["item", "value"], [
-            ["device id", d.get("device_id")], ["software id", sw.get("software_id")],
-            ["meter digest", sw.get("meter_digest")], ["seal switch", "closed" if seal.get("switch_closed") else "open"],
-            ["audit trail", f"{seal.get('audit_count')} of {seal.get('audit_capacity')}"],
-            ["K (pulses/km)", cal.get("k")], ["calibrated", _utc(cal.get("calibrated_ms"))],
-            ["tariff in force", active.get("tariff_id")], ["tariff digest", active.get("digest")],
-        ]))
-        parts.append("<h2>Totalisers</h2>")
-        parts.append(_table("totalisers", ["totaliser", "value"], sorted((_obj(d.get("totalisers"))).items())))
-        parts.append("<h2>Trips</h2>")
-        parts.append(_table("trips", ["trip", "boarded (UTC)", "distance m", "fare", "extras", "total", "tariff",
-                                      "digest"],
-                            [[t.get("trip_no"), _utc(t.get("board_ms")), t.get("distance_m"), _fen(t.get("fare_fen")),
-                              _fen(t.get("extras_fen")), _fen(t.get("total_fen")), t.get("tariff_id"),
-                              str(t.get("digest"))[:16]] for t in _list(d.get("trips"))]))
-        parts.append("<h2>Shifts</h2>")
-        parts.append(_table("shifts", ["shift", "driver", "sign in (UTC)", "sign out (UTC)"],
-                            [[s.get("shift_id"), s.get("driver_cert"), _utc(s.get("sign_in_ms")),
-                              _utc(s.get("sign_out_ms"))]
-                             for s in _list(d.get("shifts"))]))
-        parts.append("<h2>Audit trail</h2>")
-        parts.append(_table("audit", ["#", "time (UTC)", "event", "parameter", "old", "new", "actor"],
-                            [[r.get("counter"), _utc(r.get("t_ms")), r.get("event"), r.get("parameter"), r.get("old"),
-                              r.get("new"), r.get("actor")] for r in _list(_obj(d.get("audit")).get("records"))]))
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    from terminal.trust import inspect_render
+    return inspect_render.render_html(report)

@@ -39,3 +39,19 @@ def test_inspect_flags_a_chain_shorter_than_or_diverging_from_what_the_platform_
     assert main(["inspect", "--state", str(state), "--platform-head", f"{counter + 50}:{head}"]) == 1
     assert "but the platform saw record" in capsys.readouterr().out
     assert main(["inspect", "--state", str(state), "--platform-head", "nonsense"]) == 2
+
+
+def test_the_html_report_marks_the_altered_trip_and_shows_units_and_local_time(vehicle, tmp_path, capsys):
+    from terminal.cli import main
+    from tests.integrity.tampering import trip_fare_lowered_redigested
+
+    state, _ = vehicle
+    trip_fare_lowered_redigested(state)
+    page = tmp_path / "r.html"
+    assert main(["inspect", "--state", str(state), "--html", str(page)]) == 1
+    text = capsys.readouterr().out
+    assert "RESULT: FAILED - legal chain: trip #2:" in text
+    assert "software id (sealed)" in text and " yuan" in text and " km" in text
+    doc = page.read_text()
+    assert '<tr class="bad"><td>2</td>' in doc and doc.count('class="bad"') == 1
+    assert "(UTC+08:00)" in doc and 'id="result" class="fail"' in doc
