@@ -50,6 +50,7 @@ class Metering:
         self.pending_k = calibrated_k if calibrated_k and calibrated_k != self.meter.odometer.k else None
         # legal data held against the chain of legal record: any disagreement is a meter fault
         self.integrity: list = []
+        self.last_witness: dict | None = None
         self.last_snapshot_ms = 0
         self.integrity = startcheck.at_start(term.audit, self.storage, self.config, self.meter.odometer.k,
                                              self.clock(), save=lambda: self.save(self.meter.t, force=True))
@@ -175,6 +176,8 @@ class Metering:
                     {"trip_no": record["trip_no"], "digest": record["digest"],
                      "totals": self.meter.totals.as_dict()}))
                 head = (rec["counter"], rec["hash"])
+                # the trip's witness for receipts and reports (verifiable offline: ledger.verify_trip_witness)
+                self.last_witness = ledger.sign_trip_witness(term.audit.signer, record, head)
             self.save(now, force=True, head=head)
             spooler = term.devices.spooler
             if spooler is not None and term.receipt_builder is not None:

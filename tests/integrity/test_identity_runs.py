@@ -76,5 +76,9 @@ def test_a_trip_open_across_a_restart_into_unsealed_code_is_closed_and_flagged(v
         assert last["trip_no"] == 4 and "meter_fault" in last["flags"]
         assert "meter_fault" in rt.terminal.alarm_flags
         assert rt.terminal.metering.key(rt.clock(), "hire") is False
+        from terminal.trust import ledger
+        witness = rt.terminal.metering.last_witness      # for the receipt and the report
+        assert witness["trip_no"] == 4
+        ledger.verify_trip_witness(keys.DeviceState(state).device_public(), witness, last)
     finally:
         stop(rt)
