@@ -97,18 +97,19 @@ def fold(records: list) -> dict:
 
 # --- the signed meter snapshot ---------------------------------------------------------------------------
 
-def _snapshot_message(snapshot: dict, counter: int, head_hash: str) -> bytes:
-    return signing.canonical_json({"meter": snapshot, "chain_counter": counter, "chain_hash": head_hash})
+def _snapshot_message(snapshot_bytes: bytes, counter, head_hash) -> bytes:
+    return snapshot_bytes + b"\nchain:" + str(counter).encode("ascii") + b":" + str(head_hash).encode("ascii")
 
 
 def snapshot_blob(snapshot: dict, head: tuple, signer) -> bytes:
-    """The meter_state row: the meter snapshot plus the chain head it follows, signed by the device."""
+    """The meter_state row: the meter snapshot's canonical JSON with one more member, ``ledger``:
+    the chain head it follows and the device's signature over both. (One canonical encoding per
+    save, as before: the member is appended, so the row itself need not be canonical.)"""
     counter, head_hash = head
-    sig = signing.encode_signature(signing.sign(signer, "meter_state", _snapshot_message(snapshot, counter,
-                                                                                          head_hash)))
-    body = dict(snapshot)
-    body["ledger"] = {"chain_counter": counter, "chain_hash": head_hash, "signature": sig}
-    return signing.canonical_json(body)
+    body = signing.canonical_json(snapshot)
+    sig = signing.encode_signature(signing.sign(signer, "meter_state", _snapshot_message(body, counter, head_hash)))
+    seal = json.dumps({"chain_counter": counter, "chain_hash": head_hash, "signature": sig}, separators=(",", ":"))
+    return body[:-1] + b',"ledger":' + seal.encode("ascii") + b"}"
 
 
 def open_snapshot(blob, public_key):
@@ -124,7 +125,7 @@ def open_snapshot(blob, public_key):
         return body, None, None     # an unsigned snapshot: its values are still held against the chain
     head = (seal.get("chain_counter"), seal.get("chain_hash"))
     try:
-        signing.verify(public_key, "meter_state", _snapshot_message(body, head[0], head[1]),
+        signing.verify(public_key, "meter_state", _snapshot_message(signing.canonical_json(body), head[0], head[1]),
                        signing.decode_signature(seal.get("signature"), "meter snapshot"), "meter snapshot")
     except (signing.SignatureError, TypeError) as exc:
         return body, head, f"{exc} (altered outside the meter)"
@@ -251,7 +252,7 @@ def _check_snapshot(facts, stored, public_key, records_by_counter, add) -> None:
         seal = snap.pop("ledger", None) or {}
         head, problem = (seal.get("chain_counter"), seal.get("chain_hash")), None
         if public_key is not None:
-            _, head, problem = open_snapshot(signing.canonical_json(dict(snap, ledger=seal)), public_key)
+            _, head, problem = open_snapshot(json.dumps(dict(snap, ledger=seal)).encode("utf-8"), public_key)
     if problem:
         add("meter_state", problem)
     if snap is None:
