@@ -121,20 +121,25 @@ def render_text(report) -> str:
     d = report.data
     if d is not None:
         for label, value in _summary(d):
-            lines.append(f"{label:<22}{value}")
+            lines.append(f"{label:<34}{value}")
         tot = _obj(d.get("totalisers"))
         for name, label, kind in TOTALISERS:
             if name in tot:
-                lines.append(f"{'  ' + label:<22}{unit(kind, tot[name])}")
-        lines.append(f"{'trips':<22}{len(_list(d.get('trips')))} stored; shifts {len(_list(d.get('shifts')))}")
-        lines.append(f"{'audit':<22}{len(_list(_obj(d.get('audit')).get('records')))} records")
+                lines.append(f"{'  ' + label:<34}{unit(kind, tot[name])}")
+        lines.append(f"{'trips':<34}{len(_list(d.get('trips')))} stored; shifts {len(_list(d.get('shifts')))}")
+        lines.append(f"{'audit':<34}{len(_list(_obj(d.get('audit')).get('records')))} records")
         lines.append("")
     for c in report.checks:
         lines.append(f"[{_mark(c)}] {c.name}: {c.detail}")
     failure = report.first_failure
     lines.append("")
-    lines.append("RESULT: all checks passed" if failure is None else f"RESULT: FAILED - {failure.name}: {failure.detail}")
+    lines.append(_passed(report) if failure is None else f"RESULT: FAILED - {failure.name}: {failure.detail}")
     return "\n".join(lines) + "\n"
+
+
+def _passed(report) -> str:
+    warned = [c.name for c in report.checks if c.warning]
+    return "RESULT: all checks passed" + (f" (warnings: {', '.join(warned)})" if warned else "")
 
 
 CSS = """body{font-family:sans-serif;margin:1.5em;color:#111}table{border-collapse:collapse;margin:.5em 0 1.5em}
@@ -161,7 +166,7 @@ def render_html(report) -> str:
              "<title>Taximeter inspection report</title>", f"<style>{CSS}</style></head><body>",
              "<h1>Taximeter inspection report</h1>"]
     if failure is None:
-        parts.append('<p id="result" class="ok">RESULT: all checks passed</p>')
+        parts.append(f'<p id="result" class="ok">{html.escape(_passed(report))}</p>')
     else:
         parts.append(f'<p id="result" class="fail">RESULT: FAILED &mdash; {html.escape(failure.name)}: '
                      f"{html.escape(failure.detail)}</p>")
