@@ -46,6 +46,11 @@ def test_tampering_is_a_meter_fault_at_start_and_named_by_inspect(vehicle, case,
         assert term.metering.key(rt.clock(), "hire") is False, "the meter still hires"
         rt.clock.t += 120_000          # past the power-on self-test
         assert type(term.screen()).__name__ == "FaultScreen"
+        # reporting and the emergency alarm keep working in the fault
+        from drivers.event import Event
+        queued = term.storage.query("SELECT COUNT(*) FROM outbox WHERE kind = 'alarm'")[0][0]
+        term.handle(Event("alarm_button", rt.clock(), {"held_ms": 3000}))
+        assert term.storage.query("SELECT COUNT(*) FROM outbox WHERE kind = 'alarm'")[0][0] > queued
     finally:
         stop(rt)
     capsys.readouterr()
