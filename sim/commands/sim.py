@@ -27,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--light", action="store_true",
                         help="fleet: terminals as connections only, many per process (sim/fleet_load.py)")
     parser.add_argument("--list", action="store_true", help="list the bundled scenarios")
+    parser.add_argument("--link", choices=("mqtt", "jt808", "jt905"), default="mqtt",
+                        help="also run the shift over this JT/T link, against its platform emulator (docs/jtt.md)")
     parser.set_defaults(func=handler)
 
 
@@ -66,12 +68,13 @@ def handler(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(tempfile.gettempdir()) / f"taxiterm-sim-{sc.name}-{stamp}"
     if out.exists() and any(out.iterdir()):
         raise CommandError(f"{out} is not empty; give a new --out folder")
-    summary = run_scenario(sc, out, speed=args.speed, render=not args.no_render, dashboard=args.dashboard)
+    summary = run_scenario(sc, out, speed=args.speed, render=not args.no_render, dashboard=args.dashboard,
+                           link=args.link)
     return 0 if summary["ok"] else 1
 
 
 def run_scenario(sc, out: Path, *, speed: float | None, render: bool = True, dashboard: bool = False,
-                 stream=None) -> dict:
+                 stream=None, link: str = "mqtt") -> dict:
     """Run ``sc`` into ``out``, print what happened, return the summary (``ok`` false: an invariant broke)."""
     from sim.dashboard import Dashboard
     from sim.runner import ShiftRunner, SimError
@@ -82,7 +85,7 @@ def run_scenario(sc, out: Path, *, speed: float | None, render: bool = True, das
     pace = "virtual clock" if speed is None else f"{speed:g}x real time"
     print(f"scenario {sc.name}: {sc.description} ({pace})", file=stream, flush=True)
     try:
-        summary = ShiftRunner(sc, out, speed=speed, render=render, on_tick=board).run()
+        summary = ShiftRunner(sc, out, speed=speed, render=render, on_tick=board, link=link).run()
     except SimError as exc:
         raise CommandError(f"simulation stopped: {exc}") from None
     finally:

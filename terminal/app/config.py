@@ -20,17 +20,25 @@ DEFAULTS: dict[str, dict] = {
         "require_sealed_identity": True,
     },
     "meter": {"k": 1000, "source": "pulses", "dip_ms": 10000, "max_kmh": 250, "speed_window_ms": 1000,
-              "speed_window_pulses": 20},
-    "report": {"vacant_s": 30, "occupied_s": 10, "alarm_s": 5, "health_s": 300},
+              "speed_window_pulses": 20, "kind": "internal", "link_port": ""},
+    "report": {"vacant_s": 30, "occupied_s": 10, "alarm_s": 5, "health_s": 300, "fix_max_age_s": 5},
     "alarm": {"hold_ms": 3000},
     "orders": {"answer_s": 20},
     "outbox": {"capacity": 100000, "window": 100},
     "keys": {"long_ms": 2000, "toll_step_fen": 100},
     "pulse": {"period_ms": 1000},
     "sign": {"query_s": 5},
+    "recorder": {"continuous_s": 14400, "rest_s": 1200, "daily_s": 28800},   # docs/recorder.md
+    # downlink commands: authentication and the bounds on what the platform link accepts (docs/mqtt.md)
+    "downlink": {"platform_key": "", "window_s": 300, "max_bytes": 8192, "max_depth": 8,
+                 "error_acks_per_s": 2, "error_ack_burst": 10, "fault_audit_s": 3600},
     "mqtt": {},      # passed to terminal.link.mqtt.LinkConfig (keys documented in docs/config.md)
     "board": {},     # overrides of the board profile (docs/board.md)
+    "links": {"use": ["mqtt"]},   # which platform links run: any of mqtt, jt808, jt905 (docs/jtt.md)
+    "jt808": {},     # passed to terminal.link.jtt_link.tcp_link.link_config (keys documented in docs/config.md)
+    "jt905": {},
 }
+LINKS = ("mqtt", "jt808", "jt905")
 
 
 class ConfigError(ValueError):
@@ -56,7 +64,7 @@ def from_dict(data: dict) -> dict:
             raise ConfigError(f"unknown section [{section}]; known: {', '.join(DEFAULTS)}")
         if not isinstance(table, dict):
             raise ConfigError(f"[{section}] must be a table")
-        if section in ("mqtt", "board"):
+        if section in ("mqtt", "board", "jt808", "jt905"):
             config[section] = dict(table)
             continue
         for key, value in table.items():
@@ -69,13 +77,36 @@ def from_dict(data: dict) -> dict:
         ("report", "health_s", 10, 86400), ("alarm", "hold_ms", 500, 10000), ("orders", "answer_s", 5, 300),
         ("outbox", "capacity", 1000, 10_000_000), ("outbox", "window", 1, 65000), ("keys", "long_ms", 300, 10000),
         ("keys", "toll_step_fen", 1, 10000), ("pulse", "period_ms", 100, 10000), ("sign", "query_s", 1, 600),
+        ("recorder", "continuous_s", 600, 86400), ("recorder", "rest_s", 60, 86400),
+        ("recorder", "daily_s", 600, 86400),
+        ("report", "fix_max_age_s", 1, 600), ("downlink", "window_s", 10, 86400),
+        ("downlink", "max_bytes", 512, 65536), ("downlink", "max_depth", 4, 64),
+        ("downlink", "error_acks_per_s", 1, 1000), ("downlink", "error_ack_burst", 1, 10000),
+        ("downlink", "fault_audit_s", 1, 86400),
     ):
         if not low <= config[section][key] <= high:
             raise ConfigError(f"{section}.{key} must be from {low} to {high}, got {config[section][key]}")
+    if config["meter"]["kind"] not in ("internal", "link"):
+        raise ConfigError(f"meter.kind must be internal or link, got {config['meter']['kind']!r}")
     if config["terminal"]["receipt_lang"] not in ("zh", "en"):
         raise ConfigError("terminal.receipt_lang must be zh or en")
     config["mqtt"].setdefault("terminal_id", config["terminal"]["id"])
+    _check_links(config)
     return config
+
+
+def _check_links(config: dict) -> None:
+    """``[links] use``: a non-empty list of distinct link names; each JT/T link's table checked whole."""
+    use = config["links"]["use"]
+    if not use or any(name not in LINKS for name in use) or len(set(use)) != len(use):
+        raise ConfigError(f"links.use must list distinct links from {', '.join(LINKS)}, got {use!r}")
+    from terminal.link.jtt_link.tcp_link import link_config
+    for name in ("jt808", "jt905"):
+        if name in use:
+            try:
+                config[name] = link_config(name, config[name], config["terminal"])
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
 
 
 def load(path: str | Path) -> dict:

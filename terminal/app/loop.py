@@ -19,15 +19,19 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 from drivers.event import Event
+from terminal.app import meter_port
 from terminal.app.alarm import EmergencyAlarm
 from terminal.app.cabin import Cabin
 from terminal.app.daily import DayBook
+from terminal.app.evaluation import EvaluationDesk
 from terminal.app.metering import OPERATING, Metering
 from terminal.app.orders import OrderDesk
 from terminal.app.platform_desk import PlatformDesk
+from terminal.app.recorder import Recorder
 from terminal.app.reporting import Reporting
 from terminal.link.outbox import Outbox
 from terminal.storage.database import Storage
@@ -41,7 +45,7 @@ class Devices:
     """What the board hands the terminal; any of them may be None (not fitted, or a test)."""
 
     def __init__(self, *, sign=None, display=None, spooler=None, gnss=None, link=None, inputs=(),
-                 pulse_counter=None) -> None:
+                 pulse_counter=None, meter_link=None, evaluator=None) -> None:
         self.sign = sign
         self.display = display
         self.spooler = spooler
@@ -49,6 +53,8 @@ class Devices:
         self.link = link
         self.inputs = list(inputs)        # keys, hidden alarm, ignition, seal: closed at shutdown
         self.pulse_counter = pulse_counter
+        self.meter_link = meter_link      # the 905.2 meter link driver when [meter] kind = "link"
+        self.evaluator = evaluator        # the passenger service evaluator, when fitted
 
 
 class Terminal:
@@ -73,21 +79,25 @@ class Terminal:
         self.alarm = EmergencyAlarm(config["report"]["alarm_s"] * 1000)
         self.orders = OrderDesk(config["orders"]["answer_s"] * 1000)
         self.reporting = Reporting(self)
+        self.evaluation = EvaluationDesk(self)
         self.metering = Metering(self, schedule=schedule, calibrated_k=calibrated_k,
                                  refused=None if identity_ok else identity_reason)
         self.follower = SignFollower(self.meter.state)
         self.platform = PlatformDesk(self)
         self.started_ms = clock()
+        self.last_turn_s = time.monotonic()   # the watchdog's proof that the loop turns
         active = schedule.active(self.started_ms)
         self.cabin = Cabin(self, selftest=SelfTest(self.started_ms, software_id, active.id if active else "-"))
         self.daybook = DayBook(active.utc_offset_min if active else 480)
         self.daybook.set_state(OPERATING[self.meter.state], self.started_ms)
+        self.recorder = Recorder(self)      # the driving record (terminal/recorder/, docs/recorder.md)
         self._handlers = {
             "pulses": lambda e: self.metering.on_pulses(e.t_ms, e.data["count"]),
             "key": lambda e: self.cabin.on_key(e.data["key"], e.data.get("long", False), e.t_ms),
             "power": self._on_power,
             "alarm_button": self._on_alarm_button,
-            "platform": lambda e: self.platform.on_command(e.data["topic"], e.data["payload"], e.t_ms),
+            "platform": lambda e: self.platform.on_event(e.data, e.t_ms),
+            "jt_command": lambda e: self.platform.on_jt_command(e.data, e.t_ms),
             "fix": self._on_fix,
             "gnss_health": lambda e: self.reporting.flag(e.data["alarm"], e.data["active"], e.t_ms),
             "sign_fault": self._on_sign_fault,
@@ -95,6 +105,9 @@ class Terminal:
             "printer_status": self._on_printer_status,
             "seal": self._on_seal,
             "tick": lambda e: None,
+            "meter_link": lambda e: meter_port.on_link(self.metering, e.t_ms, e.data["command"], e.data["values"]),
+            "evaluation": lambda e: self.evaluation.on_rating(e.t_ms, e.data),
+            "meter_fault": lambda e: meter_port.on_fault(self.metering, e.t_ms, e.data["active"], e.data["reason"]),
         }
 
     # -- what the desks share (read by the simulator, the dashboard and tests) ------------------------
@@ -133,6 +146,7 @@ class Terminal:
             self.audit_event("identity_refused", "meter", None, refused)
             log.error("metering refused: %s", refused)
         self.metering.start(self.clock())
+        self.platform.restore(self.clock())   # alarm, order desk, platform parameters as before the stop
         self.show_sign(self.follower.wanted(), force=True)
         self.metering.save(self.clock(), force=True)
 
@@ -157,7 +171,9 @@ class Terminal:
                 except queue.Empty:
                     event = None
             self.periodic(self.clock())
+            self.last_turn_s = time.monotonic()
         self.metering.save(self.clock(), force=True)
+        self.recorder.flush()
 
     def handle(self, event: Event) -> None:
         kind = event.kind
@@ -170,6 +186,7 @@ class Terminal:
             log.debug("event %s not handled", kind)
             return
         handler(event)
+        self.recorder.on_event(event)
 
     def periodic(self, now: int) -> None:
         for device in self.devices.inputs:
@@ -179,8 +196,10 @@ class Terminal:
         self.carry_out(self.alarm.tick(now), now)
         self.carry_out(self.orders.tick(now), now)
         self.reporting.periodic(now)
+        self.recorder.periodic(now)
         self._close_days(now)
         self.metering.save(now)
+        self.platform.persist()
         self.outbox.pump()
         self.cabin.periodic(now)
 
@@ -196,7 +215,8 @@ class Terminal:
 
     def _on_alarm_button(self, event: Event) -> None:
         now = event.t_ms
-        self.carry_out(self.alarm.button(now, event.data.get("held_ms", 0)), now)
+        # the press is stored with its report in one transaction (platform_desk.apply)
+        self.platform.apply(self.alarm.button(now, event.data.get("held_ms", 0)), now)
         self.outbox.pump()  # an alarm leaves at once, not at the next loop turn
 
     def _on_fix(self, event: Event) -> None:

@@ -3,6 +3,12 @@
 Opens the provisioned state directory (keys, sealed manifest, signed tariffs, the
 database), checks the software identity, builds every device adapter from the board
 profile and hands them to the one loop (``terminal.app.loop.Terminal``).
+
+Also the process's shell: ``configure_logging`` (journald priorities, wins over any
+library that configured logging at import), ``Runtime.healthy()`` for the systemd
+watchdog (the loop turns and every reader thread lives; a dead one is restarted by
+``supervise()``), and a ``stop()`` that lets the broker's acknowledgements of what is
+in flight arrive and be stored before the link closes.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import logging
 import queue
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -24,9 +31,42 @@ from terminal.storage.receipt_jobs import StoredJobs
 from terminal.trust import identity, keys
 from terminal.trust.audit import AuditTrail
 from terminal.trust.seal import Seal, switch_closed_from_audit
-from terminal.trust.tariff_store import TariffStore
+from terminal.trust.tariff_store import TariffFileError, TariffStore
 
 log = logging.getLogger("taxiterm")
+
+
+LOOP_STALL_S = 10.0     # a loop that has not turned for this long is not healthy
+DRAIN_S = 3.0           # how long a clean stop waits for the acknowledgements of what is in flight
+
+# syslog priorities journald reads from a "<n>" line prefix (sd-daemon(3))
+JOURNAL_PRIORITY = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7}
+
+
+class JournalFormatter(logging.Formatter):
+    """One line per record, ``<priority>`` first, no time (journald adds it)."""
+
+    def __init__(self) -> None:
+        super().__init__("%(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = JOURNAL_PRIORITY.get(record.levelno)
+        if priority is None:
+            priority = 3 if record.levelno > logging.WARNING else 4 if record.levelno > logging.INFO else \
+                6 if record.levelno > logging.DEBUG else 7
+        text = super().format(record).replace("\n", "\n" + f"<{priority}>")
+        return f"<{priority}>{text}"
+
+
+def configure_logging(level: str = "INFO", stream=None) -> logging.Handler:
+    """The terminal's logging: root logger at ``level``, one journald handler, replacing whatever
+    a library set up at import (python-escpos calls basicConfig); paho's own log joins in."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JournalFormatter())
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    logging.getLogger().setLevel(level)
+    logging.captureWarnings(True)
+    return handler
 
 
 class StartError(RuntimeError):
@@ -50,6 +90,15 @@ def installed_schedule(state: keys.DeviceState) -> Schedule:
         first = loaded.tariffs[0].effective_ms
         tariffs = [t for t in tariffs if t.effective_ms < first] + list(loaded.tariffs)
     return Schedule(tariffs)
+
+
+class NoSchedule:
+    """No verified tariff: the meter cannot hire (a visible meter fault, never a crash)."""
+
+    tariffs: list = []
+
+    def active(self, t_ms: int):
+        return None
 
 
 def build_devices(profile: BoardProfile, config: dict, events: queue.Queue, clock: Callable[[], int],
@@ -83,42 +132,68 @@ def build_devices(profile: BoardProfile, config: dict, events: queue.Queue, cloc
     printer_url = profile.serial["printer"]
     spooler = Spooler(StoredJobs(storage.receipt_queue), lambda: open_printer(printer_url), events, clock)
     gnss = GnssReader(profile.serial["gnss"], events, clock=clock)
-    link = MqttLink(config["mqtt"], events, clock, software=software_id)
+    use = config.get("links", {}).get("use", ["mqtt"])
+    downlink = config.get("downlink", {})
+    link = MqttLink(config["mqtt"], events, clock, software=software_id, max_bytes=downlink.get("max_bytes", 8192),
+                    max_depth=downlink.get("max_depth", 8)) if "mqtt" in use else None
     display = DriverDisplay(open_display(profile.display))
+    meter_link = None
+    if config["meter"]["kind"] == "link":
+        from drivers.meter_link import MeterLinkDriver
+        port = config["meter"]["link_port"] or profile.serial.get("meter")
+        if not port:
+            raise StartError("[meter] kind = \"link\" needs meter.link_port or a \"meter\" serial port on the board")
+        meter_link = MeterLinkDriver(port, events, clock)
     return Devices(sign=sign, display=display, spooler=spooler, gnss=gnss, link=link, inputs=inputs,
-                   pulse_counter=pulses)
+                   pulse_counter=pulses, meter_link=meter_link)
 
 
 class Runtime:
     """A whole terminal: ``start()`` opens everything and runs the loop on a thread, ``stop()`` ends it."""
 
     def __init__(self, config: dict, board: str, clock: Callable[[], int] = wall_clock_ms,
-                 code_root: Path | None = None, bench_socket: Path | None = None) -> None:
+                 code_root: Path | None = None, bench_socket: Path | None = None,
+                 devices: Devices | None = None) -> None:
         self.config = config
         self.clock = clock
         self.state = keys.DeviceState(config["terminal"]["state_dir"])
         if not self.state.provisioned:
             raise StartError(f"{self.state.root} is not provisioned (taxiterm provision device)")
         self.profile = load_board(board, config["board"] or None)
-        self.schedule = installed_schedule(self.state)
+        # A damaged tariff or key is a meter fault (reported, shown, alarm working), never a crash.
+        try:
+            self.schedule = installed_schedule(self.state)
+        except (StartError, TariffFileError, keys.KeyFileError, KeyError, TypeError) as exc:
+            log.error("installed tariff rejected: %s", exc)
+            self.schedule = NoSchedule()
         self.identity = identity.device_identity(self.state, clock(), code_root)
         self.storage = Storage(self.state.database, clock)
         # the loop thread writes the audit trail; start-up and shutdown run on this one
         audit_db = sqlite3.connect(str(self.state.database), isolation_level=None, timeout=10.0,
                                    check_same_thread=False)
-        self.audit = AuditTrail(audit_db, self.state.device_key(), self.identity.software_id, clock,
-                                self.state.audit_capacity())
+        try:
+            self.audit = AuditTrail(audit_db, self.state.device_key(), self.identity.software_id, clock,
+                                    self.state.audit_capacity())
+        except (keys.KeyFileError, ValueError, TypeError) as exc:
+            log.error("device key or audit trail unusable: %s", exc)
+            audit_db.close()
+            self.audit = None
+            self.identity.ok = False
+            self.identity.reason = f"device key or audit trail unusable: {exc}"
         self.events: queue.Queue = queue.Queue()
         self.pin_factory = make_pin_factory(self.profile)
-        self.devices = build_devices(self.profile, config, self.events, clock, self.storage,
-                                     self.identity.software_id, self.pin_factory)
+        self.devices = devices if devices is not None else build_devices(
+            self.profile, config, self.events, clock, self.storage, self.identity.software_id, self.pin_factory)
         self.bench = self._bench_socket(bench_socket)
         self.terminal = Terminal(
             config, storage=self.storage, schedule=self.schedule, events=self.events, clock=clock,
             devices=self.devices, software_id=self.identity.software_id, identity_ok=self.identity.ok,
             identity_reason=self.identity.reason, audit=self.audit, receipt_builder=self._receipt,
-            seal=Seal(self.state.device_id(), self.state.role_key("authority"), switch_closed_from_audit(self.audit)),
+            seal=Seal(self.state.device_id(), self.state.role_key("authority"),
+                      switch_closed_from_audit(self.audit) if self.audit else False),
             calibrated_k=self._calibrated_k())
+        from terminal.app.jt_desk import attach as attach_jt_links
+        self.jt_links = attach_jt_links(self.terminal, config, self.events, clock)
         if self.terminal.metering.pending_k is None and self._calibrated_k() is None and \
                 self.profile.pin_factory != "mock":
             log.warning("K not calibrated under the seal: metering with [meter] k = %d from the configuration, "
@@ -144,7 +219,8 @@ class Runtime:
         try:
             return stored_k(self.storage.kv_get("calibration"))
         except CalibrationError as exc:
-            raise StartError(f"{exc}: recalibrate under the seal (taxiterm calibrate)") from exc
+            log.error("%s: recalibrate under the seal (taxiterm calibrate)", exc)
+            return None         # the start-up check against the chain reports it as a meter fault
 
     def _receipt(self, record: dict):
         from printer.receipt import Vehicle, build_receipt
@@ -154,13 +230,10 @@ class Runtime:
 
     def start(self) -> None:
         d = self.devices
-        d.sign.start()
-        d.spooler.start()
-        d.gnss.start()
-        d.link.start()
-        d.pulse_counter.start()
-        self._thread = threading.Thread(target=self.terminal.run, args=(self._stop, self.ready.set),
-                                        name="terminal-loop", daemon=True)
+        for device in (d.sign, d.spooler, d.gnss, d.link, *self.jt_links, d.pulse_counter, d.meter_link):
+            if device is not None:          # not fitted (a link not configured, a test's bare terminal)
+                device.start()
+        self._thread = threading.Thread(target=self._run_loop, name="terminal-loop", daemon=True)
         self._thread.start()
         if self.bench is not None:
             from terminal.app.bench_socket import BenchError
@@ -170,6 +243,49 @@ class Runtime:
                 self.stop()
                 raise StartError(f"bench control socket {self.bench.path}: {exc}") from exc
 
+    def _run_loop(self) -> None:
+        try:
+            self.terminal.run(self._stop, self.ready.set)
+        except BaseException:
+            log.critical("the loop died; the watchdog will restart the terminal", exc_info=True)
+            raise
+
+    # -- health: what the systemd watchdog is fed on ---------------------------------------------
+    def threads(self) -> dict[str, bool]:
+        """Every long-lived thread and whether it is alive (the loop also: turned recently)."""
+        d = self.devices
+        alive = {"loop": self._thread is not None and self._thread.is_alive()
+                 and time.monotonic() - self.terminal.last_turn_s < LOOP_STALL_S,
+                 "link": d.link is None or d.link.healthy()}
+        for name, device in (("gnss", d.gnss), ("spooler", d.spooler), ("pulses", d.pulse_counter)):
+            thread = getattr(device, "_thread", None)
+            if isinstance(thread, threading.Thread):
+                alive[name] = thread.is_alive()
+        return alive
+
+    def healthy(self) -> bool:
+        if self._stop.is_set():
+            return True
+        return all(self.threads().values())
+
+    def supervise(self) -> list[str]:
+        """Restart reader threads found dead (the link supervises its own); returns their names."""
+        restarted = []
+        if self._stop.is_set():
+            return restarted
+        for name, alive in self.threads().items():
+            if alive or name in ("loop", "link"):
+                continue
+            device = {"gnss": self.devices.gnss, "spooler": self.devices.spooler,
+                      "pulses": self.devices.pulse_counter}[name]
+            log.error("%s reader thread died; restarting it", name)
+            try:
+                _restart_thread(device)
+                restarted.append(name)
+            except Exception:  # noqa: BLE001 - then the watchdog restarts the whole terminal
+                log.exception("cannot restart the %s thread", name)
+        return restarted
+
     def stop(self) -> None:
         if self.bench is not None:
             self.bench.close()
@@ -177,11 +293,30 @@ class Runtime:
         if self._thread is not None:
             self._thread.join(timeout=5)
         d = self.devices
-        for closer in (d.pulse_counter.close, d.gnss.stop, d.spooler.stop, d.sign.close, d.link.stop,
-                       *(device.close for device in d.inputs)):
+        # The loop has stopped: let the acknowledgements of what is in flight arrive and be
+        # stored, so nothing the broker already has is sent again after the restart.
+        try:
+            self.terminal.outbox.drain(self.events, DRAIN_S)
+        except Exception:        # a shutdown must finish even when the store is unwell
+            log.warning("draining the acknowledgements failed", exc_info=True)
+        closers = [(d.pulse_counter, "close"), (d.gnss, "stop"), (d.spooler, "stop"), (d.sign, "close"),
+                   (d.link, "stop"), *((j, "stop") for j in self.jt_links), (d.meter_link, "close"),
+                   *((device, "close") for device in d.inputs)]
+        for device, closer in closers:
+            if device is None:
+                continue
             try:
-                closer()
+                getattr(device, closer)()
             except Exception:    # a device gone under us (unplugged, emulator stopped) must not stop shutdown
-                log.warning("closing %s failed", getattr(closer, "__qualname__", closer), exc_info=True)
-        self.audit.append("power_off", "software_id", self.identity.software_id, None)
+                log.warning("closing %s failed", type(device).__name__, exc_info=True)
+        if self.audit is not None:
+            self.audit.append("power_off", "software_id", self.identity.software_id, None)
+            self.terminal.metering.save(self.clock(), force=True)   # the snapshot witnesses the last record
         self.storage.close()
+
+
+def _restart_thread(device) -> None:
+    """Start a device's reader thread again with the same target (it ended by an exception)."""
+    old = device._thread
+    device._thread = threading.Thread(target=device._run, name=old.name, daemon=True)  # each runs self._run
+    device._thread.start()
