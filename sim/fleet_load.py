@@ -111,14 +111,22 @@ async def _wait_go(go) -> float:
     return go.value
 
 
-async def _generate(ids, creds, host, port, connected, go, warmup_s, seconds, window, version):
+def _tls(tls_ca: str | None):
+    if tls_ca is None:
+        return None
+    import ssl
+    return ssl.create_default_context(cafile=tls_ca)
+
+
+async def _generate(ids, creds, host, port, connected, go, warmup_s, seconds, window, version, tls_ca=None):
     terminals = [SimTerminal(tid, n, window) for n, tid in enumerate(ids)]
+    context = _tls(tls_ca)
     for t in terminals:
         t._sample()  # the route is built before the clock starts, not in the first second
         user, password = creds.get(t.tid, (None, None))
         t.client = Client(t.tid, version=version, username=user, password=password, on_puback=t.puback)
     for i in range(0, len(terminals), 50):  # a connect storm the broker's listen backlog can take
-        await asyncio.gather(*(t.client.open(host, port) for t in terminals[i:i + 50]))
+        await asyncio.gather(*(t.client.open(host, port, ssl=context) for t in terminals[i:i + 50]))
     connected.set()
     start_at = await _wait_go(go)
     measure_at, stop_at = start_at + warmup_s, start_at + warmup_s + seconds
@@ -151,16 +159,17 @@ async def _generate(ids, creds, host, port, connected, go, warmup_s, seconds, wi
             "behind_p99": late[int(0.99 * (len(late) - 1))] if late else 0}
 
 
-def _generator(ids, creds, host, port, connected, go, warmup_s, seconds, window, version, results) -> None:
+def _generator(ids, creds, host, port, connected, go, warmup_s, seconds, window, version, results,
+               tls_ca=None) -> None:
     try:
         results.put(("generator", asyncio.run(_generate(ids, creds, host, port, connected, go, warmup_s, seconds,
-                                                        window, version))))
+                                                        window, version, tls_ca))))
     except Exception as exc:  # reported to the parent, which fails the run
         connected.set()
         results.put(("generator", {"error": f"{type(exc).__name__}: {exc}"}))
 
 
-async def _consume(count, creds, host, port, go, warmup_s, seconds, ready, prefix):
+async def _consume(count, creds, host, port, go, warmup_s, seconds, ready, prefix, tls_ca=None):
     state = {"count": 0, "bad": 0, "lat": []}
 
     measure_at = stop_at = float("inf")
@@ -181,7 +190,7 @@ async def _consume(count, creds, host, port, go, warmup_s, seconds, ready, prefi
     for i in range(count):
         user, password = creds.get(f"platform-{i}", (None, None))
         c = await Client(f"platform-{i}", version=5, username=user, password=password,
-                         on_message=on_message).open(host, port)
+                         on_message=on_message).open(host, port, ssl=_tls(tls_ca))
         await c.subscribe(SHARED_FILTER.format(prefix=prefix) if count > 1 else f"{prefix}/+/up/#", qos=1)
         clients.append(c)
     ready.set()
@@ -196,10 +205,10 @@ async def _consume(count, creds, host, port, go, warmup_s, seconds, ready, prefi
     return {**state, "cpu_s": cpu, "wait_s": wait}
 
 
-def _consumer(count, creds, host, port, go, warmup_s, seconds, ready, results, prefix="taxi") -> None:
+def _consumer(count, creds, host, port, go, warmup_s, seconds, ready, results, prefix="taxi", tls_ca=None) -> None:
     try:
         results.put(("consumer", asyncio.run(_consume(count, creds, host, port, go, warmup_s, seconds, ready,
-                                                      prefix))))
+                                                      prefix, tls_ca))))
     except Exception as exc:
         ready.set()
         results.put(("consumer", {"error": f"{type(exc).__name__}: {exc}"}))
@@ -207,8 +216,10 @@ def _consumer(count, creds, host, port, go, warmup_s, seconds, ready, results, p
 
 def run_load(n: int, seconds: float = 10.0, *, warmup_s: float = 3.0, generators: int = 1, consumers: int = 2,
              window: int = 20, version: int = 5, broker: Broker | None = None,
-             credentials=no_credentials, log=print) -> dict:
+             credentials=no_credentials, tls_ca: str | None = None, log=print) -> dict:
     """N terminals at 1 Hz for ``warmup_s + seconds``; rate, latency and CPU per part over ``seconds``.
+
+    ``tls_ca`` (a CA file) connects every client over TLS, as to the shipped broker.
 
     ``credentials(client_id) -> (username, password)`` is asked for every terminal id and
     every platform consumer id (``platform-0``...): the broker's password file and ACL decide.
@@ -225,14 +236,14 @@ def run_load(n: int, seconds: float = 10.0, *, warmup_s: float = 3.0, generators
     go = ctx.Value("d", 0.0)
     connected = [ctx.Event() for _ in range(generators)]
     procs = [ctx.Process(target=_consumer, args=(consumers, creds, broker.host, broker.port, go, warmup_s,
-                                                  seconds, ready, results), daemon=True)]
+                                                  seconds, ready, results, "taxi", tls_ca), daemon=True)]
     launched = time.time()
     try:
         procs[0].start()
         ready.wait(30)
         procs += [ctx.Process(target=_generator, args=(ids[g::generators], creds, broker.host, broker.port,
                                                        connected[g], go, warmup_s, seconds, window, version,
-                                                       results), daemon=True) for g in range(generators)]
+                                                       results, tls_ca), daemon=True) for g in range(generators)]
         for p in procs[1:]:
             p.start()
         for c in connected:
@@ -278,6 +289,18 @@ def run_load(n: int, seconds: float = 10.0, *, warmup_s: float = 3.0, generators
                                "consumers": round(100 * cons["wait_s"] / (seconds + 1.0), 1)},
               "loadavg_1min": os.getloadavg()[0]}
     log(json.dumps(report))
+    return report
+
+
+def run_shipped(n: int, seconds: float = 10.0, *, consumers: int = 2, **options) -> dict:
+    """``run_load`` against the shipped broker configuration (broker/: TLS, an account per
+    terminal and per platform consumer, the ACL): every client uses its own account."""
+    ids = [f"F{i:05d}" for i in range(n)]
+    platform = tuple(f"platform-{i}" for i in range(consumers))
+    with Broker(shipped=True, terminals=ids, platform=platform) as broker:
+        report = run_load(n, seconds, consumers=consumers, broker=broker, tls_ca=str(broker.ca_path),
+                          credentials=lambda cid: (cid, broker.credentials[cid]), **options)
+    report["broker_config"] = "shipped"
     return report
 
 

@@ -108,10 +108,11 @@ class Client(asyncio.Protocol):
         self._buffer = bytearray()
         self._next_id = 0
 
-    async def open(self, host: str, port: int, timeout_s: float = 10.0) -> Client:
+    async def open(self, host: str, port: int, timeout_s: float = 10.0, ssl=None) -> Client:
+        """Connect (over TLS when ``ssl`` is an SSLContext) and wait for the CONNACK."""
         loop = asyncio.get_running_loop()
         self.connected = loop.create_future()
-        await asyncio.wait_for(loop.create_connection(lambda: self, host, port), timeout_s)
+        await asyncio.wait_for(loop.create_connection(lambda: self, host, port, ssl=ssl), timeout_s)
         await asyncio.wait_for(self.connected, timeout_s)
         return self
 

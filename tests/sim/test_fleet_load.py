@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import ssl
 
 import pytest
 
@@ -65,3 +66,30 @@ def test_a_small_fleet_with_credentials_delivers_every_report():
             "platform-0": ("platform-0", "p0"), "platform-1": ("platform-1", "p1")}
         report = run_load(20, 2.0, warmup_s=0.5, broker=b, credentials=creds.__getitem__, log=lambda *_: None)
     assert report["messages"] > 0 and report["pending_at_end"] == 0
+
+
+def test_against_the_shipped_broker_each_terminal_reaches_the_platform_only_on_its_own_topics():
+    async def scenario(broker):
+        ctx = ssl.create_default_context(cafile=str(broker.ca_path))
+        got = []
+        platform = await Client("platform-0", username="platform-0", password=broker.credentials["platform-0"],
+                                on_message=lambda topic, payload: got.append(topic)).open(broker.host, broker.port,
+                                                                                         ssl=ctx)
+        await platform.subscribe("$share/platform/taxi/+/up/#", qos=1)
+        acks = []
+        one = await Client("F00001", username="F00001", password=broker.credentials["F00001"],
+                           on_puback=acks.append).open(broker.host, broker.port, ssl=ctx)
+        one.publish("taxi/F00002/up/location", b'{"forged":true}')   # another terminal's topic: the ACL drops it
+        one.publish("taxi/F00001/up/location", b'{"own":true}')
+        for _ in range(200):
+            if len(acks) == 2 and got:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)
+        one.close()
+        platform.close()
+        return got, acks
+
+    with Broker(shipped=True, terminals=("F00001", "F00002"), platform=("platform-0",)) as broker:
+        got, acks = asyncio.run(scenario(broker))
+    assert got == ["taxi/F00001/up/location"] and len(acks) == 2
