@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from terminal.recorder import store
 from terminal.recorder.core import FINE_MS, MOVING_01, NO_SPEED, STILL_MS, STOP_SAMPLES
+from terminal.recorder.ring import EVENT_CAPACITY
 
 
 def recorded_seconds(speed_rows) -> dict[int, int]:
@@ -121,6 +122,15 @@ def stop_problems(stop_bodies: list[dict], vehicle_stop_ms: list[int], *, lag_ms
 NAMES = ("record_every_second", "record_speeds_equal_vehicle", "record_stops_cover_20s")
 
 
+def stops_still_held(vehicle_stop_ms: list[int], stop_bodies: list[dict], capacity: int) -> list[int]:
+    """The vehicle's stops the recorder must still hold: all of them while its ring of stops is
+    not full, else those from its oldest record on (older ones were rightly overwritten)."""
+    if len(stop_bodies) < capacity or not stop_bodies:
+        return list(vehicle_stop_ms)
+    oldest = min(b["t_ms"] for b in stop_bodies)
+    return [t for t in vehicle_stop_ms if t >= oldest - 1000]
+
+
 def gather(runner) -> dict:
     """What the terminal recorded and what the vehicle did, as plain data for the summary."""
     car = runner.car
@@ -145,7 +155,7 @@ def check(data: dict | None) -> list[tuple[str, list[str], int]]:
     # the sensor reports a second's pulses at its end: the record of S + 1 s shows the truth of S;
     # the first second after power-up has no measurement yet, the last is still open
     expected = [t + lag for t in sorted(truth) if t - 1000 in truth and t + lag + 1000 in truth]
-    stops = vehicle_stops(truth)
+    stops = stops_still_held(vehicle_stops(truth), data["stops"], EVENT_CAPACITY["stop"])
     return [
         ("record_every_second", missing_seconds(recorded, expected), len(expected)),
         # The simulator hands over whole metres each second (1 m/s = 36 x 0.1 km/h) as a pulse

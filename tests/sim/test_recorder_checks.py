@@ -94,3 +94,14 @@ def test_the_checks_catch_a_hole_a_wrong_speed_and_a_missing_stop(tmp_path):
                                                                 f"{vehicle_stops(truth)[0]}"]
     short = dict(bodies[0], samples=bodies[0]["samples"][50:])
     assert stop_problems([short], vehicle_stops(truth)[:1])
+
+
+def test_only_the_stops_the_ring_still_holds_are_checked():
+    """The recorder keeps the last 100 stops (GB/T 19056): a 12-hour shift with 292 stops must
+    not be called broken for the oldest ones, while a missing recent stop still is."""
+    from sim.recorder_checks import stops_still_held
+    stops = [T0 + i * 60_000 for i in range(150)]
+    held = [{"t_ms": t + 1000} for t in stops[-100:]]          # the ring is full: the oldest are gone
+    assert stops_still_held(stops, held, capacity=100) == stops[-100:]
+    assert stops_still_held(stops, held[:40], capacity=100) == stops   # not full: nothing was evicted
+    assert stops_still_held([], [], capacity=100) == []
