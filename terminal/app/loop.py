@@ -133,6 +133,8 @@ class Terminal:
             self.audit_event("identity_refused", "meter", None, refused)
             log.error("metering refused: %s", refused)
         self.metering.start(self.clock())
+        self.cabin.signed_out = self.cabin.signed_out_now()
+        self.follower.signed_out(self.cabin.signed_out)
         self.show_sign(self.follower.wanted(), force=True)
         self.metering.save(self.clock(), force=True)
 

@@ -27,9 +27,12 @@ def test_street_hail_trip_is_stored_printed_reported_and_signed_on_the_roof(car)
     assert car.wait(lambda: car.meter().view()["distance_m"] >= 3990), str((car.meter().view(), runtime.devices.pulse_counter.count, car.meter().totals.as_dict(), car.meter().odometer.snapshot()))
     car.press("settle")
     assert car.wait(lambda: car.meter().state == "settling")
+    car.press("extra")          # toll entry: 000.0, the cursor on the tens
+    car.press("pause")          # the cursor on the yuan
     car.press("extra")
-    car.press("extra")          # two presses: 2.00 yuan of tolls pending
-    car.press("hire")           # commits the toll and closes the trip
+    car.press("extra")          # 002.0 yuan
+    car.press("settle")         # adds the toll
+    car.press("hire")           # closes the trip
     assert car.wait(lambda: car.meter().state == "for_hire")
 
     trips = runtime.storage.trips()

@@ -1,0 +1,111 @@
+"""A whole Terminal without threads: a provisioned state, a dummy display, a sign that records.
+
+The loop's ``handle`` and ``periodic`` are called directly at chosen times, so what the
+driver sees is checked against the meter at every step without any timing in the test.
+"""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import sqlite3
+from pathlib import Path
+
+from luma.core.device import dummy
+
+from drivers.display import DriverDisplay
+from drivers.event import Event
+from sim.provision import provision_state
+from terminal.app import config as config_mod
+from terminal.app.loop import Devices, Terminal
+from terminal.app.runtime import installed_schedule
+from terminal.storage.database import Storage
+from terminal.trust import identity, keys
+from terminal.trust.audit import AuditTrail
+
+T0 = 1795140000000      # 2026-11-20 16:00 GMT+8
+K = 1000
+
+
+class RecordingSign:
+    def __init__(self) -> None:
+        self.history: list[str] = []
+
+    def show(self, state: str) -> None:
+        self.history.append(state)
+
+    @property
+    def state(self) -> str | None:
+        return self.history[-1] if self.history else None
+
+
+class Clock:
+    def __init__(self, t: int) -> None:
+        self.t = t
+
+    def __call__(self) -> int:
+        return self.t
+
+
+_TEMPLATE: dict[str, Path] = {}
+
+
+def provisioned(tmp: Path, cache_dir: Path) -> Path:
+    """A provisioned state directory copied from one made once per session."""
+    if "state" not in _TEMPLATE:
+        _TEMPLATE["state"] = cache_dir / "state"
+        provision_state(_TEMPLATE["state"])
+    target = tmp / "state"
+    shutil.copytree(_TEMPLATE["state"], target)
+    return target
+
+
+class Bench:
+    def __init__(self, state_dir: Path) -> None:
+        self.clock = Clock(T0)
+        self.sign = RecordingSign()
+        self.display = DriverDisplay(dummy(width=256, height=64, mode="1"))
+        state = keys.DeviceState(state_dir)
+        self.config = config_mod.from_dict({
+            "terminal": {"id": "T0042", "state_dir": str(state_dir), "driver_cert": "330100123456"},
+            "meter": {"k": K},
+        })
+        ident = identity.device_identity(state, self.clock())
+        self.storage = Storage(state.database, self.clock)
+        audit_db = sqlite3.connect(str(state.database), isolation_level=None, timeout=10.0)
+        self.audit = AuditTrail(audit_db, state.device_key(), ident.software_id, self.clock, state.audit_capacity())
+        self.term = Terminal(self.config, storage=self.storage, schedule=installed_schedule(state),
+                             events=queue.Queue(), clock=self.clock,
+                             devices=Devices(sign=self.sign, display=self.display), software_id=ident.software_id,
+                             identity_ok=True, audit=self.audit)
+        self.pulses = 0
+        self.term.start()
+        self.advance(7000)                 # past the power-on self-test
+
+    def advance(self, ms: int) -> None:
+        self.clock.t += ms
+        self.term.periodic(self.clock.t)
+
+    def press(self, key: str, long: bool = False) -> None:
+        self.clock.t += 300
+        self.term.handle(Event("key", self.clock.t, {"key": key, "long": long}))
+        self.term.periodic(self.clock.t)
+
+    def drive(self, metres: int, seconds: int = 60) -> None:
+        """``metres`` spread over ``seconds``, one pulse reading a second."""
+        for i in range(seconds):
+            self.clock.t += 1000
+            self.pulses += metres * K // 1000 * (i + 1) // seconds - metres * K // 1000 * i // seconds
+            self.term.handle(Event("pulses", self.clock.t, {"count": self.pulses}))
+            self.term.periodic(self.clock.t)
+
+    def event(self, kind: str, **data) -> None:
+        self.term.handle(Event(kind, self.clock.t, data))
+        self.term.periodic(self.clock.t)
+
+    @property
+    def screen(self):
+        return self.display.screen
+
+    def close(self) -> None:
+        self.storage.close()
