@@ -159,6 +159,19 @@ class FrameRecorder:
         if key != self._last_key or now - self._last_ms >= self.every_ms:
             self._render(now, key)
 
+    @property
+    def warnings(self) -> tuple:
+        return self.display.warnings
+
+    def warnings_due(self, labels: tuple) -> bool:
+        return self.display.warnings_due(labels)
+
+    def set_faults(self, labels: tuple) -> bool:
+        changed = self.display.set_faults(labels)
+        if changed and self.screen is not None:
+            self._render(self._clock(), ("warning", self.display.warnings))
+        return changed
+
     def on_event(self, event: Event) -> bool:
         changed = self.display.on_event(event)
         if changed and self.screen is not None:

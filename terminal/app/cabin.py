@@ -174,6 +174,9 @@ class Cabin:
             self.dirty = True
             if self.selftest.screen(now) is None:
                 self.selftest = None       # power-on self-test over: the fare screen follows
+        display = self.term.devices.display
+        if display is not None and display.warnings_due(self.term.reporting.fault_labels()):
+            self.dirty = True
         if self.dirty:
             self.refresh()
 
@@ -216,6 +219,7 @@ class Cabin:
         display = self.term.devices.display
         if display is None:
             return
+        display.set_faults(self.term.reporting.fault_labels())
         screen = self.screen()
         if screen != display.screen:      # drawing text is the costly part: only what changed
             display.show(screen)

@@ -91,7 +91,7 @@ class Terminal:
             "fix": self._on_fix,
             "gnss_health": lambda e: self.reporting.flag(e.data["alarm"], e.data["active"], e.t_ms),
             "sign_fault": self._on_sign_fault,
-            "pulse_silent": lambda e: self.reporting.flag("meter_fault", e.data.get("active", True), e.t_ms),
+            "pulse_silent": lambda e: self.metering.speed_sensor("pulse_silent", e.data.get("active", True), e.t_ms),
             "printer_status": self._on_printer_status,
             "seal": self._on_seal,
             "tick": lambda e: None,

@@ -156,12 +156,16 @@ class Metering:
         self.call(now, self.meter.reading, now, self.pulse_base + count, "pulses")
         silent = self.pulse_watch.on_pulses(now, count)
         if silent is not None:
-            self.term.reporting.flag("meter_fault", silent.data.get("active", True), silent.t_ms)
+            self.speed_sensor("pulse_silent", silent.data.get("active", True), silent.t_ms)
         if self.meter.odometer.source == "pulses" and self.term.reporting.fix is not None:
             mismatch = self.crosscheck.update(self.meter.totals.total_m, self.gnss_odometer.metres)
             if mismatch is not None:
                 self.term.audit_event("distance_mismatch", "pulse_vs_gnss", None, mismatch)
-                self.term.reporting.flag("meter_fault", True, now)
+                self.speed_sensor("distance_mismatch", mismatch["active"], now)
+
+    def speed_sensor(self, cause: str, active: bool, now: int) -> None:
+        """The speed sensor judged against GNSS: JT/T 905's speed-sensor fault bit, raised and cleared by cause."""
+        self.term.reporting.flag("speed_sensor_fault", active, now, cause=cause)
 
     def on_fix(self, fix, now: int) -> None:
         self.gnss_odometer.add(fix)
@@ -170,7 +174,7 @@ class Metering:
         kmh = fix.speed_mps * 3.6 if fix.speed_mps is not None else None
         silent = self.pulse_watch.on_speed(now, kmh)
         if silent is not None:
-            self.term.reporting.flag("meter_fault", silent.data.get("active", True), silent.t_ms)
+            self.speed_sensor("pulse_silent", silent.data.get("active", True), silent.t_ms)
 
     def _track_point(self, now: int) -> None:
         """Track summary of the trip: fix count, top speed, a polyline of at most TRACK_POINTS points."""

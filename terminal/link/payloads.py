@@ -36,6 +36,7 @@ ALARM_BITS = {
     "power_lost": 8,
     "meter_fault": 10,
     "sign_fault": 15,
+    "speed_sensor_fault": 23,
 }
 
 # JT/T 808 status bits; bit 4 in its JT/T 905 meaning (reservation) is kept apart

@@ -79,6 +79,16 @@ class Bench:
                              devices=Devices(sign=self.sign, display=self.display), software_id=ident.software_id,
                              identity_ok=True, audit=self.audit)
         self.pulses = 0
+        self.lat, self.lon = 30.2741, 120.1551          # Hangzhou, heading east
+        self.sent: list[tuple[str, dict]] = []
+        enqueue = self.term.outbox.enqueue
+
+        def recording(topic, payload, kind, priority=None):
+            body = payload(1) if callable(payload) else dict(payload)
+            self.sent.append((kind, body))
+            return enqueue(topic, payload, kind, priority)
+
+        self.term.outbox.enqueue = recording
         self.term.start()
         self.advance(7000)                 # past the power-on self-test
 
@@ -98,6 +108,28 @@ class Bench:
             self.pulses += metres * K // 1000 * (i + 1) // seconds - metres * K // 1000 * i // seconds
             self.term.handle(Event("pulses", self.clock.t, {"count": self.pulses}))
             self.term.periodic(self.clock.t)
+
+    def drive_gnss(self, seconds: int, kmh: float, pulse_factor: float = 1.0, fixes: bool = True) -> None:
+        """Drive at ``kmh`` with one GNSS fix a second; the speed sensor counts ``pulse_factor`` of the way."""
+        from gps.fix import Fix
+        mps = kmh / 3.6
+        for _ in range(seconds):
+            self.clock.t += 1000
+            self.lon += mps / (111_320 * 0.8638)
+            self.pulses += round(mps * pulse_factor * K / 1000)
+            if fixes:
+                fix = Fix(time_ms=self.clock.t, lat=self.lat, lon=self.lon, alt_m=10.0, speed_mps=mps, course_deg=90.0,
+                          quality=1, mode=3, sats=9, hdop=0.9, valid=True, talker="GN")
+                self.term.handle(Event("fix", self.clock.t, {"fix": fix}))
+            self.term.handle(Event("pulses", self.clock.t, {"count": self.pulses}))
+            self.term.periodic(self.clock.t)
+
+    def reports(self, kind: str) -> list[dict]:
+        return [body for k, body in self.sent if k == kind]
+
+    def audit_edges(self, name: str) -> list[tuple]:
+        return [(r["old"], r["new"]) for r in self.audit.records()
+                if r["event"] == "device_alarm" and r["parameter"] == name]
 
     def event(self, kind: str, **data) -> None:
         self.term.handle(Event(kind, self.clock.t, data))

@@ -151,3 +151,22 @@ def test_paper_near_end_prints_but_is_reported(spooled, trip, vehicle):
     (event,) = drain(events)
     assert event.data["paper_near_end"] is True and event.data["reason"] is None
     assert emulator.wait_for_receipts(1)
+
+
+def test_paper_out_is_reported_while_idle_from_the_printers_real_time_status(spooled):
+    """Issue 14, item 2: the driver learns of paper out when the printer says so, not at the next receipt."""
+    emulator, spooler, store, events = spooled
+    assert spooler.run_once() == "idle"
+    first = drain(events)
+    assert first and first[-1].data["reason"] is None          # asked at once: ready
+    emulator.set_state(paper_out=True)
+    spooler._clock.ms += 1000
+    assert spooler.run_once() == "idle" and drain(events) == []  # not asked again before idle_poll_s
+    spooler._clock.ms += int(spooler.idle_poll_s * 1000)
+    assert spooler.run_once() == "idle"
+    reported = drain(events)
+    assert [e.data["reason"] for e in reported] == ["paper_out"] and reported[0].data["paper_out"]
+    emulator.set_state(paper_out=False)
+    spooler._clock.ms += int(spooler.idle_poll_s * 1000)
+    spooler.run_once()
+    assert [e.data["reason"] for e in drain(events)] == [None]

@@ -91,8 +91,13 @@ def test_hidden_alarm_is_reported_shown_outside_only_and_released_by_the_centre(
 def test_malformed_command_gets_an_error_ack_and_changes_nothing(car):
     runtime = car.start()
     assert car.wait(lambda: car.platform.status(TID) and car.platform.status(TID)["online"])
-    before = json.dumps(runtime.terminal.meter.snapshot(), sort_keys=True)
+    def meter_state():
+        # the meter's clock ("t") moves with every pulse sample of the standing car, whatever the
+        # machine's speed: everything else must stay as it was
+        return json.dumps({k: v for k, v in runtime.terminal.meter.snapshot().items() if k != "t"}, sort_keys=True)
+
+    before = meter_state()
     cmd = car.platform.send(TID, "alarm_release", {"alarm_id": 12}, cmd_id="bad-1")
     ack = car.platform.wait_ack(cmd)
     assert ack["result"] == 2
-    assert json.dumps(runtime.terminal.meter.snapshot(), sort_keys=True) == before
+    assert meter_state() == before
