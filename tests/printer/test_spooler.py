@@ -116,7 +116,11 @@ def test_worker_thread_prints_after_paper_is_back(spooled, trip, vehicle):
     emulator.set_state(paper_out=False)
     spooler.kick()
     assert emulator.wait_for_receipts(1)
-    assert events.get(timeout=10).data["reason"] is None
+    # a status read while the paper went back in may be torn (offline bit from before, paper bits
+    # from after): what matters is that ready is reported once it prints
+    reasons = [events.get(timeout=10).data["reason"]]
+    while reasons[-1] is not None:
+        reasons.append(events.get(timeout=10).data["reason"])
     spooler.stop()
     assert store.peek() is None and len(emulator.receipts) == 1
 
