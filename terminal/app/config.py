@@ -18,6 +18,7 @@ DEFAULTS: dict[str, dict] = {
         "supervision_phone": "12328",
         "receipt_lang": "zh",
         "require_sealed_identity": True,
+        "receipt_verify_url": "https://verify.taxiterm.invalid/r",   # e-receipt QR links start here
     },
     "meter": {"k": 1000, "source": "pulses", "dip_ms": 10000, "max_kmh": 250},
     "report": {"vacant_s": 30, "occupied_s": 10, "alarm_s": 5, "health_s": 300},
@@ -73,6 +74,11 @@ def from_dict(data: dict) -> dict:
             raise ConfigError(f"{section}.{key} must be from {low} to {high}, got {config[section][key]}")
     if config["terminal"]["receipt_lang"] not in ("zh", "en"):
         raise ConfigError("terminal.receipt_lang must be zh or en")
+    from printer.e_receipt import EReceiptError, check_base_url
+    try:
+        check_base_url(config["terminal"]["receipt_verify_url"])
+    except EReceiptError as exc:
+        raise ConfigError(f"terminal.receipt_verify_url: {exc}") from None
     config["mqtt"].setdefault("terminal_id", config["terminal"]["id"])
     return config
 

@@ -99,6 +99,9 @@ class Runtime:
         self.state = keys.DeviceState(config["terminal"]["state_dir"])
         if not self.state.provisioned:
             raise StartError(f"{self.state.root} is not provisioned (taxiterm provision device)")
+        missing = [k for k in ("plate", "company", "driver_cert") if not config["terminal"][k].strip()]
+        if missing:
+            raise StartError(f"receipts need terminal.{', terminal.'.join(missing)} in the configuration")
         self.profile = load_board(board, config["board"] or None)
         self.schedule = installed_schedule(self.state)
         self.identity = identity.device_identity(self.state, clock(), code_root)
@@ -131,9 +134,12 @@ class Runtime:
 
     def _receipt(self, record: dict):
         from printer.receipt import Vehicle, build_receipt
+        from terminal.trust.receipt_signing import receipt_link
         t = self.config["terminal"]
-        vehicle = Vehicle(t["plate"] or "-", t["company"] or "-", t["driver_cert"] or "-", t["supervision_phone"])
-        return build_receipt(record, vehicle, self.identity.software_id, lang=t["receipt_lang"])
+        vehicle = Vehicle(t["plate"], t["company"], t["driver_cert"], t["supervision_phone"])
+        link = receipt_link(self.state.device_key(), self.state.device_id(), t["receipt_verify_url"], record,
+                            vehicle.plate)
+        return build_receipt(record, vehicle, self.identity.software_id, lang=t["receipt_lang"], e_receipt_link=link)
 
     def start(self) -> None:
         d = self.devices
