@@ -11,7 +11,6 @@ import argparse
 import importlib
 import pkgutil
 import sys
-from importlib.metadata import entry_points
 
 import terminal
 import terminal.cli.commands
@@ -21,21 +20,29 @@ class CommandError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser with the product's commands, and the extensions' when ``argv`` asks for one
+    of theirs (or for help), so that ``taxiterm run`` does not pay for reading entry points."""
     parser = argparse.ArgumentParser(prog="taxiterm", description="Taxi onboard terminal")
     parser.add_argument("--version", action="version", version=f"taxiterm {terminal.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for package in [terminal.cli.commands, *_extension_packages()]:
-        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-            if info.name.startswith("_"):
-                continue
-            module = importlib.import_module(f"{package.__name__}.{info.name}")
-            module.register(sub)
+    _register(sub, terminal.cli.commands)
+    wanted = next((a for a in (argv or []) if not a.startswith("-")), None)
+    if wanted is None or wanted not in sub.choices:
+        for package in _extension_packages():
+            _register(sub, package)
     return parser
+
+
+def _register(sub, package) -> None:
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{package.__name__}.{info.name}").register(sub)
 
 
 def _extension_packages() -> list:
     """Command packages other distributions (or this one's optional parts) declare."""
+    from importlib.metadata import entry_points   # costs ~0.1 s: only when an extension is asked for
     found = []
     for entry in entry_points(group="taxiterm.commands"):
         try:
@@ -46,7 +53,9 @@ def _extension_packages() -> list:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
