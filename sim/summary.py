@@ -46,27 +46,27 @@ def missing_seqs(platform, terminal_id: str, last_seq: int) -> list[int]:
 def gather(runner) -> dict:
     tid = runner.scenario.vehicle.terminal_id
     uplinks = [{"kind": m.kind, "valid": m.valid, "errors": m.errors, "payload": m.payload, "rx_ms": m.rx_ms}
-               for m in runner.platform.received(terminal_id=tid)]
+               for m in runner.car.platform.received(terminal_id=tid)]
     receipts = []
-    for i, printed in enumerate(runner.printer.receipts):
+    for i, printed in enumerate(runner.car.printer.receipts):
         qrs = printed.qr_payloads
         receipts.append({"index": i, "qr": [parse_qr_payload(q) for q in qrs]})
     return {
         "scenario": runner.scenario.name,
         "terminal_id": tid,
         "k": runner.scenario.vehicle.k,
-        "dip_ms": runner.config["meter"]["dip_ms"],
-        "trips": runner.storage.trips(),
-        "totalisers": runner.storage.totalisers(),
+        "dip_ms": runner.car.config["meter"]["dip_ms"],
+        "trips": runner.car.storage.trips(),
+        "totalisers": runner.car.storage.totalisers(),
         "receipts": receipts,
         "uplinks": uplinks,
-        "outbox_pending": runner.terminal.outbox.pending(),
-        "outbox_dropped": runner.terminal.outbox.dropped(),
-        "last_seq": runner.terminal.outbox.last_seq(),
-        "sign_history": [[t, s] for t, s in runner.sign_emulator.history],
-        "audit_events": [r["event"] for r in runner.audit.records()],
-        "alarms_pressed": [dict(a) for a in runner._alarms],
-        "journal": [[name, list(args), kw] for name, args, kw in runner.journal],
+        "outbox_pending": runner.car.terminal.outbox.pending(),
+        "outbox_dropped": runner.car.terminal.outbox.dropped(),
+        "last_seq": runner.car.terminal.outbox.last_seq(),
+        "sign_history": [[t, s] for t, s in runner.car.sign_emulator.history],
+        "audit_events": [r["event"] for r in runner.car.audit.records()],
+        "alarms_pressed": [dict(a) for a in runner.incidents.alarms],
+        "journal": [[name, list(args), kw] for name, args, kw in runner.car.journal],
         "tariffs": tariffs_by_id(runner.scenario.tariff),
         "notes": list(runner.notes),
     }
@@ -294,7 +294,7 @@ def write_outputs(runner, data: dict) -> dict:
         [{"t_ms": t, "local": hhmm(t, runner.scenario.utc_offset_min), "state": s} for t, s in data["sign_history"]],
         ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     (out / "display-frames.json").write_text(json.dumps(
-        [{"t_ms": t, "screen": kind, "file": f"frames/{name}"} for t, kind, name in runner.display.frames],
+        [{"t_ms": t, "screen": kind, "file": f"frames/{name}"} for t, kind, name in runner.car.display.frames],
         indent=1) + "\n", encoding="utf-8")
     export_file = write_export(runner)
     tot = data["totalisers"] or {}
@@ -319,7 +319,7 @@ def write_outputs(runner, data: dict) -> dict:
         "last_seq": data["last_seq"],
         "orders": orders,
         "sign_states": len(data["sign_history"]),
-        "display_frames": len(runner.display.frames),
+        "display_frames": len(runner.car.display.frames),
         "audit_records": len(data["audit_events"]),
         "export": export_file.name,
         "notes": data["notes"],
@@ -336,8 +336,8 @@ def write_export(runner) -> Path:
     from terminal.trust import export as export_mod
     from terminal.trust.seal import switch_closed_from_audit
 
-    data = export_mod.collect(runner.state, runner.storage, runner.audit, runner.now,
-                              switch_closed=switch_closed_from_audit(runner.audit))
+    data = export_mod.collect(runner.car.state, runner.car.storage, runner.car.audit, runner.now,
+                              switch_closed=switch_closed_from_audit(runner.car.audit))
     path = runner.out / "audit-export.json"
-    path.write_bytes(export_mod.export(data, runner.state.device_key()))
+    path.write_bytes(export_mod.export(data, runner.car.state.device_key()))
     return path

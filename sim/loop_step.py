@@ -1,0 +1,79 @@
+"""The terminal's loop as the simulator steps it, and the waits in wall time with the simulated clock still.
+
+In the simulator room. ``LoopStep(car)`` does what ``Terminal.run`` does, one step at a
+time and on the runner's clock: ``drain()`` handles every queued event in order. Where
+something real happens outside the simulated car (a command crossing the broker, the link
+going down or up, the outbox reaching the platform) the runner waits for it in wall time
+with ``await_event``, ``command`` and ``quiesce``, so that results do not depend on the
+machine's speed. ``SimError`` says the simulation itself could not go on.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable
+
+from drivers.event import Event
+from sim import summary as summary_mod
+from sim.installation import Installation
+
+SYNC_TIMEOUT_S = 10.0
+
+
+class SimError(RuntimeError):
+    """The simulation itself could not go on (an emulator or the broker did not answer in time)."""
+
+
+class LoopStep:
+    def __init__(self, car: Installation) -> None:
+        self.car = car
+
+    def drain(self) -> None:
+        """The terminal's loop step: every queued event in order (the loop's own ``run`` does the same)."""
+        events, terminal = self.car.events, self.car.terminal
+        while True:
+            try:
+                event = events.get_nowait()
+            except queue.Empty:
+                return
+            terminal.handle(event)
+
+    def await_event(self, predicate: Callable[[Event], bool], what: str, timeout_s: float = SYNC_TIMEOUT_S) -> Event:
+        """Handle events (the simulated clock standing still) until one satisfies ``predicate``."""
+        events, terminal = self.car.events, self.car.terminal
+        deadline = time.monotonic() + timeout_s
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SimError(f"{what}: not seen within {timeout_s:g} s")
+            try:
+                event = events.get(timeout=min(left, 0.05))
+            except queue.Empty:
+                terminal.outbox.pump()
+                continue
+            terminal.handle(event)
+            if predicate(event):
+                return event
+
+    def command(self, send, *args, **kw) -> str:
+        """The platform sends a command; returns once the terminal has handled it."""
+        cmd_id = send(*args, **kw)
+        self.await_event(lambda e: e.kind == "platform" and isinstance(e.data.get("payload"), dict)
+                         and e.data["payload"].get("cmd_id") == cmd_id, f"platform command {cmd_id}")
+        return cmd_id
+
+    def quiesce(self, timeout_s: float = 20.0) -> None:
+        """Wall-clock wait, simulated clock still, until the outbox is empty and the platform has every seq."""
+        car = self.car
+        outbox = car.terminal.outbox
+        tid = car.scenario.vehicle.terminal_id
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self.drain()
+            outbox.pump()
+            last = outbox.last_seq()
+            if outbox.pending() == 0 and summary_mod.missing_seqs(car.platform, tid, last) == []:
+                return
+            time.sleep(0.01)
+        raise SimError(f"outbox not drained within {timeout_s:g} s ({outbox.pending()} pending)")
