@@ -49,6 +49,24 @@ def cut(text: str, columns: int) -> str:
     return "".join(out)
 
 
+def screen_text(screen) -> str:
+    """The display's screen in a few words, with the values it shows."""
+    from drivers.screens import STATE_LABELS, km as km_shown, yuan as yuan_shown
+    kind = type(screen).__name__
+    if kind == "FareScreen":
+        return f"{STATE_LABELS.get(screen.state, screen.state)} {yuan_shown(screen.fare_fen)} 元 " \
+               f"{km_shown(screen.distance_m)} km"
+    if kind == "SettleScreen":
+        entry = f"  输入 {screen.entry[0][:-1]}.{screen.entry[0][-1]}" if screen.entry else ""
+        return f"结算 车费 {yuan_shown(screen.fare_fen)} 合计 {yuan_shown(screen.total_fen)}{entry}"
+    if kind == "SignedOutScreen":
+        return "停运 已签退"
+    if kind == "FaultScreen":
+        return f"故障 {screen.code}"
+    return {"NoticeScreen": "通知", "OfferScreen": "电召", "AllOnScreen": "自检", "IdentityScreen": "自检 软件",
+            "NoneType": "-"}.get(kind, kind)
+
+
 def _faults(status: dict) -> str:
     faults = list(status.get("faults") or ())
     return ",".join(faults) if faults else "none"

@@ -352,8 +352,8 @@ def parse(data: dict, base: Path = REPO, source: Path | None = None) -> Scenario
                 raise ScenarioError(f"{where} ({do}): {key} is required")
             else:
                 params[key] = _param(kind, default, routes, f"{where}.{key}")
-        if params.get("tolls_fen", 0) % 100:
-            raise ScenarioError(f"{where}.tolls_fen must be whole yuan (the extra key adds 1.00 yuan a press)")
+        if params.get("tolls_fen", 0) % 10 or params.get("tolls_fen", 0) >= 1_000_000:
+            raise ScenarioError(f"{where}.tolls_fen must be whole jiao below 10000 yuan (keyed digit by digit)")
         if do in DRIVING:
             last_driving_start = i
         actions.append(Action(i, do, at_ms, into_ms, params))

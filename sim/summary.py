@@ -15,6 +15,10 @@ per invariant; ``write_outputs`` writes the run's folder. The invariants:
   fares_equal_reference       each trip's fare and waiting time equal an independent calculation
                               (tests/meter/reference.py) over the meter inputs the terminal applied
   orders_answered             every order offered reached an end the platform heard of
+
+and those of what people see (sim/visible_checks.py): display_equals_meter,
+settle_total_equals_receipt, sign_follows_state, device_faults_agree, alarm_bits_cleared,
+payload_fields_typed.
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ import tomllib
 from pathlib import Path
 
 from printer.receipt import parse_qr_payload
+from sim.visible_checks import VISIBLE, check_visible
 
 INVARIANTS = ("one_receipt_per_trip", "one_platform_record_per_trip", "totalisers_equal_sums", "no_report_lost",
-              "platform_messages_valid", "alarm_lifecycle_complete", "fares_equal_reference", "orders_answered")
+              "platform_messages_valid", "alarm_lifecycle_complete", "fares_equal_reference",
+              "orders_answered") + VISIBLE
 
 
 def hhmm(t_ms: int, offset_min: int) -> str:
@@ -69,7 +75,32 @@ def gather(runner) -> dict:
         "journal": [[name, list(args), kw] for name, args, kw in runner.car.journal],
         "tariffs": tariffs_by_id(runner.scenario.tariff),
         "notes": list(runner.notes),
+        **seen(runner),
     }
+
+
+def seen(runner) -> dict:
+    """What the witness saw and what the checks of what people see need (sim/visible_checks.py)."""
+    car = runner.car
+    reporting = car.terminal.reporting
+    witness = getattr(runner, "witness", None)
+    causes = set(reporting.flags) if _causes_real(runner) else set()
+    return {
+        "witness": {"checked": dict(witness.checked), "problems": dict(witness.problems)} if witness else None,
+        "frames": list(car.display.shown),
+        "device_alarm_edges": [[r["t_ms"], r["parameter"], r["old"], r["new"]] for r in car.audit.records()
+                               if r["event"] == "device_alarm"],
+        "final_flags": sorted(reporting.flags),
+        "causes_at_end": sorted(causes),
+    }
+
+
+def _causes_real(runner) -> bool:
+    """Is any device trouble really going on at the end (an incident not over)?"""
+    car = runner.car
+    stepper = getattr(runner, "stepper", None)
+    return bool(car.printer.hold_reason() or car.sign_emulator.silent or car.terminal.meter.fault
+                or (stepper is not None and stepper.gnss_mode != "ok"))
 
 
 def tariffs_by_id(path: Path) -> dict:
@@ -277,7 +308,7 @@ def check(data: dict) -> list[dict]:
         if "completed" in events_seen and not any(t["order_id"] == order_id for t in trips):
             problems.append(f"order {order_id}: completed but no trip carries it")
     results.append(_result("orders_answered", problems, len(steps)))
-    return results
+    return results + check_visible(data)
 
 
 def broken(results: list[dict]) -> list[str]:
@@ -294,8 +325,8 @@ def write_outputs(runner, data: dict) -> dict:
         [{"t_ms": t, "local": hhmm(t, runner.scenario.utc_offset_min), "state": s} for t, s in data["sign_history"]],
         ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     (out / "display-frames.json").write_text(json.dumps(
-        [{"t_ms": t, "screen": kind, "file": f"frames/{name}"} for t, kind, name in runner.car.display.frames],
-        indent=1) + "\n", encoding="utf-8")
+        [dict(f, local=hhmm(f["t_ms"], runner.scenario.utc_offset_min)) for f in runner.car.display.shown],
+        ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     export_file = write_export(runner)
     tot = data["totalisers"] or {}
     orders: dict[str, str] = {}

@@ -25,7 +25,7 @@ DEFAULTS: dict[str, dict] = {
     "alarm": {"hold_ms": 3000},
     "orders": {"answer_s": 20},
     "outbox": {"capacity": 100000, "window": 100},
-    "keys": {"long_ms": 2000, "toll_step_fen": 100},
+    "keys": {"long_ms": 2000},
     "pulse": {"period_ms": 1000},
     "sign": {"query_s": 5},
     "mqtt": {},      # passed to terminal.link.mqtt.LinkConfig (keys documented in docs/config.md)
@@ -68,7 +68,7 @@ def from_dict(data: dict) -> dict:
         ("report", "vacant_s", 1, 86400), ("report", "occupied_s", 1, 86400), ("report", "alarm_s", 1, 3600),
         ("report", "health_s", 10, 86400), ("alarm", "hold_ms", 500, 10000), ("orders", "answer_s", 5, 300),
         ("outbox", "capacity", 1000, 10_000_000), ("outbox", "window", 1, 65000), ("keys", "long_ms", 300, 10000),
-        ("keys", "toll_step_fen", 1, 10000), ("pulse", "period_ms", 100, 10000), ("sign", "query_s", 1, 600),
+        ("pulse", "period_ms", 100, 10000), ("sign", "query_s", 1, 600),
     ):
         if not low <= config[section][key] <= high:
             raise ConfigError(f"{section}.{key} must be from {low} to {high}, got {config[section][key]}")
