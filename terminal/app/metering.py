@@ -26,6 +26,7 @@ from terminal.storage.database import StorageError
 log = logging.getLogger("taxiterm")
 
 SNAPSHOT_EVERY_MS = 5000
+GNSS_FRESH_MS = 3000       # a fix older than this: GNSS is not judging the speed sensor
 TRACK_POINTS = 64
 # operating-state names of the platform protocol (docs/mqtt.md)
 OPERATING = {"for_hire": "for_hire", "hired": "hired", "stopped": "stopped", "settling": "settle",
@@ -52,6 +53,7 @@ class Metering:
         self.gnss_odometer = GnssOdometer()
         self.crosscheck = DistanceCrossCheck()
         self.pulse_watch = PulseWatch()
+        self.last_fix_ms: int | None = None
 
     @property
     def operating(self) -> str:
@@ -157,17 +159,26 @@ class Metering:
         silent = self.pulse_watch.on_pulses(now, count)
         if silent is not None:
             self.speed_sensor("pulse_silent", silent.data.get("active", True), silent.t_ms)
-        if self.meter.odometer.source == "pulses" and self.term.reporting.fix is not None:
+        if not self._gnss_healthy(now):
+            self.crosscheck.restart()       # a GNSS dropout is not a speed-sensor fault
+        elif self.meter.odometer.source == "pulses":
             mismatch = self.crosscheck.update(self.meter.totals.total_m, self.gnss_odometer.metres)
             if mismatch is not None:
                 self.term.audit_event("distance_mismatch", "pulse_vs_gnss", None, mismatch)
                 self.speed_sensor("distance_mismatch", mismatch["active"], now)
+
+    def _gnss_healthy(self, now: int) -> bool:
+        """A fix within the last few seconds and no GNSS fault: only then does GNSS distance judge pulses."""
+        flags = self.term.reporting.flags
+        return (self.last_fix_ms is not None and now - self.last_fix_ms <= GNSS_FRESH_MS
+                and not flags & {"gnss_fault", "antenna_open", "antenna_short"})
 
     def speed_sensor(self, cause: str, active: bool, now: int) -> None:
         """The speed sensor judged against GNSS: JT/T 905's speed-sensor fault bit, raised and cleared by cause."""
         self.term.reporting.flag("speed_sensor_fault", active, now, cause=cause)
 
     def on_fix(self, fix, now: int) -> None:
+        self.last_fix_ms = now
         self.gnss_odometer.add(fix)
         if self.track is not None and self.meter.state == "hired":
             self._track_point(now)

@@ -74,3 +74,13 @@ def test_paper_out_is_shown_as_paper_out_not_offline(bench):
     bench.event("printer_status", online=False, paper_out=True, cover_open=False, paper_near_end=False,
                 reason="paper_out", detail="")
     assert bench.display.warnings == ("缺纸",)
+
+
+def test_a_gnss_dropout_is_not_a_speed_sensor_fault(bench):
+    """The demo's GNSS dropout raised the pulse-vs-GNSS mismatch: GNSS that is not there judges nothing."""
+    bench.press("hire")
+    bench.drive_gnss(60, 40)
+    bench.drive_gnss(120, 40, fixes=False)           # a tunnel: pulses go on, no fixes
+    bench.drive_gnss(200, 40)
+    assert bench.audit_edges("speed_sensor_fault") == []
+    assert all(r["alarm"] == 0 for r in bench.reports("location"))

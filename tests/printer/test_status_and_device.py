@@ -80,6 +80,7 @@ def test_emulator_writes_text_and_png_per_receipt(tmp_path, pty_printer, trip, v
     with open_printer(pty.path) as printer:
         write_receipt(printer.escpos, build_receipt(trip, vehicle, SOFTWARE_ID))
         assert emulator.wait_for_receipts(1)
+    emulator.flush_files()
     assert (tmp_path / "receipt_0001.txt").read_text(encoding="utf-8") == emulator.text(0)
     from PIL import Image
     with Image.open(tmp_path / "receipt_0001.png") as image:
