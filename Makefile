@@ -10,7 +10,7 @@ MPDIR  := tests/micropython
 # a CJK font for the display and receipts, node/npm for MicroPython (WebAssembly).
 APT_PACKAGES := mosquitto gpsd-clients fonts-wqy-microhei nodejs npm python3-venv
 
-.PHONY: setup run test bench lint clean
+.PHONY: setup run test bench lint clean docs-images
 
 setup: $(STAMP)
 
@@ -44,6 +44,9 @@ bench: setup
 
 lint: setup
 	$(BIN)/ruff check .
+
+docs-images: setup
+	$(BIN)/python -m sim.docs_images
 
 clean:
 	rm -rf $(VENV) $(MPDIR)/node_modules bench/results.json

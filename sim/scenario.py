@@ -88,8 +88,8 @@ class Vehicle:
     terminal_id: str = "T0042"
     k: int = 1000
     board: str = "sim"
-    plate: str = "粤A·D1234"
-    company: str = "示范出租汽车有限公司"
+    plate: str = "浙A·T1234"
+    company: str = "杭州示范出租汽车有限公司"
     pulse_input: str = "gpio"         # gpio: pulses on a mock pin; kernel: a counter file
     gnss_style: str = "ublox"
     origin: tuple[float, float] = (30.2741, 120.1551)
@@ -301,7 +301,7 @@ def parse(data: dict, base: Path = REPO, source: Path | None = None) -> Scenario
 
     dt = _table(data, "driver")
     _only(dt, ("cert",), "driver")
-    driver = dt.get("cert", "440100123456")
+    driver = dt.get("cert", "330100123456")
     if not isinstance(driver, str) or not 1 <= len(driver) <= 32:
         raise ScenarioError("driver.cert must be 1-32 characters (the qualification certificate number)")
 

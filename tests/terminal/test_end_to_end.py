@@ -45,7 +45,7 @@ def test_street_hail_trip_is_stored_printed_reported_and_signed_on_the_roof(car)
 
     assert car.printer.wait_for_receipts(1, timeout_s=10)
     text = car.printer.text(0)
-    assert "粤A·D1234" in text and "12328" in text
+    assert "浙A·T1234" in text and "12328" in text
     total = f"{trip['total_fen'] // 100}.{trip['total_fen'] % 100:02d}"
     assert total in text
 
