@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         # the runner's shutdown has already stopped the terminal, the emulators and the broker
-        print(f"\ndemo stopped (Ctrl-C); the simulated terminal and its broker are stopped. Outputs so far: {out}")
+        print(f"\ndemo stopped (Ctrl-C): terminal, emulators and broker closed.\nOutputs so far: {out}")
         return 130
     print(f"\nThe demo's outputs: {out.resolve()}  (receipts/, frames/, contact-sheet.png, sign-history.json, "
           f"mqtt.jsonl, audit-export.json, trips.json, summary.json)")
