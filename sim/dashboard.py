@@ -67,6 +67,14 @@ def screen_text(screen) -> str:
             "NoneType": "-"}.get(kind, kind)
 
 
+GNSS_WORDS = {"gnss_fault": "FAULT", "antenna_open": "antenna open", "antenna_short": "antenna short"}
+
+
+def gnss_text(value: str) -> str:
+    """The runner's GNSS summary ("fix", "no fix" or the raised GNSS flags) in words."""
+    return ",".join(GNSS_WORDS.get(v, v) for v in value.split(",")) if value else "-"
+
+
 def _faults(status: dict) -> str:
     faults = list(status.get("faults") or ())
     return ",".join(faults) if faults else "none"
@@ -86,7 +94,7 @@ def panel(status: dict, offset_min: int) -> list[str]:
         f"   {km(status['distance_m'])} km  {status['speed_kmh']} km/h",
         f"display {status.get('display', '-')}"
         + (f"  [{' '.join(status['warnings'])}]" if status.get("warnings") else ""),
-        f"sign    {status['sign'] or '-':<15} gnss {status['gnss']:<13} printer {status.get('printer', '-')}",
+        f"sign    {status['sign'] or '-':<15} gnss {gnss_text(status['gnss']):<13} printer {status.get('printer', '-')}",
         f"faults  {_faults(status):<23} alarm bits {status.get('alarm', 0)}"
         + ("" if status["powered"] else "   POWER OFF"),
         f"link    {'up' if status['link'] else 'DOWN':<4} outbox {outbox:<6} order {status['order']:<9}"
@@ -101,7 +109,7 @@ def line(status: dict, offset_min: int) -> str:
     warnings = " ".join(status.get("warnings") or ()) or "-"
     return (f"{hhmm(status['t_ms'], offset_min)} {STATE_ZH[status['state']]} total {yuan(fare + extras)}"
             f" (fare {yuan(fare)} + extras {yuan(extras)}) {km(status['distance_m'])} km"
-            f" | sign {status['sign']} | gnss {status['gnss']} | printer {status.get('printer', '-')}"
+            f" | sign {status['sign']} | gnss {gnss_text(status['gnss'])} | printer {status.get('printer', '-')}"
             f" | display [{warnings}] | link {'up' if status['link'] else 'DOWN'}"
             f" | platform {status['platform'] or '-'}" + ("" if status["powered"] else " | POWER OFF"))
 

@@ -89,3 +89,8 @@ def test_without_a_tty_one_short_line_per_change():
     board(status(t_ms=T0 + 121_000, printer="ready", warnings=[]))
     lines = out.getvalue().splitlines()
     assert len(lines) == 3          # the first, a minute later, the printer's change
+
+
+def test_gnss_trouble_is_said_in_words_not_repeated_names():
+    text = "\n".join(panel(status(gnss="gnss_fault"), 480))
+    assert "gnss FAULT" in text and "gnss gnss_fault" not in text
