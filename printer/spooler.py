@@ -91,7 +91,7 @@ class Spooler:
         self.status_timeout_s = status_timeout_s
         self.retry_s = retry_s
         self.idle_poll_s = idle_poll_s
-        self._polled_ms: int | None = None
+        self._polled_ms = clock()         # the first idle ask comes idle_poll_s after start, not in the boot rush
         self.columns = columns
         self._connection: PrinterConnection | None = None
         self._last_reported: dict | None = None
@@ -135,7 +135,7 @@ class Spooler:
         head = self.store.peek()
         if head is None:
             now = self._clock()
-            if self._polled_ms is None or now - self._polled_ms >= self.idle_poll_s * 1000:
+            if now - self._polled_ms >= self.idle_poll_s * 1000:
                 self._report(self._status())
             return "idle"
         job_id, job = head

@@ -61,7 +61,7 @@ def provisioned(tmp: Path, cache_dir: Path) -> Path:
 
 
 class Bench:
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, settle_self_test: bool = True) -> None:
         self.clock = Clock(T0)
         self.sign = RecordingSign()
         self.display = DriverDisplay(dummy(width=256, height=64, mode="1"))
@@ -90,7 +90,8 @@ class Bench:
 
         self.term.outbox.enqueue = recording
         self.term.start()
-        self.advance(7000)                 # past the power-on self-test
+        if settle_self_test:
+            self.advance(7000)             # past the power-on self-test
 
     def advance(self, ms: int) -> None:
         self.clock.t += ms

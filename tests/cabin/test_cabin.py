@@ -108,3 +108,20 @@ def test_signed_out_survives_a_restart(bench, tmp_path):
         assert isinstance(again.screen, SignedOutScreen)
     finally:
         again.close()
+
+
+def test_power_on_self_test_on_a_stepped_clock(tmp_path, tmp_path_factory):
+    """All pixels for 3 s, then the software id for 3 s, then the fare screen: checked at chosen moments."""
+    from drivers.screens import AllOnScreen, IdentityScreen
+    from tests.cabin.bench import Bench, provisioned
+    b = Bench(provisioned(tmp_path, tmp_path_factory.getbasetemp()), settle_self_test=False)
+    try:
+        seen = []
+        for _ in range(8):
+            b.advance(1000)
+            seen.append(type(b.screen))
+        assert seen[:2] == [AllOnScreen, AllOnScreen] and seen[3:5] == [IdentityScreen, IdentityScreen]
+        assert seen[-1] is FareScreen
+        assert b.term.selftest is None
+    finally:
+        b.close()

@@ -160,9 +160,11 @@ def test_paper_near_end_prints_but_is_reported(spooled, trip, vehicle):
 def test_paper_out_is_reported_while_idle_from_the_printers_real_time_status(spooled):
     """Issue 14, item 2: the driver learns of paper out when the printer says so, not at the next receipt."""
     emulator, spooler, store, events = spooled
+    assert spooler.run_once() == "idle" and drain(events) == []  # not in the rush of the start
+    spooler._clock.ms += int(spooler.idle_poll_s * 1000)
     assert spooler.run_once() == "idle"
     first = drain(events)
-    assert first and first[-1].data["reason"] is None          # asked at once: ready
+    assert first and first[-1].data["reason"] is None          # asked after idle_poll_s: ready
     emulator.set_state(paper_out=True)
     spooler._clock.ms += 1000
     assert spooler.run_once() == "idle" and drain(events) == []  # not asked again before idle_poll_s

@@ -69,7 +69,9 @@ def test_hidden_alarm_is_reported_shown_outside_only_and_released_by_the_centre(
     assert pre.valid, pre.errors
     assert pre.payload["extra"]["stage"] == "pre_alarm"
     assert pre.payload["alarm"] & 0b11 == 0b11
-    assert len(car.platform.received("alarm")) == 1
+    # one alarm for the two presses: the brush raised nothing (the alarm's periodic reports,
+    # 5 s apart on the 100x clock, may already follow: they are not counted)
+    assert [m.payload["extra"]["stage"] for m in car.platform.received("alarm")].count("pre_alarm") == 1
     assert runtime.terminal.screen() == frame_before     # silent in the cabin
     assert car.sign.state == "vacant"
 
