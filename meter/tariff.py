@@ -239,6 +239,8 @@ def parse_tariff(data):
         _check_keys(n, NIGHT_KEYS, "night")
         a = _hhmm(n, "from", "night")
         b = _hhmm(n, "to", "night")
+        if a == 1440:
+            raise TariffError("night.from", '"24:00" is allowed only as an end (start at "00:00")')
         if a % 1440 == b % 1440:
             raise TariffError("night", "from and to must differ")
         d["night"] = {
@@ -286,10 +288,12 @@ def parse_tariff(data):
     for i, e in enumerate(extras):
         path = "fixed_extras[%d]" % i
         _check_keys(e, EXTRA_KEYS, path)
-        d["fixed_extras"].append({
-            "label": _text(e, "label", path, 16),
-            "amount_fen": _int(e, "amount_fen", path, 1, d["extras_max_fen"]),
-        })
+        label = _text(e, "label", path, 16)
+        amount = _int(e, "amount_fen", path, 1, MAX_FEN)
+        if amount > d["extras_max_fen"]:
+            raise TariffError(path + ".amount_fen", "must be at most extras_max_fen = %d (got %d)"
+                              % (d["extras_max_fen"], amount))
+        d["fixed_extras"].append({"label": label, "amount_fen": amount})
     return Tariff(d)
 
 
@@ -324,11 +328,11 @@ class Schedule:
 
 
 def parse_schedule(data):
-    """A tariff file's plain data: {"tariff": [table, ...]} (or one table) -> ``Schedule``."""
+    """A tariff file's plain data: {"tariff": [table, ...]} -> ``Schedule``."""
     if isinstance(data, dict) and "tariff" in data and len(data) == 1:
         tables = data["tariff"]
         if isinstance(tables, dict):
-            tables = [tables]
+            raise TariffError("tariff", "must be [[tariff]] tables (an array), not a single [tariff] table")
     else:
         raise TariffError("tariff", "the file must hold [[tariff]] tables and nothing else")
     if not isinstance(tables, list) or not tables:

@@ -5,13 +5,16 @@ settling (fare frozen, extras may be added), out_of_service. Every event carries
 time (Unix epoch ms). An event the meter refuses raises ``MeterError`` with the reason
 and changes nothing. Closing a trip returns its record; the caller stores it before
 anything is printed or sent.
+
+Longer than 400 lines because the states, keys, power and fault handling all change the
+one state the snapshot holds; split apart, each would need the others' invariants.
 """
 
 from meter.errors import MeterError
-from meter.fare import TripFare
 from meter.odometer import Odometer
+from meter.plausibility import SpeedWindow
 from meter.totalisers import Totalisers
-from meter.trip import seal_record
+from meter.trip import Trip
 
 FOR_HIRE = "for_hire"
 HIRED = "hired"
@@ -33,94 +36,15 @@ KEYS = {
     "in_service": ((OUT_OF_SERVICE,), FOR_HIRE),
 }
 
-DEFAULT_PARAMS = {"k": 1000, "source": "pulses", "dip_ms": 10000, "max_kmh": 250}
+DEFAULT_PARAMS = {"k": 1000, "source": "pulses", "dip_ms": 10000, "max_kmh": 250,
+                  "speed_window_ms": 1000, "speed_window_pulses": 20}
+# integer parameters: (lowest, highest); k and source are checked by the odometer
+PARAM_RANGES = {"dip_ms": (0, 3600000), "max_kmh": (1, 1000), "speed_window_ms": (1000, 60000),
+                "speed_window_pulses": (1, 1000)}
 
 
 def _plain_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
-
-
-class Trip:
-    """The open trip: its tariff, fare accumulators, extras and times."""
-
-    def __init__(self, trip_no, tariff, board_ms, order_id, empty_m):
-        self.trip_no = trip_no
-        self.tariff = tariff
-        self.board_ms = board_ms
-        self.order_id = order_id
-        self.empty_m = empty_m
-        self.fare = TripFare(tariff, board_ms)
-        self.distance_m = 0
-        self.paused_m = 0
-        self.paused_ms = 0
-        self.alight_ms = None
-        self.frozen_fen = None
-        self.extras = [[label, fen] for label, fen in tariff.fixed_extras]
-        self.flags = []
-
-    def fare_fen(self):
-        return self.frozen_fen if self.frozen_fen is not None else self.fare.fare_fen()
-
-    def extras_fen(self):
-        total = 0
-        for _, fen in self.extras:
-            total += fen
-        return total
-
-    def record(self, end_ms):
-        t = self.tariff
-        fare_fen = self.fare_fen()
-        breakdown = self.fare.breakdown()
-        if self.frozen_fen is not None:
-            breakdown["rounding_fen"] += self.frozen_fen - self.fare.fare_fen()
-        extras_fen = self.extras_fen()
-        return seal_record({
-            "trip_no": self.trip_no,
-            "order_id": self.order_id,
-            "tariff_id": t.id,
-            "tariff_digest": t.digest,
-            "utc_offset_min": t.utc_offset_min,
-            "board_ms": self.board_ms,
-            "alight_ms": self.alight_ms if self.alight_ms is not None else end_ms,
-            "end_ms": end_ms,
-            "distance_m": self.distance_m,
-            "empty_m": self.empty_m,
-            "paused_m": self.paused_m,
-            "waiting_ms": self.fare.waiting_ms,
-            "paused_ms": self.paused_ms,
-            "price_per_km_fen": t.per_km_fen,
-            "waiting_fen_per_unit": t.waiting_fen_per_unit,
-            "waiting_unit_s": t.waiting_unit_s,
-            "night": self.fare.night_start,
-            "fare": breakdown,
-            "fare_fen": fare_fen,
-            "extras": [{"label": label, "amount_fen": fen} for label, fen in self.extras],
-            "extras_fen": extras_fen,
-            "total_fen": fare_fen + extras_fen,
-            "flags": list(self.flags),
-        })
-
-    def snapshot(self):
-        return {
-            "trip_no": self.trip_no, "tariff_id": self.tariff.id, "board_ms": self.board_ms,
-            "order_id": self.order_id, "empty_m": self.empty_m, "fare": self.fare.snapshot(),
-            "distance_m": self.distance_m, "paused_m": self.paused_m, "paused_ms": self.paused_ms,
-            "alight_ms": self.alight_ms, "frozen_fen": self.frozen_fen, "extras": self.extras,
-            "flags": self.flags,
-        }
-
-    @staticmethod
-    def restore(s, tariff):
-        trip = Trip(s["trip_no"], tariff, s["board_ms"], s["order_id"], s["empty_m"])
-        trip.fare = TripFare.restore(tariff, s["fare"], s["board_ms"])
-        trip.distance_m = s["distance_m"]
-        trip.paused_m = s["paused_m"]
-        trip.paused_ms = s["paused_ms"]
-        trip.alight_ms = s["alight_ms"]
-        trip.frozen_fen = s["frozen_fen"]
-        trip.extras = [[label, fen] for label, fen in s["extras"]]
-        trip.flags = list(s["flags"])
-        return trip
 
 
 class Taximeter:
@@ -133,12 +57,16 @@ class Taximeter:
                 if key not in DEFAULT_PARAMS:
                     raise MeterError("unknown meter parameter " + repr(key))
                 p[key] = params[key]
-        for key in ("dip_ms", "max_kmh"):
-            if not _plain_int(p[key]) or p[key] < 0:
-                raise MeterError("meter parameter %s must be a non-negative integer" % key)
+        for key in PARAM_RANGES:
+            lo, hi = PARAM_RANGES[key]
+            if not _plain_int(p[key]) or p[key] < lo or p[key] > hi:
+                raise MeterError("meter parameter %s must be an integer from %d to %d (got %r)" % (key, lo, hi, p[key]))
         self.params = p
         self.schedule = schedule
         self.odometer = Odometer(p["k"], p["source"])
+        self.window = SpeedWindow(p["max_kmh"], p["speed_window_ms"], p["speed_window_pulses"], self._per_km())
+        self.dip_from = None   # power-off instant of a dip, until the first interval after it
+        self.fault_record = None
         self.state = FOR_HIRE
         self.t = t_ms
         self.powered = True
@@ -179,9 +107,12 @@ class Taximeter:
             return self.power(t, event["power"] == "on")
         return self.key(t, event["key"], event.get("amount_fen"), event.get("label"), event.get("order_id"))
 
+    def _per_km(self):
+        return self.odometer.k if self.odometer.source == "pulses" else 1000
+
     def _check_time(self, t):
-        if not _plain_int(t):
-            raise MeterError("t_ms must be an integer (got %r)" % (t,))
+        if not _plain_int(t) or t < 0:
+            raise MeterError("t_ms must be a non-negative integer (got %r)" % (t,))
         if t < self.t:
             raise MeterError("time went backwards (%d after %d)" % (t, self.t))
 
@@ -200,31 +131,34 @@ class Taximeter:
             self._advance(t, 0)
             return []
         self.odometer.check(value)
-        if self.odometer.reading is None:
-            # The first reading is a baseline: a counter's absolute value is no distance driven now.
+        window = self.window
+        if self.odometer.reading is None or self.fault:
+            # The first reading is a baseline: a counter's absolute value is no distance driven
+            # now. Under a fault the sensor is not trusted: nothing is counted, and after the
+            # repair readings are judged from the last one.
             self.odometer.discard(value)
+            window.restart(t, value)
             self._advance(t, 0)
             return []
-        before = self.odometer.current_m()
-        after = self.odometer.metres_at(value)
-        dm = after - before
-        dt = t - self.t
-        if dm * 3600 > self.params["max_kmh"] * (dt if dt > 1000 else 1000):
-            kmh = dm * 3600 // (dt if dt > 0 else 1)
+        kmh = window.admit(t, value)
+        if kmh is not None:
+            self._fault(t, "distance sensor: implausible speed %d km/h" % kmh)
             self.odometer.discard(value)
+            window.restart(t, value)
             self._advance(t, 0)
-            self.fault = "distance sensor: implausible speed %d km/h" % kmh
-            if self.trip is not None and "meter_fault" not in self.trip.flags:
-                self.trip.flags.append("meter_fault")
             return []
-        if self.odometer.source == "pulses":
+        odo = self.odometer
+        dp = value - odo.reading
+        dm = odo.advance(value)
+        # the interval's speed class: since the last event (the power-off instant after a dip)
+        dt = t - (self.t if self.dip_from is None else self.dip_from)
+        if odo.source == "pulses":
             # speed below the threshold, at pulse resolution: dp/K km in dt ms
-            low_num = (value - self.odometer.reading) * 3600000
-            low_den = self.odometer.k * dt
+            low_num = dp * 3600000
+            low_den = odo.k * dt
         else:
             low_num = dm * 3600
             low_den = dt
-        self.odometer.advance(value)
         self._advance(t, dm, low_num, low_den)
         return []
 
@@ -294,6 +228,9 @@ class Taximeter:
         gap = t - self.off_ms
         self.powered = True
         self.t = t
+        # The gap is no interval (never charged); the first one after it is classed, and shown,
+        # at its speed since the power-off instant, as the distance moved in the gap is in it.
+        self.dip_from = self.off_ms
         closed = []
         if self.trip is not None and gap > self.params["dip_ms"]:
             self.trip.flags.append("power_loss")
@@ -314,15 +251,29 @@ class Taximeter:
             raise MeterError("K must be an integer from 100 to 100000 pulses/km (got %r)" % (k,))
         self._advance(t, 0)
         self.odometer.set_k(k)
+        self.window.set_per_km(self._per_km())
         self.params["k"] = k
 
-    def clear_fault(self, t):
-        """A technician's reset after repair (the terminal allows it only under the seal)."""
+    def clear_fault(self, t, reason):
+        """A technician's clearing after repair; the terminal allows it only under the open seal.
+
+        Returns the audit entry {"fault": the fault record, "cleared_ms", "reason"}, which
+        the terminal stores in its audit trail. Refused during a trip, without a fault, or
+        without a reason (the repair done, 1 to 64 characters).
+        """
         self._check_time(t)
+        self._check_powered()
         if self.state in IN_TRIP:
             raise MeterError("a fault can be cleared only between trips")
+        if not self.fault:
+            raise MeterError("there is no fault to clear")
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > 64:
+            raise MeterError("clearing a fault needs a reason of 1 to 64 characters (the repair done)")
         self._advance(t, 0)
+        entry = {"fault": dict(self.fault_record), "cleared_ms": t, "reason": reason}
         self.fault = None
+        self.fault_record = None
+        return entry
 
     # -- shift ---------------------------------------------------------------------------
     def start_shift(self, t, driver):
@@ -354,28 +305,48 @@ class Taximeter:
     def _advance(self, t, dm, low_num=0, low_den=None):
         """Account the interval since the last event: dm metres at low_num/low_den km/h."""
         dt = t - self.t
+        span = dt if self.dip_from is None else t - self.dip_from
+        self.dip_from = None
+        if self.fault:
+            # from the fault instant nothing is charged or counted, in the trip or the totalisers
+            self.speed_kmh = 0
+            self.t = t
+            return
         if low_den is None:
-            low_den = dt
+            low_den = span
         state = self.state
         if state == HIRED:
             trip = self.trip
             trip.distance_m += dm
-            if not self.fault:
-                low = low_num < trip.tariff.below_kmh * low_den
-                trip.fare.accrue(self.t, t, dm, low)
-        elif state == STOPPED:
+            low = low_num < trip.tariff.below_kmh * low_den
+            trip.fare.accrue(self.t, t, dm, low)
+        elif state == STOPPED or state == SETTLING:
             self.trip.paused_ms += dt
-            self.trip.paused_m += dm
-        elif state == SETTLING:
             self.trip.paused_m += dm
         else:
             self.empty_since_trip += dm
         if dm:
             self.totals.add_distance(state, dm)
             self.shift.add_distance(state, dm)
-        if dt > 0:
-            self.speed_kmh = dm * 3600 // dt
+        if span > 0:
+            self.speed_kmh = dm * 3600 // span
         self.t = t
+
+    def _fault(self, t, reason):
+        """Stop metering: record where the fault began (the event before ``t``) and what was counted."""
+        trip = self.trip
+        record = {"reason": reason, "from_ms": self.t, "detected_ms": t, "odometer_m": self.totals.total_m}
+        if trip is not None:
+            record["distance_m"] = trip.distance_m
+            record["waiting_ms"] = trip.fare.waiting_ms
+            record["fare_fen"] = trip.fare_fen()
+            trip.fault = dict(record)
+            if "meter_fault" not in trip.flags:
+                trip.flags.append("meter_fault")
+        record["trip_no"] = trip.trip_no if trip is not None else None
+        record["state"] = self.state
+        self.fault = reason
+        self.fault_record = record
 
     def _close(self, t):
         record = self.trip.record(t)
@@ -410,6 +381,7 @@ class Taximeter:
         return {
             "params": self.params, "odometer": self.odometer.snapshot(), "state": self.state,
             "t": self.t, "powered": self.powered, "off_ms": self.off_ms, "fault": self.fault,
+            "fault_record": self.fault_record, "window": self.window.points, "dip_from": self.dip_from,
             "trip": self.trip.snapshot() if self.trip else None, "empty_since_trip": self.empty_since_trip,
             "speed_kmh": self.speed_kmh, "totals": self.totals.as_dict(), "shift": self.shift.as_dict(),
             "shift_info": self.shift_info,
@@ -424,6 +396,18 @@ class Taximeter:
         m.powered = s["powered"]
         m.off_ms = s["off_ms"]
         m.fault = s["fault"]
+        # Snapshots made before the speed window and fault records: start the window at the
+        # last event (a shorter window: stricter for one second, never more lenient).
+        m.fault_record = s.get("fault_record")
+        if m.fault and m.fault_record is None:
+            m.fault_record = {"reason": m.fault, "from_ms": None, "detected_ms": None, "odometer_m": None,
+                              "trip_no": None, "state": None}
+        m.window.set_per_km(m._per_km())
+        if "window" in s:
+            m.window.points = [[p[0], p[1]] for p in s["window"]]
+        elif m.odometer.reading is not None:
+            m.window.restart(s["t"], m.odometer.reading)
+        m.dip_from = s.get("dip_from")
         m.empty_since_trip = s["empty_since_trip"]
         m.speed_kmh = s["speed_kmh"]
         m.totals = Totalisers(s["totals"])

@@ -128,13 +128,16 @@ def reference_trips(journal: list, tariffs: dict, k: int, dip_ms: int = 10_000) 
     below = 0
     frozen = None
     off_at = None
+    dip_from = None    # after a dip, the first interval is classed from the power-off (docs/meter.md)
     for name, args, _kw in journal:
         t = args[0]
+        since = last_t if dip_from is None else dip_from
+        dip_from = None
         if name == "reading":
             value = args[1]
             if state == "hired" and ref is not None and last_p is not None:
                 dm = value * 1000 // k - last_p * 1000 // k
-                low = (value - last_p) * 3_600_000 < below * k * (t - last_t)
+                low = (value - last_p) * 3_600_000 < below * k * (t - since)
                 ref.interval(last_t, t, dm, low)
             last_t, last_p = t, value
             continue
@@ -142,19 +145,19 @@ def reference_trips(journal: list, tariffs: dict, k: int, dip_ms: int = 10_000) 
             on = args[1]
             if not on:
                 if state == "hired" and ref is not None:
-                    ref.interval(last_t, t, 0, below > 0 and t > last_t)
+                    ref.interval(last_t, t, 0, below > 0 and t > since)
                 off_at = t
             else:
                 if state in ("hired", "stopped", "settling") and t - off_at > dip_ms:
                     fare = frozen if frozen is not None else ref.fare()
                     out[trip_no] = {"fare_fen": fare, "waiting_ms": ref.waiting_ms}
                     state, ref, frozen = "for_hire", None, None
-                off_at = None
+                dip_from, off_at = off_at, None
             last_t = t
             continue
         key = args[1]
         if state == "hired" and ref is not None:
-            ref.interval(last_t, t, 0, below > 0 and t > last_t)
+            ref.interval(last_t, t, 0, below > 0 and t > since)
         last_t = t
         if key == "hire":
             trip_no += 1

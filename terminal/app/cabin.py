@@ -111,8 +111,8 @@ class Cabin:
         elif name == "sign":
             metering.sign_in_out(now)
             self.set_signed_out(self.signed_out_now())
-            self.set_signed_out(self.term.meter.shift_info is None and self.term.storage.open_shift() is None
-                                and bool(self.term.storage.shifts(last=1)))
+        elif name == "menu" and long and term.meter.fault:
+            metering.clear_fault(now)          # the technician's action after repair, under the seal
         elif name == "menu":
             self.say(term.software_id, now, seconds=5)
         elif name == "reject" and orders.state == "on_call":

@@ -20,7 +20,8 @@ DEFAULTS: dict[str, dict] = {
         "require_sealed_identity": True,
         "receipt_verify_url": "https://verify.taxiterm.invalid/r",   # e-receipt QR links start here
     },
-    "meter": {"k": 1000, "source": "pulses", "dip_ms": 10000, "max_kmh": 250},
+    "meter": {"k": 1000, "source": "pulses", "dip_ms": 10000, "max_kmh": 250, "speed_window_ms": 1000,
+              "speed_window_pulses": 20},
     "report": {"vacant_s": 30, "occupied_s": 10, "alarm_s": 5, "health_s": 300},
     "alarm": {"hold_ms": 3000},
     "orders": {"answer_s": 20},

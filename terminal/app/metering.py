@@ -201,6 +201,39 @@ class Metering:
             del line[1::2]            # halve the resolution, keep the first point
             track["stride"] *= 2
 
+    # -- a fault cleared after repair -----------------------------------------------------------------
+    def clear_fault(self, now: int) -> None:
+        """A technician clears the meter's fault after repair: only under the seal, audited.
+
+        The meter refuses during a trip or without a fault; the seal refuses without the
+        switch under the lead seal closed or a technician's authorisation (that refusal is
+        itself in the audit trail). The cabin says what happened either way.
+        """
+        from terminal.trust.seal import SealRefused, require
+        term = self.term
+        if term.seal is None or term.audit is None:
+            term.cabin.say("无铅封, 不能清除故障 (no seal: fault not cleared)", now, seconds=5)
+            return
+        if not self.meter.fault:
+            term.cabin.say("计价器无故障 (no meter fault)", now, seconds=3)
+            return
+        try:
+            decision = require(term.seal, term.audit, "clear_fault", now, "meter_fault")
+        except SealRefused as exc:
+            log.warning("%s", exc)
+            term.cabin.say("需开启铅封 (seal required): 故障未清除", now, seconds=5)
+            return
+        try:
+            entry = self.meter.clear_fault(max(now, self.meter.t), "cleared under the seal after repair")
+        except MeterError as exc:
+            term.cabin.say(str(exc), now, seconds=5)
+            return
+        term.audit_event("meter_fault_cleared", "meter_fault", entry["fault"]["reason"], entry["reason"],
+                         actor=decision.actor)
+        self.save(now, force=True)
+        term.reporting.flag("meter_fault", False, now)
+        term.cabin.say("计价器故障已清除 (meter fault cleared)", now, seconds=5)
+
     # -- power and shifts ---------------------------------------------------------------------------
     def on_power(self, now: int, on: bool) -> None:
         if on == self.meter.powered:

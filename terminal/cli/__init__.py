@@ -42,7 +42,7 @@ def _register(sub, package) -> None:
 
 def _extension_packages() -> list:
     """Command packages other distributions (or this one's optional parts) declare."""
-    from importlib.metadata import entry_points   # costs ~0.1 s: only when an extension is asked for
+    from importlib.metadata import entry_points  # costs ~0.1 s: only when an extension is asked for
     found = []
     for entry in entry_points(group="taxiterm.commands"):
         try:

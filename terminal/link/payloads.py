@@ -10,6 +10,9 @@ Position fields use the keys and units of EMQX's JT/T 808 gateway: latitude and
 longitude as unsigned integers of 1e-6 degree with the hemisphere in the status
 bits, altitude in metres, speed in 0.1 km/h, direction 0-359, time as BCD
 ``YYMMDDhhmmss`` in GMT+8.
+
+Longer than 400 lines because every uplink's builder sits beside the unit conversions and
+bit tables they share, so one page is the whole uplink contract in code.
 """
 
 from __future__ import annotations
@@ -283,7 +286,8 @@ def trip(*, seq: int, ts_ms: int, record: Mapping, board_pos: Mapping, alight_po
         raise PayloadError(f"trip record lacks {missing}")
     if isinstance(discount_fen, bool) or not isinstance(discount_fen, int) or discount_fen < 0:
         raise PayloadError(f"discount_fen must be a non-negative integer, got {discount_fen!r}")
-    body = {"record": {f: record[f] for f in TRIP_FIELDS},
+    fields = TRIP_FIELDS + (("fault",) if "fault" in record else ())   # only on a trip a fault stopped
+    body = {"record": {f: record[f] for f in fields},
             "board": _place(board_pos), "alight": _place(alight_pos),
             "track": dict(track), "discount_fen": discount_fen}
     return envelope("trip", seq=seq, ts_ms=ts_ms, body=body)

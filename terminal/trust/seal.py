@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from terminal.trust import signing
 
-ACTIONS = ("set_k", "install_tariff", "calibration_mode", "clock_correction", "audit_acknowledge")
+ACTIONS = ("set_k", "install_tariff", "calibration_mode", "clock_correction", "audit_acknowledge", "clear_fault")
 MAX_WINDOW_MS = 24 * 3600 * 1000
 DEFAULT_MAX_CLOCK_CORRECTION_MS = 5 * 60 * 1000
 SWITCH_EVENT = "seal_switch"

@@ -5,7 +5,7 @@ Used by the plain seeded test (also under MicroPython) and by the hypothesis tes
 
 from meter.tariff import Schedule, parse_tariff
 from meter.taximeter import Taximeter
-from tests.meter.reference import Reference
+from tests.meter.reference import Reference, ReferencePlausibility
 
 WEEK_START = 1795104000000  # 2026-11-20 00:00 China time
 
@@ -48,15 +48,23 @@ def random_tariff(rng):
     return d
 
 
-def run_case(rng, checks_per_case=None):
-    """One random tariff and trip; return the number of fare comparisons made."""
+def run_case(rng, dips_and_faults=False):
+    """One random tariff and trip; return the number of fare comparisons made.
+
+    With ``dips_and_faults`` the drive also has power dips (short: the trip resumes; long:
+    it closes), readings near or far above the speed limit judged by the reference's own
+    plausibility window, and the fault state in which nothing more is counted.
+    """
     data = random_tariff(rng)
     tariff = parse_tariff(data)
     k = (400, 1000, 4000, 20000)[rng.int(0, 3)]
-    m = Taximeter(Schedule([tariff]), {"k": k})
+    dip_ms = 10000
+    m = Taximeter(Schedule([tariff]), {"k": k, "dip_ms": dip_ms})
     t = WEEK_START + rng.int(0, 7 * 1440) * 60000 + rng.int(0, 59999)
     pulses = 0
     m.apply({"t_ms": t, "pulses": 0})
+    judge = ReferencePlausibility(per_km=k)
+    judge.start(t, 0)
     t += rng.int(0, 5000)
     m.apply({"t_ms": t, "key": "hire"})
     ref = Reference(data, t)
@@ -64,6 +72,8 @@ def run_case(rng, checks_per_case=None):
     last_m = 0
     last_p = 0
     paused = False
+    faulted = False
+    dip_from = None      # the power-off instant, until the first event after a dip
     compared = 0
     for _ in range(rng.int(1, 120)):
         # Readings come only with pulse events: a key event carries no distance, so
@@ -75,31 +85,70 @@ def run_case(rng, checks_per_case=None):
         else:
             dt = rng.int(1, 8000)
             kmh = rng.int(0, 120)
+        if dips_and_faults:
+            x = rng.int(1, 100)
+            if x <= 4:
+                kmh = rng.int(150, 400)               # near the limit: the window decides
+            elif x == 5:
+                kmh = 5000                            # a pulse generator
         t += dt
+        since = last_t if dip_from is None else dip_from
+        if dips_and_faults and rng.chance(6):
+            m.apply({"t_ms": t, "power": "off"})
+            if not paused and not faulted:
+                ref.interval(last_t, t, 0, ref.below > 0 and t > since)
+            off = t
+            gap = rng.int(0, dip_ms) if rng.chance(80) else rng.int(dip_ms + 1, 3 * dip_ms)
+            t += gap
+            pulses += kmh * k * gap // 3600000        # the car moves on; the counter counts it
+            closed = m.apply({"t_ms": t, "power": "on"})
+            if gap > dip_ms:                          # a long loss closes the trip at the power-off
+                trip = closed[0]
+                assert "power_loss" in trip["flags"] and trip["alight_ms"] == off, data
+                assert (trip["fare_fen"], trip["waiting_ms"]) == (ref.fare(), ref.waiting_ms), data
+                assert trip["distance_m"] == ref.d, data
+                return compared
+            last_t, dip_from = t, off
+            continue
         if rng.chance(8):
             key = "resume" if paused else "pause"
             m.apply({"t_ms": t, "key": key})
-            if not paused:
-                ref.interval(last_t, t, 0, False if ref.below == 0 else t > last_t)
+            if not paused and not faulted:
+                ref.interval(last_t, t, 0, ref.below > 0 and t > since)
             paused = not paused
             last_t = t
         else:
             pulses += kmh * k * dt // 3600000
+            plausible, anchor = judge.judge(t, pulses)
             m.apply({"t_ms": t, "pulses": pulses})
-            metres = pulses * 1000 // k
-            dm = metres - last_m
-            dp = pulses - last_p
-            if not paused:
-                low = dp * 3600000 < ref.below * k * (t - last_t)
-                ref.interval(last_t, t, dm, low)
-            last_t, last_m, last_p = t, metres, pulses
+            if faulted:
+                pass                                  # nothing is counted any more
+            elif not plausible:
+                faulted = True
+            else:
+                judge.remember(t, pulses, anchor)
+                metres = pulses * 1000 // k
+                dm = metres - last_m
+                dp = pulses - last_p
+                if not paused:
+                    low = dp * 3600000 < ref.below * k * (t - since)
+                    ref.interval(last_t, t, dm, low)
+                last_m, last_p = metres, pulses
+            last_t = t
+        dip_from = None
+        assert (m.fault is not None) == faulted, (data, t)
         assert m.view()["fare_fen"] == ref.fare(), (data, t)
         compared += 1
     t += 1000
     m.apply({"t_ms": t, "key": "settle"})
-    if not paused:
-        ref.interval(last_t, t, 0, ref.below > 0)
+    if not paused and not faulted:
+        ref.interval(last_t, t, 0, ref.below > 0 and t > (last_t if dip_from is None else dip_from))
     trip = m.apply({"t_ms": t + 1000, "key": "clear"})[0]
     assert trip["fare_fen"] == ref.fare(), data
     assert trip["waiting_ms"] == ref.waiting_ms, data
+    if dips_and_faults:
+        assert trip["distance_m"] == ref.d, data
+        assert ("meter_fault" in trip["flags"]) == faulted, data
+        if faulted:
+            assert (trip["fault"]["fare_fen"], trip["fault"]["distance_m"]) == (trip["fare_fen"], trip["distance_m"])
     return compared

@@ -111,3 +111,36 @@ class Reference:
         else:
             n = (2 * self.money + den) // (2 * den)
         return self.start + n * step
+
+
+class ReferencePlausibility:
+    """docs/meter.md "Plausibility", step by step: is a reading within max_kmh of its anchor?"""
+
+    def __init__(self, max_kmh=250, window_ms=1000, window_counts=20, per_km=1000):
+        self.max_kmh = max_kmh
+        self.window_ms = window_ms
+        self.window_counts = window_counts
+        self.per_km = per_km
+        self.kept = []
+
+    def start(self, t, count):
+        self.kept = [(t, count)]
+
+    def judge(self, t, count):
+        """(plausible, index of the anchor) of a reading."""
+        far = [i for i, (pt, pc) in enumerate(self.kept)
+               if pt <= t - self.window_ms and pc <= count - self.window_counts]
+        if far:
+            i, allow = far[-1], 0
+        else:
+            i, allow = 0, 1      # short of the window: one count for the first reading's part pulse
+        at, ac = self.kept[i]
+        return (count - ac - allow) * 3600000 <= self.max_kmh * self.per_km * (t - at), i
+
+    def remember(self, t, count, anchor):
+        kept = self.kept[anchor:]
+        if len(kept) > 1 and (count == kept[-1][1] or t - kept[-2][0] < self.window_ms // 8):
+            kept[-1] = (t, count)
+        else:
+            kept.append((t, count))
+        self.kept = kept

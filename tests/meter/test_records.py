@@ -36,3 +36,32 @@ def test_a_restored_meter_continues_exactly_like_the_original():
         d.run(900, 25).key("settle").key("extra", amount_fen=800, label="过路费").key("clear")
     assert a.closed == b.closed
     assert a.m.totals.as_dict() == b.m.totals.as_dict()
+
+
+def test_paused_ms_is_the_time_stopped_or_settling():
+    d = Drive(meter()).key("hire").run(60, 30).key("pause").run(30, 0).key("resume").run(60, 30)
+    d.key("settle").run(20, 0).key("clear", after_ms=500)
+    trip = d.closed[0]
+    assert trip["paused_ms"] == 30000 + 20000 + 500
+    assert trip["end_ms"] - trip["alight_ms"] == 20500
+
+
+def test_a_snapshot_of_the_previous_format_still_restores():
+    d = Drive(meter()).key("hire").run(120, 30).key("pause").run(10, 0)
+    snap = d.m.snapshot()
+    old = dict(snap)
+    for key in list(old):
+        if key not in ("params", "odometer", "state", "t", "powered", "off_ms", "fault", "trip",
+                       "empty_since_trip", "speed_kmh", "totals", "shift", "shift_info"):
+            del old[key]
+    old["params"] = {"k": 1000, "source": "pulses", "dip_ms": 10000, "max_kmh": 250}
+    old["trip"] = dict(snap["trip"])
+    for key in list(old["trip"]):
+        if key not in ("trip_no", "tariff_id", "board_ms", "order_id", "empty_m", "fare", "distance_m", "paused_m",
+                       "paused_ms", "alight_ms", "frozen_fen", "extras", "flags"):
+            del old["trip"][key]
+    b = Drive(Taximeter.restore(old, d.m.schedule), t=d.t)
+    b.num = d.num
+    for x in (d, b):
+        x.key("resume").run(300, 30).key("settle").key("clear")
+    assert b.closed == d.closed

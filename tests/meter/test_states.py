@@ -103,7 +103,7 @@ def test_implausible_pulses_stop_metering_visibly():
     d.key("settle").key("clear")
     assert "meter_fault" in d.closed[0]["flags"]
     raises(MeterError, d.key, "hire")           # no new hiring until repaired
-    d.m.clear_fault(d.t + 1000)
+    d.m.clear_fault(d.t + 1000, "sensor repaired")
     d.t += 1000
     d.key("hire")
     assert d.m.state == "hired"

@@ -77,4 +77,36 @@ def test_schedule_file_shape_and_duplicates():
     assert exc.field == "tariff[1].per_km_fen"
     exc = raises(TariffError, parse_schedule, {"tariff": [tariff_data(), tariff_data(effective_from="2026-02-01 00:00")]})
     assert "repeats" in exc.rule
-    assert len(parse_schedule({"tariff": tariff_data()}).tariffs) == 1
+    exc = raises(TariffError, parse_schedule, {"tariff": tariff_data()})   # [tariff], not [[tariff]]
+    assert exc.field == "tariff" and "[[tariff]]" in exc.rule
+    assert len(parse_schedule({"tariff": [tariff_data()]}).tariffs) == 1
+
+
+def test_24_00_is_only_an_end():
+    exc = error(night={"from": "24:00", "to": "06:00"})
+    assert exc.field == "night.from" and "24:00" in exc.rule
+    assert parse_tariff(tariff_data(night={"from": "22:00", "to": "24:00"})).night == (1320, 1440)
+    assert parse_tariff(tariff_data(peak={"windows": ["17:00-24:00"]})).peak_windows == [(1020, 1440)]
+    exc = error(peak={"windows": ["24:00-24:00"]})
+    assert exc.field == "peak.windows[0]"
+
+
+def test_a_fixed_extra_above_the_largest_extra_names_that_limit():
+    exc = error(extras_max_fen=1, fixed_extras=[{"label": "燃油", "amount_fen": 100}])
+    assert exc.field == "fixed_extras[0].amount_fen"
+    assert "extras_max_fen" in exc.rule and "(got 100)" in exc.rule
+
+
+def test_percentages_are_from_0_to_300():
+    for table, field in (("night", "surcharge_pct"), ("night", "waiting_surcharge_pct"),
+                         ("peak", "surcharge_pct"), ("peak", "waiting_surcharge_pct"),
+                         ("long_distance", "surcharge_pct")):
+        base = {"night": {"from": "23:00", "to": "05:00"}, "peak": {"windows": ["07:00-09:00"]},
+                "long_distance": {"from_m": 5000, "surcharge_pct": 50}}[table]
+        ok = dict(base)
+        ok[field] = 300
+        parse_tariff(tariff_data(**{table: ok}))
+        bad = dict(base)
+        bad[field] = 301
+        exc = error(**{table: bad})
+        assert exc.field == table + "." + field and "from 0 to 300" in exc.rule
