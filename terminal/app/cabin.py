@@ -12,7 +12,7 @@ it (000.0 yuan, cursor on the tens), then ``extra`` steps the digit under the cu
 and ``accept`` steps it down (9 and 0 wrap), ``pause`` moves the cursor right (after the
 jiao back to the hundreds), ``settle`` or ``hire`` adds the amount as a 路桥费 extra and
 closes the entry (the next ``hire`` ends the trip), ``reject`` drops it. A 25.00 yuan toll
-is 9 presses, 25.50 is 15; the digits are on the display while they are keyed.
+is 10 presses, 25.50 is 16; the digits are on the display while they are keyed.
 """
 
 from __future__ import annotations

@@ -125,3 +125,21 @@ def test_power_on_self_test_on_a_stepped_clock(tmp_path, tmp_path_factory):
         assert b.term.selftest is None
     finally:
         b.close()
+
+
+def test_the_presses_for_any_toll_key_in_exactly_that_toll():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from terminal.app.cabin import TollEntry
+
+    @given(st.integers(0, 9999).map(lambda jiao: jiao * 10))
+    def check(fen):
+        keys = toll_key_presses(fen)
+        assert keys[0] == "extra" and keys[-1] == "settle"
+        entry = TollEntry()
+        for key in keys[1:-1]:
+            {"extra": entry.up, "accept": entry.down, "pause": entry.next}[key]()
+        assert entry.amount_fen == fen
+        assert len(keys) <= 2 + 4 * 5 + 3          # never more than five steps a digit
+    check()
