@@ -104,14 +104,20 @@ def panel(status: dict, offset_min: int) -> list[str]:
 
 
 def line(status: dict, offset_min: int) -> str:
-    """One short line for a log."""
+    """One short line for a log (about 80 columns): what changed is what is on it."""
     fare, extras = status["fare_fen"], status["extras_fen"]
-    warnings = " ".join(status.get("warnings") or ()) or "-"
-    return (f"{hhmm(status['t_ms'], offset_min)} {STATE_ZH[status['state']]} total {yuan(fare + extras)}"
-            f" (fare {yuan(fare)} + extras {yuan(extras)}) {km(status['distance_m'])} km"
-            f" | sign {status['sign']} | gnss {gnss_text(status['gnss'])} | printer {status.get('printer', '-')}"
-            f" | display [{warnings}] | link {'up' if status['link'] else 'DOWN'}"
-            f" | platform {status['platform'] or '-'}" + ("" if status["powered"] else " | POWER OFF"))
+    text = (f"{hhmm(status['t_ms'], offset_min)} {STATE_ZH[status['state']]} {yuan(fare + extras)}"
+            f"={yuan(fare)}+{yuan(extras)} {km(status['distance_m'])}km sign {status['sign']}"
+            f" gnss {gnss_text(status['gnss'])} printer {status.get('printer', '-')}")
+    if status.get("warnings"):
+        text += f" [{' '.join(status['warnings'])}]"
+    if status["platform"]:
+        text += f" plat {status['platform']}"
+    if not status["link"]:
+        text += " LINK DOWN"
+    if not status["powered"]:
+        text += " POWER OFF"
+    return text
 
 
 class Dashboard:
