@@ -216,7 +216,7 @@ def _draw_entry(draw, width: int, y: int, entry: tuple, f) -> None:
     chars = list(digits[:-1]) + [".", digits[-1]]
     positions = list(range(len(digits) - 1)) + [None, len(digits) - 1]
     x = width - 1 - sum(_text_width(c, f) for c in chars)
-    for char, pos in zip(chars, positions):
+    for char, pos in zip(chars, positions, strict=True):
         w = _text_width(char, f)
         if pos == cursor:
             draw.rectangle((x - 1, y, x + w, y + 13), fill=WHITE)

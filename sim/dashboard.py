@@ -51,7 +51,9 @@ def cut(text: str, columns: int) -> str:
 
 def screen_text(screen) -> str:
     """The display's screen in a few words, with the values it shows."""
-    from drivers.screens import STATE_LABELS, km as km_shown, yuan as yuan_shown
+    from drivers.screens import STATE_LABELS
+    from drivers.screens import km as km_shown
+    from drivers.screens import yuan as yuan_shown
     kind = type(screen).__name__
     if kind == "FareScreen":
         return f"{STATE_LABELS.get(screen.state, screen.state)} {yuan_shown(screen.fare_fen)} 元 " \

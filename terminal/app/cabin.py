@@ -17,7 +17,6 @@ is 10 presses, 25.50 is 16; the digits are on the display while they are keyed.
 
 from __future__ import annotations
 
-
 TOLL_DIGITS = 4           # hundreds, tens, yuan, jiao: up to 999.9 yuan
 TOLL_START_CURSOR = 1     # most tolls are tens of yuan
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 from meter.taximeter import IN_TRIP
 from terminal.link import payloads
 
-
 # alarm flag -> (health device, display warning); the meter fault is a fault screen, the sign's
 # warning comes from the sign's own event (drivers/display.py)
 FAULTS = {
