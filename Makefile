@@ -50,3 +50,31 @@ docs-images: setup
 
 clean:
 	rm -rf $(VENV) $(MPDIR)/node_modules bench/results.json
+
+# The Debian package (docs/install-pi.md): `make deb` builds out/taxiterm_VERSION-1_all.deb with
+# dpkg-deb and checks it with lintian; `make deb-check` (root) builds, installs, runs, updates
+# A/B and purges it on this machine (packaging/ci-check.sh). deb-setup installs Debian's tools
+# and the Debian packages the .deb depends on (its Depends line in packaging/build-deb.sh).
+DEB_TOOLS := dpkg-dev fakeroot lintian
+DEB_DEPENDS := python3 adduser init-system-helpers python3-serial python3-usb python3-qrcode python3-pil \
+  python3-cryptography python3-jsonschema python3-smbus2 python3-spidev python3-cbor2 python3-six python3-yaml \
+  python3-appdirs python3-colorzero
+
+.PHONY: deb deb-setup deb-check
+
+deb-setup:
+	@missing=""; for p in $(DEB_TOOLS) $(DEB_DEPENDS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deb-setup: installing system packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+deb: setup deb-setup
+	PYTHON=$(BIN)/python sh packaging/build-deb.sh out
+
+deb-check: setup deb-setup
+	PYTHON=$(BIN)/python bash packaging/ci-check.sh

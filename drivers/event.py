@@ -23,6 +23,8 @@ Kinds in use (each adapter documents its data):
   platform         {"topic": str, "payload": bytes}  a downlink command from the platform
   link             {"up": bool, ...}                 MQTT connection up or down
   puback           {"mid": int, "ok": bool}          the broker acknowledged a publish
+  jt_command       {"link", "protocol", "message"}   a JT/T platform command (link and puback events of a
+                                                     JT/T link carry "link": its name; docs/jtt.md)
   tick             {}                                periodic wake-up of the loop
 """
 

@@ -77,6 +77,9 @@ class Incidents:
 
     def _outage_begin(self, mode: str) -> None:
         car = self.runner.car
+        if car.jt_platform is not None:          # the network is gone for the JT/T link too
+            car.jt_platform.refuse = True
+            car.jt_platform.drop()
         if mode == "kill":
             self.runner.loop.quiesce()      # what the broker acknowledged has reached the platform before it dies
             car.gate.hold()
@@ -85,7 +88,8 @@ class Incidents:
         else:
             car.gate.hold()
             car.gate.cut()
-        self.runner.loop.await_event(lambda e: e.kind == "link" and not e.data.get("up"), "the link going down")
+        self.runner.loop.await_event(lambda e: e.kind == "link" and not e.data.get("up") and "link" not in e.data,
+                                     "the link going down")
 
     def _outage_end(self, mode: str) -> None:
         car = self.runner.car
@@ -93,7 +97,10 @@ class Incidents:
             car.broker.start()
             self._platform_back()
         car.gate.release()
-        self.runner.loop.await_event(lambda e: e.kind == "link" and e.data.get("up"), "the link coming back")
+        if car.jt_platform is not None:
+            car.jt_platform.refuse = False
+        self.runner.loop.await_event(lambda e: e.kind == "link" and e.data.get("up") and "link" not in e.data,
+                                     "the link coming back")
 
     def _platform_back(self) -> None:
         """The restarted broker forgot every subscription: wait until the platform has subscribed again."""

@@ -60,8 +60,11 @@ class Installation:
     """The car's terminal and everything around it; ``build()`` fits it, ``close()`` takes it out."""
 
     def __init__(self, scenario: Scenario, out_dir: Path, clock: Callable[[], int], *, broker: Broker | None = None,
-                 render: bool = True, state_dir: Path | None = None) -> None:
+                 render: bool = True, state_dir: Path | None = None, link: str = "mqtt") -> None:
         self.scenario = scenario
+        self.link_name = link             # "mqtt", or a JT/T link (jt808 / jt905) beside it
+        self.jt_platform = None
+        self.jt_links: list = []
         self.out = out_dir
         self.clock = clock
         self.render = render
@@ -83,11 +86,20 @@ class Installation:
         self.transcript.write_text("")
         self.platform = PlatformEmulator(self.broker.host, self.broker.port, transcript=self.transcript,
                                          clock=self.clock, client_id=f"platform-{v.terminal_id}").start()
+        jt = {}
+        if self.link_name != "mqtt":
+            from sim.jtt_platform import JttPlatform
+            self.jt_platform = JttPlatform(self.link_name, transcript=self.out / f"{self.link_name}.jsonl",
+                                           clock=self.clock).start()
+            jt = {"links": {"use": ["mqtt", self.link_name]},
+                  self.link_name: {"port": self.jt_platform.port, "reconnect_min_s": 0.05, "reconnect_max_s": 0.5}}
         self.config = config_mod.from_dict({
+            **jt,
             "terminal": {"id": v.terminal_id, "state_dir": str(state_dir), "plate": v.plate,
                          "company": v.company, "driver_cert": sc.driver_cert},
             "meter": {"k": v.k},
             "report": dict(sc.report),
+            "recorder": {k: v for k, v in sc.recorder.items() if k in ("continuous_s", "rest_s", "daily_s")},
             "sign": {"query_s": 60},
             "mqtt": {"host": self.broker.host, "port": self.gate.port, "reconnect_min_s": 0.05,
                      "reconnect_max_s": 0.5},
@@ -139,6 +151,9 @@ class Installation:
             identity_reason=self.identity.reason, audit=self.audit, receipt_builder=self._receipt,
             seal=Seal(self.state.device_id(), self.state.role_key("authority"), switch_closed_from_audit(self.audit)))
         journal_meter(self.terminal.meter, self.journal)
+        if self.jt_platform is not None:
+            from terminal.app.jt_desk import attach
+            self.jt_links = attach(self.terminal, self.config, self.events, clock)
 
     def _receipt(self, record: dict):
         from printer.receipt import Vehicle as ReceiptVehicle
@@ -154,6 +169,10 @@ class Installation:
         for closer in (getattr(self, name, None) for name in ("link",)):
             if closer is not None:
                 closer.stop()
+        for jt_link in self.jt_links:
+            jt_link.stop()
+        if self.jt_platform is not None:
+            self.jt_platform.stop()
         for name in ("keys", "alarm_buttons", "ignition", "gnss", "sign"):
             device = getattr(self, name, None)
             if device is not None:

@@ -41,15 +41,17 @@ __all__ = ["ShiftRunner", "SimError"]
 class ShiftRunner:
     def __init__(self, scenario: Scenario, out_dir: str | Path, *, speed: float | None = None,
                  broker: Broker | None = None, render: bool = True, state_dir: Path | None = None,
-                 on_tick: Callable[[dict], None] | None = None) -> None:
+                 on_tick: Callable[[dict], None] | None = None, link: str = "mqtt") -> None:
         self.clock = ShiftClock(scenario.start_ms, speed)
         self.scenario = scenario
         self.out = Path(out_dir)
         self.speed = speed
         self.render = render
         self.on_tick = on_tick
-        self.car = Installation(scenario, self.out, self.clock, broker=broker, render=render, state_dir=state_dir)
+        self.car = Installation(scenario, self.out, self.clock, broker=broker, render=render, state_dir=state_dir,
+                                link=link)
         self.notes: list[str] = []
+        self.recorder_truth: dict[int, int] = {}   # second start ms -> the vehicle's mean speed, 0.1 km/h
         self.incidents = Incidents(self)
         self.wall_s = 0.0
 
@@ -67,9 +69,14 @@ class ShiftRunner:
             self.witness = Witness(self)
             self.loop = LoopStep(car, self.witness)
             car.link.start()
+            for jt_link in car.jt_links:
+                jt_link.start()
             self.loop.await_event(lambda e: e.kind == "link" and e.data.get("up"), "the terminal's MQTT connection")
             car.terminal.start()
             self.clock.start()
+            limits = {k: v for k, v in self.scenario.recorder.items() if k in ("speed_limit_kmh", "overspeed_s")}
+            if limits:       # the platform's speed limit, as a params command (docs/recorder.md)
+                self.loop.command(car.platform.params, self.scenario.vehicle.terminal_id, limits)
             self.script = ShiftScript(self, self._schedule_incidents())
             self.clock.at(self.now, self.script.resume)
             self._next_tick = self.now + 1000
@@ -107,9 +114,10 @@ class ShiftRunner:
 
     def _tick(self) -> None:
         """One simulated second."""
-        self.vehicle.step()
+        metres = self.vehicle.step()
         self.script.arrived()
         if self.incidents.powered:
+            self.recorder_truth[self.now - 1000] = round(metres * 36)
             self.stepper.pulses()
             self._tick_no += 1
             if self._tick_no * 1000 % self.car.counter.period_ms == 0:
@@ -148,8 +156,19 @@ class ShiftRunner:
             self.notes.append(f"the printer cannot print at the end of the shift ({car.printer.hold_reason()}): "
                               f"{len(car.spooler.store)} receipt(s) still queued")
         self.loop.quiesce()
+        self._jt_quiesce()
         if not len(car.spooler.store):
             car.printer.wait_for_receipts(len(car.storage.trips()), timeout_s=SYNC_TIMEOUT_S)
+
+    def _jt_quiesce(self) -> None:
+        """Every message delivered on the JT/T link too (its platform acknowledges in wall time)."""
+        links = self.car.terminal.outbox.stats().get("links", {})
+        deadline = time.monotonic() + SYNC_TIMEOUT_S
+        while any(s["pending"] for s in links.values()) and time.monotonic() < deadline:
+            self.loop.drain()
+            self.car.terminal.outbox.pump()
+            time.sleep(0.01)
+            links = self.car.terminal.outbox.stats().get("links", {})
 
     def status(self) -> dict:
         """What the dashboard shows."""

@@ -110,6 +110,7 @@ class Scenario:
     actions: tuple[Action, ...]
     source: Path | None = None
     end_ms: int | None = None         # the shift stops here, whatever is still to come
+    recorder: dict = field(default_factory=dict)   # [recorder]: fatigue limits, the platform's speed limit
 
 
 # -- values ---------------------------------------------------------------------------------------
@@ -229,6 +230,9 @@ def _param(kind: str, value, routes: dict, where: str):
 # -- the file ---------------------------------------------------------------------------------------
 
 _TOP = ("scenario", "vehicle", "tariff", "driver", "report", "routes", "actions")
+_TOP += ("recorder",)
+RECORDER_CONFIG = ("continuous_s", "rest_s", "daily_s")      # the terminal's [recorder] (docs/recorder.md)
+RECORDER_LIMITS = ("speed_limit_kmh", "overspeed_s")          # sent by the platform at the start (params)
 
 
 def load(path: str | Path) -> Scenario:
@@ -307,6 +311,11 @@ def parse(data: dict, base: Path = REPO, source: Path | None = None) -> Scenario
 
     report = _table(data, "report")
     _only(report, ("vacant_s", "occupied_s", "alarm_s", "health_s"), "report")
+    recorder = _table(data, "recorder")
+    _only(recorder, RECORDER_CONFIG + RECORDER_LIMITS, "recorder")
+    for key, value in recorder.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ScenarioError(f"recorder.{key} must be a positive integer, got {value!r}")
 
     routes: dict[str, RouteSpec] = {}
     rt = _table(data, "routes")
@@ -358,7 +367,7 @@ def parse(data: dict, base: Path = REPO, source: Path | None = None) -> Scenario
             last_driving_start = i
         actions.append(Action(i, do, at_ms, into_ms, params))
     return Scenario(head["name"], str(head.get("description", "")), start_ms, offset, seed, vehicle, tariff,
-                    driver, dict(report), routes, tuple(actions), source, end_ms)
+                    driver, dict(report), routes, tuple(actions), source, end_ms, dict(recorder))
 
 
 BUNDLED = Path(__file__).resolve().parent / "scenarios"

@@ -29,11 +29,13 @@ import tomllib
 from pathlib import Path
 
 from printer.receipt import parse_qr_payload
+from sim import jtt_checks, recorder_checks
 from sim.visible_checks import VISIBLE, check_visible
 
 INVARIANTS = ("one_receipt_per_trip", "one_platform_record_per_trip", "totalisers_equal_sums", "no_report_lost",
-              "platform_messages_valid", "alarm_lifecycle_complete", "fares_equal_reference",
-              "orders_answered") + VISIBLE
+              "platform_messages_valid", "alarm_lifecycle_complete", "fares_equal_reference", "orders_answered")
+INVARIANTS += recorder_checks.NAMES     # the driving record against the vehicle (sim/recorder_checks.py)
+INVARIANTS += VISIBLE               # what people see (sim/visible_checks.py)
 
 
 def hhmm(t_ms: int, offset_min: int) -> str:
@@ -75,6 +77,8 @@ def gather(runner) -> dict:
         "journal": [[name, list(args), kw] for name, args, kw in runner.car.journal],
         "tariffs": tariffs_by_id(runner.scenario.tariff),
         "notes": list(runner.notes),
+        "jtt": jtt_checks.gather(runner),
+        "recorder": recorder_checks.gather(runner),
         **seen(runner),
     }
 
@@ -311,7 +315,8 @@ def check(data: dict) -> list[dict]:
         if "completed" in events_seen and not any(t["order_id"] == order_id for t in trips):
             problems.append(f"order {order_id}: completed but no trip carries it")
     results.append(_result("orders_answered", problems, len(steps)))
-    return results + check_visible(data)
+    results += [_result(name, problems, n) for name, problems, n in recorder_checks.check(data.get("recorder"))]
+    return results + jtt_checks.check(data) + check_visible(data)
 
 
 def broken(results: list[dict]) -> list[str]:

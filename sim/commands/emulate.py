@@ -2,6 +2,9 @@
 
 ``taxiterm emulate gnss`` serves NMEA from a route or a log on a pseudo-terminal, the
 way a receiver on a serial port would; the terminal opens the printed path.
+``taxiterm emulate sign`` is a JT/T 905.2 rooftop sign and ``taxiterm emulate printer`` an
+ESC/POS receipt printer, each on a pseudo-terminal whose path is printed first.
+``taxiterm bench up`` starts all three at once (sim/bench.py).
 """
 
 import itertools
@@ -11,7 +14,7 @@ from terminal.cli import CommandError
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("emulate", help="device emulators on pseudo-terminals (GNSS receiver)")
+    parser = subparsers.add_parser("emulate", help="device emulators on pseudo-terminals (GNSS, sign, printer)")
     sub = parser.add_subparsers(dest="emulate_command", metavar="DEVICE", required=True)
 
     emu = sub.add_parser("gnss", help="a GNSS receiver: serve NMEA on a pseudo-terminal and print its path")
@@ -33,6 +36,81 @@ def register(subparsers) -> None:
     emu.add_argument("--loop", action="store_true", help="start again at the end")
     emu.add_argument("--write", metavar="FILE", help="write the NMEA to FILE at once instead of serving a pty")
     emu.set_defaults(func=emulate_command)
+
+    sign = sub.add_parser("sign", help="a rooftop sign (JT/T 905.2) on a pseudo-terminal; print its path")
+    sign.add_argument("--silent", action="store_true", help="obey commands but never answer (a dead TX line)")
+    sign.add_argument("--garbage", action="store_true", help="answer with broken frames and line noise")
+    sign.add_argument("--serial", type=lambda v: int(v, 16), default=0x000001, metavar="HEX",
+                      help="serial number it reports (hex, default 000001)")
+    sign.set_defaults(func=sign_command)
+
+    printer = sub.add_parser("printer", help="an ESC/POS receipt printer on a pseudo-terminal; print its path")
+    printer.add_argument("--out", required=True, help="folder for receipt_NNNN.txt/.png (created)")
+    printer.add_argument("--tcp", type=int, metavar="PORT", help="also listen on 127.0.0.1:PORT (network printer)")
+    for name in ("paper_out", "paper_near_end", "cover_open", "offline", "silent"):
+        printer.add_argument(f"--{name.replace('_', '-')}", action="store_true", help=f"start with {name}")
+    printer.set_defaults(func=printer_command)
+
+
+def _serve_until_interrupted(close) -> int:
+    import signal
+    import threading
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        close()
+    return 0
+
+
+def sign_command(args) -> int:
+    from sim.sign_emulator import SignEmulator
+
+    emulator = SignEmulator(serial_number=args.serial)
+    emulator.silent, emulator.garbage = args.silent, args.garbage
+    last = [None]
+
+    def on_frame(_frame) -> None:
+        if emulator.state != last[0]:
+            last[0] = emulator.state
+            print(f"sign shows {emulator.state}", file=sys.stderr, flush=True)
+
+    emulator.on_frame = on_frame
+    emulator.start()
+    print(emulator.path, flush=True)
+    print(f"sign emulator: open {emulator.path} (Ctrl-C stops)", file=sys.stderr, flush=True)
+    return _serve_until_interrupted(emulator.close)
+
+
+def printer_command(args) -> int:
+    from sim.printer_emulator import STATES, PrinterEmulator
+    from sim.pty import PtyDevice
+
+    emulator = PrinterEmulator(out_dir=args.out)
+    emulator.set_state(**{name: getattr(args, name) for name in STATES})
+    pty = PtyDevice()
+    emulator.serve_pty(pty)
+    print(pty.path, flush=True)
+    if args.tcp is not None:
+        try:
+            port = emulator.serve_tcp("127.0.0.1", args.tcp)
+        except OSError as exc:
+            emulator.close()
+            pty.close()
+            raise CommandError(f"--tcp {args.tcp}: {exc.strerror}") from None
+        print(f"printer emulator also on tcp://127.0.0.1:{port}", file=sys.stderr, flush=True)
+    print(f"printer emulator: open {pty.path}; receipts in {args.out} (Ctrl-C stops)", file=sys.stderr, flush=True)
+
+    def close() -> None:
+        emulator.close()
+        pty.close()
+
+    return _serve_until_interrupted(close)
 
 
 def _periods(values: list[str], kind: str) -> list[tuple]:

@@ -5,6 +5,7 @@ import datetime
 import json
 import logging
 import sys
+import tempfile
 from pathlib import Path
 
 from terminal.cli import CommandError
@@ -13,7 +14,8 @@ from terminal.cli import CommandError
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("sim", help="run a scenario (a simulated shift) or a fleet load test")
     parser.add_argument("scenario", nargs="?", help="scenario file, or the name of a bundled one (sim/scenarios)")
-    parser.add_argument("--out", help="folder for the outputs (created; must be empty or new)")
+    parser.add_argument("--out", help="folder for the outputs (created; must be empty or new; default: a new "
+                                      "taxiterm-sim-SCENARIO-TIME folder under the temp dir)")
     pace = parser.add_mutually_exclusive_group()
     pace.add_argument("--speed", type=float, help="simulated time runs N times the wall clock (1 = real time)")
     pace.add_argument("--virtual", action="store_true", help="virtual clock, as fast as the machine allows (default)")
@@ -23,6 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="fleet: measuring time (default 20)")
     parser.add_argument("--consumers", type=int, default=2, help="fleet: platform consumers sharing a subscription")
     parser.add_argument("--list", action="store_true", help="list the bundled scenarios")
+    parser.add_argument("--link", choices=("mqtt", "jt808", "jt905"), default="mqtt",
+                        help="also run the shift over this JT/T link, against its platform emulator (docs/jtt.md)")
     parser.set_defaults(func=handler)
 
 
@@ -52,11 +56,13 @@ def handler(args: argparse.Namespace) -> int:
     except scenario_mod.ScenarioError as exc:
         raise CommandError(str(exc)) from None
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = Path(args.out) if args.out else Path(f"sim-out/{sc.name}-{stamp}")
+    # never into the working directory by default: that is often the repository
+    out = Path(args.out) if args.out else Path(tempfile.gettempdir()) / f"taxiterm-sim-{sc.name}-{stamp}"
     if out.exists() and any(out.iterdir()):
         raise CommandError(f"{out} is not empty; give a new --out folder")
     try:
-        summary = run_scenario(sc, out, speed=args.speed, render=not args.no_render, dashboard=args.dashboard)
+        summary = run_scenario(sc, out, speed=args.speed, render=not args.no_render, dashboard=args.dashboard,
+                               link=args.link)
     except KeyboardInterrupt:
         print(f"\nstopped (Ctrl-C); the simulated terminal and its broker are stopped. Outputs so far: {out}")
         return 130
@@ -64,7 +70,7 @@ def handler(args: argparse.Namespace) -> int:
 
 
 def run_scenario(sc, out: Path, *, speed: float | None, render: bool = True, dashboard: bool = False,
-                 stream=None) -> dict:
+                 stream=None, link: str = "mqtt") -> dict:
     """Run ``sc`` into ``out``, print what happened, return the summary (``ok`` false: an invariant broke)."""
     from sim.dashboard import Dashboard
     from sim.runner import ShiftRunner, SimError
@@ -75,7 +81,7 @@ def run_scenario(sc, out: Path, *, speed: float | None, render: bool = True, das
     pace = "virtual clock" if speed is None else f"{speed:g}x real time"
     print(f"scenario {sc.name}: {sc.description} ({pace})", file=stream, flush=True)
     try:
-        summary = ShiftRunner(sc, out, speed=speed, render=render, on_tick=board).run()
+        summary = ShiftRunner(sc, out, speed=speed, render=render, on_tick=board, link=link).run()
     except SimError as exc:
         raise CommandError(f"simulation stopped: {exc}") from None
     finally:

@@ -29,9 +29,14 @@ DEFAULTS: dict[str, dict] = {
     "keys": {"long_ms": 2000},
     "pulse": {"period_ms": 1000},
     "sign": {"query_s": 5},
+    "recorder": {"continuous_s": 14400, "rest_s": 1200, "daily_s": 28800},   # docs/recorder.md
     "mqtt": {},      # passed to terminal.link.mqtt.LinkConfig (keys documented in docs/config.md)
     "board": {},     # overrides of the board profile (docs/board.md)
+    "links": {"use": ["mqtt"]},   # which platform links run: any of mqtt, jt808, jt905 (docs/jtt.md)
+    "jt808": {},     # passed to terminal.link.jtt_link.tcp_link.link_config (keys documented in docs/config.md)
+    "jt905": {},
 }
+LINKS = ("mqtt", "jt808", "jt905")
 
 
 class ConfigError(ValueError):
@@ -57,7 +62,7 @@ def from_dict(data: dict) -> dict:
             raise ConfigError(f"unknown section [{section}]; known: {', '.join(DEFAULTS)}")
         if not isinstance(table, dict):
             raise ConfigError(f"[{section}] must be a table")
-        if section in ("mqtt", "board"):
+        if section in ("mqtt", "board", "jt808", "jt905"):
             config[section] = dict(table)
             continue
         for key, value in table.items():
@@ -70,6 +75,8 @@ def from_dict(data: dict) -> dict:
         ("report", "health_s", 10, 86400), ("alarm", "hold_ms", 500, 10000), ("orders", "answer_s", 5, 300),
         ("outbox", "capacity", 1000, 10_000_000), ("outbox", "window", 1, 65000), ("keys", "long_ms", 300, 10000),
         ("pulse", "period_ms", 100, 10000), ("sign", "query_s", 1, 600),
+        ("recorder", "continuous_s", 600, 86400), ("recorder", "rest_s", 60, 86400),
+        ("recorder", "daily_s", 600, 86400),
     ):
         if not low <= config[section][key] <= high:
             raise ConfigError(f"{section}.{key} must be from {low} to {high}, got {config[section][key]}")
@@ -81,7 +88,22 @@ def from_dict(data: dict) -> dict:
     except EReceiptError as exc:
         raise ConfigError(f"terminal.receipt_verify_url: {exc}") from None
     config["mqtt"].setdefault("terminal_id", config["terminal"]["id"])
+    _check_links(config)
     return config
+
+
+def _check_links(config: dict) -> None:
+    """``[links] use``: a non-empty list of distinct link names; each JT/T link's table checked whole."""
+    use = config["links"]["use"]
+    if not use or any(name not in LINKS for name in use) or len(set(use)) != len(use):
+        raise ConfigError(f"links.use must list distinct links from {', '.join(LINKS)}, got {use!r}")
+    from terminal.link.jtt_link.tcp_link import link_config
+    for name in ("jt808", "jt905"):
+        if name in use:
+            try:
+                config[name] = link_config(name, config[name], config["terminal"])
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
 
 
 def load(path: str | Path) -> dict:

@@ -28,6 +28,7 @@ from terminal.app.daily import DayBook
 from terminal.app.metering import OPERATING, Metering
 from terminal.app.orders import OrderDesk
 from terminal.app.platform_desk import PlatformDesk
+from terminal.app.recorder import Recorder
 from terminal.app.reporting import Reporting
 from terminal.link.outbox import Outbox
 from terminal.storage.database import Storage
@@ -82,12 +83,14 @@ class Terminal:
         self.cabin = Cabin(self, selftest=SelfTest(self.started_ms, software_id, active.id if active else "-"))
         self.daybook = DayBook(active.utc_offset_min if active else 480)
         self.daybook.set_state(OPERATING[self.meter.state], self.started_ms)
+        self.recorder = Recorder(self)      # the driving record (terminal/recorder/, docs/recorder.md)
         self._handlers = {
             "pulses": lambda e: self.metering.on_pulses(e.t_ms, e.data["count"]),
             "key": lambda e: self.cabin.on_key(e.data["key"], e.data.get("long", False), e.t_ms),
             "power": self._on_power,
             "alarm_button": self._on_alarm_button,
             "platform": lambda e: self.platform.on_command(e.data["topic"], e.data["payload"], e.t_ms),
+            "jt_command": lambda e: self.platform.on_jt_command(e.data, e.t_ms),
             "fix": self._on_fix,
             "gnss_health": lambda e: self.reporting.flag(e.data["alarm"], e.data["active"], e.t_ms),
             "sign_fault": self._on_sign_fault,
@@ -160,6 +163,7 @@ class Terminal:
                     event = None
             self.periodic(self.clock())
         self.metering.save(self.clock(), force=True)
+        self.recorder.flush()
 
     def handle(self, event: Event) -> None:
         kind = event.kind
@@ -172,6 +176,7 @@ class Terminal:
             log.debug("event %s not handled", kind)
             return
         handler(event)
+        self.recorder.on_event(event)
 
     def periodic(self, now: int) -> None:
         for device in self.devices.inputs:
@@ -181,6 +186,7 @@ class Terminal:
         self.carry_out(self.alarm.tick(now), now)
         self.carry_out(self.orders.tick(now), now)
         self.reporting.periodic(now)
+        self.recorder.periodic(now)
         self._close_days(now)
         self.metering.save(now)
         self.outbox.pump()

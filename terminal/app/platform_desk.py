@@ -18,6 +18,7 @@ class PlatformDesk:
         self.term = term
         self.params: dict = {}            # platform parameters other than report intervals
         self.last: str = ""               # the last command, for the dashboard and the log
+        self.jt = None                    # JtDesk (jt_desk.py) when JT/T links are configured
 
     def on_command(self, topic: str, payload: bytes, now: int) -> None:
         term = self.term
@@ -45,10 +46,17 @@ class PlatformDesk:
             effects = self._params(cmd)
         elif cmd.name == "time_sync":
             effects = [("report", "ack", self._time_sync(cmd, now))]
+        elif cmd.name == "record_query":
+            effects = term.recorder.query(cmd, now)
         else:
             effects = [("report", "ack", cmd.ack(3, "unsupported"))]
         term.carry_out(effects, now)
         term.outbox.pump()
+
+    def on_jt_command(self, data: dict, now: int) -> None:
+        """A command from a JT/T link (``jt_command`` event): the JT/T adapter turns it into ours."""
+        if self.jt is not None:
+            self.jt.on_command(data, now)
 
     def _time_sync(self, cmd: Command, now: int) -> dict:
         """The platform's time: small corrections only while for hire; recorded, never a jump mid-trip.

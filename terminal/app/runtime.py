@@ -53,7 +53,7 @@ def installed_schedule(state: keys.DeviceState) -> Schedule:
 
 
 def build_devices(profile: BoardProfile, config: dict, events: queue.Queue, clock: Callable[[], int],
-                  storage: Storage, software_id: str) -> Devices:
+                  storage: Storage, software_id: str, factory=None) -> Devices:
     from drivers.alarm_button import HiddenAlarm
     from drivers.display import DriverDisplay, open_display
     from drivers.keys import DriverKeys
@@ -65,7 +65,7 @@ def build_devices(profile: BoardProfile, config: dict, events: queue.Queue, cloc
     from printer.spooler import Spooler
     from terminal.link.mqtt import MqttLink
 
-    factory = make_pin_factory(profile)
+    factory = factory or make_pin_factory(profile)
     inputs = [
         DriverKeys(profile.keys, events, clock, factory, long_ms=config["keys"]["long_ms"]),
         HiddenAlarm({"alarm_a": profile.inputs["alarm_a"], "alarm_b": profile.inputs["alarm_b"]}, events, clock,
@@ -83,7 +83,8 @@ def build_devices(profile: BoardProfile, config: dict, events: queue.Queue, cloc
     printer_url = profile.serial["printer"]
     spooler = Spooler(StoredJobs(storage.receipt_queue), lambda: open_printer(printer_url), events, clock)
     gnss = GnssReader(profile.serial["gnss"], events, clock=clock)
-    link = MqttLink(config["mqtt"], events, clock, software=software_id)
+    use = config.get("links", {}).get("use", ["mqtt"])
+    link = MqttLink(config["mqtt"], events, clock, software=software_id) if "mqtt" in use else None
     display = DriverDisplay(open_display(profile.display))
     return Devices(sign=sign, display=display, spooler=spooler, gnss=gnss, link=link, inputs=inputs,
                    pulse_counter=pulses)
@@ -93,7 +94,7 @@ class Runtime:
     """A whole terminal: ``start()`` opens everything and runs the loop on a thread, ``stop()`` ends it."""
 
     def __init__(self, config: dict, board: str, clock: Callable[[], int] = wall_clock_ms,
-                 code_root: Path | None = None) -> None:
+                 code_root: Path | None = None, bench_socket: Path | None = None) -> None:
         self.config = config
         self.clock = clock
         self.state = keys.DeviceState(config["terminal"]["state_dir"])
@@ -112,17 +113,36 @@ class Runtime:
         self.audit = AuditTrail(audit_db, self.state.device_key(), self.identity.software_id, clock,
                                 self.state.audit_capacity())
         self.events: queue.Queue = queue.Queue()
+        self.pin_factory = make_pin_factory(self.profile)
         self.devices = build_devices(self.profile, config, self.events, clock, self.storage,
-                                     self.identity.software_id)
+                                     self.identity.software_id, self.pin_factory)
+        self.bench = self._bench_socket(bench_socket)
         self.terminal = Terminal(
             config, storage=self.storage, schedule=self.schedule, events=self.events, clock=clock,
             devices=self.devices, software_id=self.identity.software_id, identity_ok=self.identity.ok,
             identity_reason=self.identity.reason, audit=self.audit, receipt_builder=self._receipt,
             seal=Seal(self.state.device_id(), self.state.role_key("authority"), switch_closed_from_audit(self.audit)),
             calibrated_k=self._calibrated_k())
+        from terminal.app.jt_desk import attach as attach_jt_links
+        self.jt_links = attach_jt_links(self.terminal, config, self.events, clock)
+        if self.terminal.metering.pending_k is None and self._calibrated_k() is None and \
+                self.profile.pin_factory != "mock":
+            log.warning("K not calibrated under the seal: metering with [meter] k = %d from the configuration, "
+                        "which is for the sim board; calibrate (taxiterm calibrate)", config["meter"]["k"])
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()
+
+    def _bench_socket(self, path: Path | None):
+        """The bench's control socket (docs/bench.md): only where the pins are mock pins."""
+        if path is None:
+            return None
+        if self.profile.pin_factory != "mock":
+            raise StartError(f"a bench control socket needs mock pins; board {self.profile.name} drives real GPIO")
+        from terminal.app.bench_socket import BenchPins, BenchSocket
+        pins = BenchPins(self.pin_factory, self.profile.keys, self.profile.inputs,
+                         lambda: self.terminal.meter.odometer.k)
+        return BenchSocket(Path(path), pins)
 
     def _calibrated_k(self) -> int | None:
         """K stored by ``taxiterm calibrate`` under the seal (kv "calibration"), if any."""
@@ -146,20 +166,35 @@ class Runtime:
         d.sign.start()
         d.spooler.start()
         d.gnss.start()
-        d.link.start()
+        if d.link is not None:
+            d.link.start()
+        for jt_link in self.jt_links:
+            jt_link.start()
         d.pulse_counter.start()
         self._thread = threading.Thread(target=self.terminal.run, args=(self._stop, self.ready.set),
                                         name="terminal-loop", daemon=True)
         self._thread.start()
+        if self.bench is not None:
+            from terminal.app.bench_socket import BenchError
+            try:
+                self.bench.start()
+            except (BenchError, OSError) as exc:
+                self.stop()
+                raise StartError(f"bench control socket {self.bench.path}: {exc}") from exc
 
     def stop(self) -> None:
+        if self.bench is not None:
+            self.bench.close()
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
         d = self.devices
-        for closer in (d.pulse_counter.close, d.gnss.stop, d.spooler.stop, d.sign.close, d.link.stop):
-            closer()
-        for device in d.inputs:
-            device.close()
+        for closer in (d.pulse_counter.close, d.gnss.stop, d.spooler.stop, d.sign.close,
+                       *([d.link.stop] if d.link is not None else []), *(j.stop for j in self.jt_links),
+                       *(device.close for device in d.inputs)):
+            try:
+                closer()
+            except Exception:    # a device gone under us (unplugged, emulator stopped) must not stop shutdown
+                log.warning("closing %s failed", getattr(closer, "__qualname__", closer), exc_info=True)
         self.audit.append("power_off", "software_id", self.identity.software_id, None)
         self.storage.close()

@@ -1,7 +1,8 @@
 """sd_notify: readiness and watchdog pings to systemd, when run under it (Type=notify).
 
 A datagram to the socket named in $NOTIFY_SOCKET; without it (not under systemd)
-nothing is sent.
+nothing is sent. A socket that cannot be reached (systemd re-executing itself, a gone
+supervisor) costs one missed notification, never the terminal.
 """
 
 import os
@@ -15,7 +16,10 @@ def notify(message: str) -> bool:
         return False
     if address.startswith("@"):
         address = "\0" + address[1:]  # abstract socket
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.connect(address)
-        sock.sendall(message.encode())
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.connect(address)
+            sock.sendall(message.encode())
+    except OSError:
+        return False
     return True

@@ -15,6 +15,9 @@ import sys
 import terminal
 import terminal.cli.commands
 
+# product commands to which extensions add subcommands of their own (``bench up`` from sim/)
+EXTENDED = ("bench",)
+
 
 class CommandError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
@@ -28,7 +31,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _register(sub, terminal.cli.commands)
     wanted = next((a for a in (argv or []) if not a.startswith("-")), None)
-    if wanted is None or wanted not in sub.choices:
+    if wanted is None or wanted not in sub.choices or wanted in EXTENDED:
         for package in _extension_packages():
             _register(sub, package)
     return parser

@@ -24,6 +24,7 @@ from terminal.link.payloads import (
 
 DOWNLINK_COMMANDS = ("order_offer", "order_cancel", "alarm_confirm", "alarm_release", "params", "notice",
                      "time_sync")
+DOWNLINK_COMMANDS += ("record_query",)   # the driving recorder's query (docs/recorder.md)
 ENVELOPE_FIELDS = ("cmd_id", "ts", "mac")
 
 

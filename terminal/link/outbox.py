@@ -12,6 +12,15 @@ dropped first (counted), never trips, alarms, shifts, acks or audit records.
 The outbox is driven by the loop that owns the state: it calls ``handle(event)`` for
 ``link`` and ``puback`` events and ``pump()`` after each batch of events. Delivery is at
 least once: the platform recognises a duplicate by its ``seq``.
+
+Several links (MQTT, JT/T 808, JT/T 905) share one outbox: ``add_links`` gives each
+other link its own ``Outbox`` view on the same store (made with ``link=`` its name);
+a message is stored once and delivered, acknowledged and deleted per link
+(``deliveries.py``). Events that carry ``data["link"]`` go to that link's view; the
+one outbox the loop holds pumps them all. With one link nothing of this is used.
+
+Longer than 400 lines because storing, the per-link views and the acknowledgement
+bookkeeping share one set of cursors, one lock and one transaction discipline.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from drivers.event import Event
+from terminal.link import deliveries
 from terminal.storage.database import Storage, StorageError
 
 log = logging.getLogger(__name__)
@@ -62,6 +72,7 @@ class Outbox:
         *,
         capacity: int = DEFAULT_CAPACITY,
         window: int = DEFAULT_WINDOW,
+        link: str | None = None,
     ) -> None:
         if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
             raise OutboxError(f"outbox capacity must be a positive integer, got {capacity!r}")
@@ -85,6 +96,25 @@ class Outbox:
         self._early: set[int] = set()  # acks whose mid was not recorded yet
         self._acked: list[int] = []  # seqs acknowledged, to delete in one transaction
         self.refused = 0
+        # Several links: this view's name, the other links' views, and every link a message waits for.
+        self.link = link
+        self._links: list[Outbox] = []
+        self._fanout: tuple[str, ...] = ()
+        self._per_link = False
+
+    def add_links(self, others: list[Outbox], own: str | None) -> None:
+        """Deliver every stored message over ``others`` too (``Outbox`` views made with ``link=``
+        their names, on the same storage). ``own`` names this outbox's own publisher's link
+        (None when it has none). Call once, at start-up, before anything is pumped."""
+        names = ([own] if own else []) + [o.link for o in others]
+        if any(not n for n in names) or len(set(names)) != len(names):
+            raise OutboxError(f"every link needs its own name, got {names!r}")
+        deliveries.attach(self._storage, names, adopt_for=[own] if own else names)
+        self.link, self._links, self._fanout = own, list(others), tuple(names)
+        self._per_link = own is not None
+        for other in others:
+            other._per_link = True
+            other._priorities = self._priorities
 
     # -- storing ---------------------------------------------------------------------------------
 
@@ -134,8 +164,12 @@ class Outbox:
                 "INSERT INTO outbox (seq, topic, kind, priority, payload, created_ms) VALUES (?, ?, ?, ?, ?, ?)",
                 (seq, topic, kind, priority, text, self._storage.now_ms()),
             )
+            if self._fanout:
+                deliveries.fan_out(db, seq, priority, self._fanout)
         if priority not in self._priorities:
             self._priorities = self._priorities | {priority}
+            for other in self._links:
+                other._priorities = self._priorities
         return seq
 
     def _body_text(self, kind: str, payload: dict) -> Callable[[int], str]:
@@ -185,6 +219,8 @@ class Outbox:
 
     def handle(self, event: Event) -> bool:
         """Apply a ``link`` or ``puback`` event; False for any other kind (not ours)."""
+        if event.data.get("link", self.link) != self.link:
+            return any(other.handle(event) for other in self._links)
         if event.kind == "puback":
             self.on_puback(event.data["mid"], event.data.get("ok", True))
             return True
@@ -234,10 +270,16 @@ class Outbox:
     # -- publishing ----------------------------------------------------------------------------
 
     def pump(self) -> int:
-        """Delete acknowledged messages, then publish as many as the window allows.
+        """Delete acknowledged messages, then publish as many as the window allows, on every link.
 
-        Returns the number of messages handed to the publisher.
+        Returns the number of messages handed to the publishers.
         """
+        sent = self._pump_own()
+        for other in self._links:
+            sent += other.pump()
+        return sent
+
+    def _pump_own(self) -> int:
         self._delete_acked()
         if not self._up or self.publisher is None:
             return 0
@@ -270,11 +312,15 @@ class Outbox:
     def _next_rows(self, limit: int) -> list[tuple]:
         rows: list[tuple] = []
         for priority in sorted(self._priorities, reverse=True):
-            rows += self._storage.query(
-                "SELECT seq, topic, priority, payload FROM outbox WHERE priority = ? AND seq > ? "
-                "ORDER BY seq LIMIT ?",
-                (priority, self._cursor.get(priority, 0), limit - len(rows)),
-            )
+            if self._per_link:
+                rows += deliveries.next_rows(self._storage, self.link, priority, self._cursor.get(priority, 0),
+                                             limit - len(rows))
+            else:
+                rows += self._storage.query(
+                    "SELECT seq, topic, priority, payload FROM outbox WHERE priority = ? AND seq > ? "
+                    "ORDER BY seq LIMIT ?",
+                    (priority, self._cursor.get(priority, 0), limit - len(rows)),
+                )
             if len(rows) >= limit:
                 break
         return rows
@@ -285,6 +331,9 @@ class Outbox:
         if not acked:
             return
         with self._storage.transaction() as db:
+            if self._per_link:
+                deliveries.settle(db, self.link, acked)
+                return
             for start in range(0, len(acked), 500):
                 chunk = acked[start : start + 500]
                 db.execute(f"DELETE FROM outbox WHERE seq IN ({','.join('?' * len(chunk))})", chunk)
@@ -295,8 +344,11 @@ class Outbox:
         return int(self._storage.kv_get("outbox.seq", "0"))
 
     def pending(self) -> int:
-        """Messages stored and not yet acknowledged (after deleting the acknowledged ones)."""
+        """Messages stored and not yet acknowledged (after deleting the acknowledged ones);
+        for another link's view, the messages that link has not had acknowledged."""
         self._delete_acked()
+        if self._per_link and not self._fanout:
+            return deliveries.pending(self._storage, self.link)
         return int(self._storage.kv_get("outbox.count", "0"))
 
     def dropped(self) -> dict[str, int]:
@@ -316,14 +368,18 @@ class Outbox:
             "refused": self.refused,
             "link_up": self._up,
             "last_seq": self.last_seq(),
+            **({"links": {other.link: other.stats() for other in self._links}} if self._links else {}),
         }
 
     def messages(self, limit: int | None = None) -> list[dict]:
         """Stored, unacknowledged messages, highest priority first, oldest first within one."""
         self._delete_acked()
         sql = "SELECT seq, topic, kind, priority, payload FROM outbox ORDER BY priority DESC, seq"
-        rows = self._storage.query(sql + (" LIMIT ?" if limit is not None else ""),
-                                   (limit,) if limit is not None else ())
+        if self._per_link and not self._fanout:
+            rows = deliveries.pending_rows(self._storage, self.link, limit)
+        else:
+            rows = self._storage.query(sql + (" LIMIT ?" if limit is not None else ""),
+                                       (limit,) if limit is not None else ())
         return [{"seq": s, "topic": t, "kind": k, "priority": p, "payload": json.loads(x)}
                 for s, t, k, p, x in rows]
 

@@ -24,6 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from meter.civil import civil_from_days  # one calendar for the meter and the reports
 
 UPLINK_TYPES = ("location", "alarm", "trip", "shift", "daily", "health", "ack", "order", "notice_ack", "audit")
+UPLINK_TYPES += ("record",)   # the driving recorder's answer to record_query (docs/recorder.md)
 
 # JT/T 808 alarm bits, with the JT/T 905 (taxi) meaning of bit 1: pre-alarm, the
 # state between the hidden button and the centre's confirmation. Overspeed, which
@@ -41,6 +42,9 @@ ALARM_BITS = {
     "sign_fault": 15,
     "speed_sensor_fault": 23,
 }
+# JT/T 905 driving-time alarms raised by the driving recorder (terminal/recorder/, docs/recorder.md)
+ALARM_BITS["continuous_driving"] = 17
+ALARM_BITS["daily_driving"] = 18
 
 # JT/T 808 status bits; bit 4 in its JT/T 905 meaning (reservation) is kept apart
 # from out of service, which JT/T 808 puts on the same bit.

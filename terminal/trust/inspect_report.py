@@ -24,6 +24,10 @@ from terminal.trust.tariff_store import TariffFileError, verify_tariff
 TRIP_SUMS = {"hirings": None, "hired_m": "distance_m", "fares_fen": "fare_fen", "extras_fen": "extras_fen",
              "waiting_ms": "waiting_ms"}
 
+# K's one legal source is a calibration under the seal; without one the terminal meters with the
+# configuration's [meter] k, which is for the sim board (docs/calibration.md, docs/config.md).
+K_UNCALIBRATED = "not calibrated under the seal: metered with the configuration's [meter] k (sim board only)"
+
 
 class Check:
     def __init__(self, name: str, ok: bool, detail: str, warning: bool = False) -> None:
@@ -271,7 +275,8 @@ def render_text(report: Report) -> str:
                      f"audit {seal.get('audit_count')}/{seal.get('audit_capacity')}"
                      f"{' FULL' if seal.get('audit_full') else ''}")
         cal = _obj(d.get("calibration"))
-        lines.append(f"K           {cal.get('k', '-')} pulses/km, calibrated {_utc(cal.get('calibrated_ms'))}")
+        lines.append(f"K           {cal.get('k')} pulses/km, calibrated {_utc(cal.get('calibrated_ms'))}" if cal.get("k")
+                     else f"K           {K_UNCALIBRATED}")
         tariff = _obj(d.get("tariff"))
         active = _obj(tariff.get("active"))
         lines.append(f"tariff      {active.get('tariff_id', '-')} {str(active.get('digest', ''))[:16]}")
@@ -333,7 +338,7 @@ def render_html(report: Report) -> str:
             ["device id", d.get("device_id")], ["software id", sw.get("software_id")],
             ["meter digest", sw.get("meter_digest")], ["seal switch", "closed" if seal.get("switch_closed") else "open"],
             ["audit trail", f"{seal.get('audit_count')} of {seal.get('audit_capacity')}"],
-            ["K (pulses/km)", cal.get("k")], ["calibrated", _utc(cal.get("calibrated_ms"))],
+            ["K (pulses/km)", cal.get("k") or K_UNCALIBRATED], ["calibrated", _utc(cal.get("calibrated_ms"))],
             ["tariff in force", active.get("tariff_id")], ["tariff digest", active.get("digest")],
         ]))
         parts.append("<h2>Totalisers</h2>")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import queue
 import sys
+import threading
 from collections.abc import Callable
 
 from terminal.app import config as config_mod
@@ -85,6 +86,29 @@ def _wait_enter(prompt: str) -> Callable[[], None]:
     return wait
 
 
+def live_count(counter, wait: Callable[[], None], stream, every_s: float = 0.5) -> Callable[[], None]:
+    """``wait`` while showing the pulses counted since it began, on one line of ``stream``, every ``every_s``."""
+    def waiting() -> None:
+        base = counter.count
+        stop = threading.Event()
+
+        def show() -> None:
+            while not stop.wait(every_s):
+                try:
+                    print(f"\r  {counter.count - base} pulses so far", end="", file=stream, flush=True)
+                except Exception:     # a lost counter is reported by the count at the finish line
+                    return
+        shower = threading.Thread(target=show, name="calibrate-live", daemon=True)
+        shower.start()
+        try:
+            wait()
+        finally:
+            stop.set()
+            shower.join()
+            print(file=stream, flush=True)
+    return waiting
+
+
 def _measure_on_board(args, config: dict) -> int:
     from board.profiles import BoardError, load_board
     from drivers.pulse import PulseError
@@ -99,7 +123,8 @@ def _measure_on_board(args, config: dict) -> int:
         return count_course(
             counter,
             _wait_enter(f"counting pulses on {source}: press Enter as the car crosses the START line"),
-            _wait_enter(f"drive the {args.distance_m} m course; press Enter as the car crosses the FINISH line"))
+            live_count(counter, _wait_enter(f"drive the {args.distance_m} m course; press Enter as the car crosses "
+                                            "the FINISH line"), sys.stderr))
     except PulseError as exc:
         raise CommandError(f"pulse count lost: {exc}") from None
     finally:

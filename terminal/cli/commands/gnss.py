@@ -106,4 +106,8 @@ def decode_command(args) -> int:
         raise CommandError(f"{source}: no such file, and not a port URL (/dev/..., socket://, loop://, ...)")
     stats = decoder.stats.as_dict()
     out.write(json.dumps({"class": "STATS", "read": stats.pop("sentences"), **stats}) + "\n")
+    if not decoder.stats.parsed:
+        print(f"taxiterm: {source}: no valid NMEA sentence in it ({decoder.stats.garbage_bytes} bytes of other data, "
+              f"{decoder.stats.sentences} sentences rejected)", file=sys.stderr)
+        return 1
     return 0

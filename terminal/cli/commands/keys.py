@@ -30,6 +30,7 @@ def gen_handler(args) -> int:
         raise CommandError(f"{pub_path} already exists; refusing to overwrite a key")
     key = keys.generate()
     try:
+        key_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)     # e.g. dev/ for dev/vendor
         keys.write_private(key_path, key)
     except keys.KeyFileError as exc:
         raise CommandError(str(exc)) from None

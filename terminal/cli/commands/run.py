@@ -8,6 +8,7 @@ import threading
 
 from board.profiles import BoardError
 from terminal.app import config as config_mod
+from terminal.app.bench_socket import default_socket_path
 from terminal.app.runtime import Runtime, StartError
 from terminal.app.sdnotify import notify
 from terminal.cli import CommandError
@@ -17,25 +18,50 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("run", help="run the terminal (docs/config.md)")
     parser.add_argument("--board", required=True, help="board profile: pi4, pi5, zero2w, cm4, sim")
     parser.add_argument("--config", required=True, help="configuration file (TOML, docs/config.md)")
+    parser.add_argument("--bench-socket", metavar="PATH",
+                        help="sim board: the bench's control socket (default $TAXITERM_BENCH_SOCKET, else "
+                             "$XDG_RUNTIME_DIR/taxiterm/bench.sock or /tmp/taxiterm-UID/bench.sock; docs/bench.md)")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     parser.set_defaults(func=run)
 
 
+class JournalFormatter(logging.Formatter):
+    """``<N>name: message`` with N the syslog priority journald reads from the prefix (sd-daemon(3))."""
+
+    PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = self.PRIORITY.get(record.levelno, 6)
+        text = f"{record.name}: {record.getMessage()}"
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return f"<{priority}>{text}"
+
+
 def run(args: argparse.Namespace) -> int:
     # journald-friendly: one line per record, priority prefix, no timestamps (journald adds them)
-    logging.basicConfig(level=args.log_level, stream=sys.stderr, format="<%(levelno)s>%(name)s: %(message)s")
+    # force: python-escpos calls basicConfig() on import, which would otherwise leave its format and level
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JournalFormatter())
+    logging.basicConfig(level=args.log_level, handlers=[handler], force=True)
     try:
         cfg = config_mod.load(args.config)
-        runtime = Runtime(cfg, args.board)
+        bench = args.bench_socket or (default_socket_path() if args.board == "sim" else None)
+        runtime = Runtime(cfg, args.board, bench_socket=bench)
     except (config_mod.ConfigError, BoardError, StartError) as exc:
         raise CommandError(str(exc)) from exc
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    runtime.start()
+    try:
+        runtime.start()
+    except StartError as exc:
+        raise CommandError(str(exc)) from exc
     runtime.ready.wait(timeout=10)
     notify("READY=1")
-    logging.getLogger("taxiterm").info("ready: %s, board %s", runtime.identity.software_id, args.board)
+    bench_note = f", bench socket {runtime.bench.path}" if runtime.bench is not None else ""
+    logging.getLogger("taxiterm").info("ready: %s, board %s%s", runtime.identity.software_id, args.board,
+                                       bench_note)
     while not stop.wait(5):
         notify("WATCHDOG=1")
     notify("STOPPING=1")

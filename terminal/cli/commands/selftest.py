@@ -254,9 +254,22 @@ def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+LOOPBACK_HINT = ("loop:// is a loopback, not a {device}: name the device, or an emulator's pty "
+                 "(taxiterm bench up, docs/bench.md), in the config's [board.serial]")
+
+
+def _loopback(name: str, url: str) -> CheckResult | None:
+    """loop:// echoes what is sent: a check against it would only report the echo as a broken device."""
+    if isinstance(url, str) and url.startswith("loop://"):
+        device = {"sign": "rooftop sign", "printer": "printer", "gnss": "GNSS receiver"}[name]
+        return CheckResult(name, False, LOOPBACK_HINT.format(device=device))
+    return None
+
+
 def _timed(fn, *args) -> CheckResult:
     start = time.monotonic()
-    result = fn(*args)
+    name = {check_sign: "sign", check_printer: "printer", check_gnss: "gnss"}.get(fn)
+    result = (_loopback(name, args[0]) if name else None) or fn(*args)
     return CheckResult(result.name, result.ok, result.detail, int((time.monotonic() - start) * 1000))
 
 

@@ -7,6 +7,7 @@ the old files stay for history, and the change goes to the audit trail.
 ``sign`` is the authority's tool. See docs/tariff-signing.md.
 """
 
+import datetime
 import json
 from pathlib import Path
 
@@ -60,53 +61,60 @@ def register(subparsers) -> None:
 
 
 def _authority_key(args):
+    """The key to check signatures with and, when there is none, why (a file can be read without one)."""
     if args.authority_key:
-        return load_public(args.authority_key)
-    state = state_from(args)
+        return load_public(args.authority_key), ""
+    state = state_from(args, provisioned=False)
+    if not state.provisioned:
+        return None, f"no authority key: {state.root} is not provisioned; give --authority-key PUB or --state DIR"
     try:
-        return state.role_key("authority")
+        return state.role_key("authority"), ""
     except keys.KeyFileError as exc:
         raise CommandError(str(exc)) from None
 
 
-def _verified(args):
+def _checked(args, unsigned_ok: bool):
+    """The file's tariffs and what is known of its signature: "authority", "unsigned" or "not checked".
+
+    An unsigned file is read when ``unsigned_ok`` (show), or when there is no authority key to
+    validate it against (no state directory, no --authority-key); validating for a terminal that
+    has a key requires the signature.
+    """
     try:
         data, sig = read_signed(Path(args.file))
-        return verify_tariff(data, sig, _authority_key(args), args.file)
+        if sig is None and not unsigned_ok and _authority_key(args)[0] is not None:
+            return verify_tariff(data, sig, None, args.file), "", ""      # raises: no signature file
+        if sig is None:
+            return parse_tariff_file(data, args.file), "unsigned", (
+                f"UNSIGNED (no {args.file}.sig): the contents are valid, but a terminal installs only "
+                "an authority-signed file")
+        key, why = _authority_key(args)
+        if key is None:
+            return parse_tariff_file(data, args.file), "not checked", f"signature NOT CHECKED ({why})"
+        return verify_tariff(data, sig, key, args.file), "authority", "signed by the authority"
     except TariffFileError as exc:
         raise CommandError(str(exc)) from None
 
 
 def validate_handler(args) -> int:
-    tf = _verified(args)
+    tf, signature, note = _checked(args, unsigned_ok=False)
     if args.json:
-        print(json.dumps({"ok": True} | tf.describe(), ensure_ascii=False, sort_keys=True))
+        print(json.dumps({"ok": True, "signature": signature} | tf.describe(), ensure_ascii=False, sort_keys=True))
     else:
-        print(f"{args.file}: valid, signed by the authority; {len(tf.tariffs)} tariff(s), digest {tf.digest}")
+        print(f"{args.file}: valid, {note}; {len(tf.tariffs)} tariff(s), digest {tf.digest}")
     return 0
 
 
 def show_handler(args) -> int:
-    tf = _verified(args)
+    from terminal.cli.commands._tariff_words import describe
+
+    tf, signature, note = _checked(args, unsigned_ok=True)
     if args.json:
-        print(json.dumps(tf.describe(), ensure_ascii=False, sort_keys=True))
+        print(json.dumps({"signature": signature} | tf.describe(), ensure_ascii=False, sort_keys=True))
         return 0
-    print(f"{args.file}: signed by the authority, schedule digest {tf.digest}")
-    for t in tf.tariffs:
-        print(f"- {t.id} {t.name}: effective {t.effective_from} (UTC{t.utc_offset_min / 60:+g}), mode {t.mode}")
-        print(f"    start {t.start_fare_fen / 100:.2f} yuan for {t.start_distance_m} m, "
-              f"{t.per_km_fen / 100:.2f} yuan/km, steps of {t.step_fen / 100:.2f}")
-        if t.has_waiting:
-            print(f"    waiting below {t.below_kmh} km/h: {t.waiting_fen_per_unit / 100:.2f} yuan per {t.waiting_unit_s} s")
-        if t.long_from_m is not None:
-            print(f"    long distance from {t.long_from_m} m: +{t.long_pct}%")
-        if t.night:
-            print(f"    night: start {t.night_start_fare_fen / 100:.2f}, +{t.night_pct}%")
-        if t.peak_windows:
-            print(f"    peak: +{t.peak_pct}%, waiting +{t.peak_waiting_pct}% on days {list(t.peak_days)}")
-        for label, amount in t.fixed_extras:
-            print(f"    extra {label}: {amount / 100:.2f}")
-        print(f"    digest {t.digest}")
+    print(f"{args.file}: {note}, schedule digest {tf.digest}")
+    for line in describe(tf.tariffs):
+        print(line)
     return 0
 
 
@@ -167,5 +175,6 @@ def list_handler(args) -> int:
     if not entries:
         print("no tariff installed")
     for e in entries:
-        print(f"{e['seq']:4d} {e['file']} {','.join(e['tariff_ids'])} installed_ms={e['installed_ms']} by {e['actor']}")
+        when = datetime.datetime.fromtimestamp(e["installed_ms"] / 1000).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+        print(f"{e['seq']:4d} {e['file']} {','.join(e['tariff_ids'])} installed {when} by {e['actor']}")
     return 0

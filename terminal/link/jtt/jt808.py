@@ -193,7 +193,15 @@ MESSAGES = {
     0x8300: ("text message", (("flag", "byte"), ("text", "text")),
              (("flag", "byte"), ("text_type", "byte"), ("text", "text"))),
     0x0704: ("batch location", ((None, BatchLocation()),), None),
+    0x0900: ("data uplink (transparent)", (("type", "byte"), ("data", "b64")), None),
+    0x8900: ("data downlink (transparent)", (("type", "byte"), ("data", "b64")), None),
 }
+
+# The driving recorder (docs/recorder.md): the data block is a whole GB/T 19056 frame
+# (AA 75 ... down, 55 7A ... up), built and read by terminal/recorder/blocks.py.
+MESSAGES[0x8700] = ("recorder data collection", (("command", "byte"), ("param", "b64")), None)
+MESSAGES[0x0700] = ("recorder data upload", (("seq", "word"), ("command", "byte"), ("data", "b64")), None)
+MESSAGES[0x8701] = ("recorder parameter download", (("command", "byte"), ("param", "b64")), None)
 
 # Keys EMQX's gateway code uses where its documentation (which we follow) says otherwise;
 # accepted on encode so JSON from either side builds the same frame.

@@ -13,7 +13,11 @@ from functools import cache
 from pathlib import Path
 
 from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
+
+try:
+    from referencing import Registry, Resource
+except ImportError:     # jsonschema < 4.18 (Debian bookworm's python3-jsonschema 4.10): see validator()
+    Registry = Resource = None
 
 HERE = Path(__file__).resolve().parent
 
@@ -40,6 +44,11 @@ def load(name: str) -> dict:
 def validator(name: str) -> Draft202012Validator:
     schema = load(name)
     Draft202012Validator.check_schema(schema)
+    if Registry is None:
+        # the same local store of schemas by $id through the older RefResolver; nothing is fetched
+        from jsonschema import RefResolver
+        store = {s["$id"]: s for s in (load(n) for n in names())}
+        return Draft202012Validator(schema, resolver=RefResolver.from_schema(schema, store=store))
     return Draft202012Validator(schema, registry=registry())
 
 

@@ -1,0 +1,54 @@
+"""``taxiterm bench up``: start the bench's devices and print the configuration to run against (simulator room).
+
+Adds ``up`` to the product's ``taxiterm bench`` command (terminal/cli/commands/bench.py):
+the sign, printer and GNSS emulators, a Mosquitto with the platform emulator, a provisioned
+development state directory, and a configuration file that ``taxiterm run --board sim`` and
+``taxiterm selftest --board sim`` accept (sim/bench.py, docs/bench.md). Runs until Ctrl-C.
+"""
+
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from terminal.cli import CommandError
+
+
+def register(subparsers) -> None:
+    from terminal.cli.commands.bench import bench_commands
+
+    up = bench_commands(subparsers).add_parser(
+        "up", help="start the sign, printer and GNSS emulators and a broker; print a config for run/selftest")
+    up.add_argument("--dir", help="folder for config, state, receipts and MQTT transcript "
+                                  "(default: a new one under the temp dir)")
+    up.add_argument("--state", help="use this provisioned state directory instead of a new development one")
+    up.add_argument("--id", default="T0001", help="terminal id (default T0001)")
+    up.set_defaults(func=up_command)
+
+
+def up_command(args) -> int:
+    from sim.bench import Bench
+    from terminal.app.bench_socket import BenchError
+    from terminal.cli.commands.bench import devices_socket_path
+
+    directory = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="taxiterm-bench-"))
+    bench = Bench(directory, state_dir=Path(args.state) if args.state else None, terminal_id=args.id,
+                  control=devices_socket_path())
+    try:
+        bench.start()
+    except (BenchError, OSError, RuntimeError) as exc:
+        raise CommandError(f"bench up: {exc}") from None
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        print(bench.describe())
+        print(f"\nrun:       taxiterm run --board sim --config {bench.config_path}")
+        print(f"selftest:  taxiterm selftest --board sim --config {bench.config_path}  (terminal stopped)")
+        print("bench up: ready (Ctrl-C stops)", flush=True)
+        stop.wait()
+    finally:
+        bench.close()
+        print("bench down", file=sys.stderr)
+    return 0

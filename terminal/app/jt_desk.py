@@ -1,0 +1,214 @@
+"""JT/T commands (application room): a platform message from a JT/T link, its effects and its answer.
+
+The adapter between the JT/T links and the desks. ``JtDesk.on_command`` takes a
+``jt_command`` event (a decoded 808 / 905 message), turns it into the same checked
+``Command`` the MQTT downlink produces, hands it to the desk it concerns (parameters:
+``PlatformDesk._params``; alarm confirm / release: ``EmergencyAlarm``; on-call orders:
+``OrderDesk``; text: the cabin), and answers on the connection it came on: the general
+reply 0x0001 with the desk's result (our 0 ok / 1 failed / 4 refused -> JT/T 0 / 1 / 1),
+or the message the standard asks for (0x0201 location, 0x0104 parameters). The desks'
+own MQTT acknowledgements are not stored: a JT/T platform hears the general reply.
+JT/T itself authenticates the session (808 auth code; 905 ISU id), so these commands
+carry no MAC (docs/jtt.md).
+
+Also wires the links at start-up (``attach``): one outbox view per JT/T link.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from terminal.link import payloads
+from terminal.link.downlink import Command
+from terminal.link.jtt import epoch_ms, uplink
+from terminal.link.jtt_link.links import build
+
+log = logging.getLogger("taxiterm")
+
+OK, FAILED, BAD, NOT_SUPPORTED = 0, 1, 2, 3
+OUR_RESULT = {0: OK, 1: FAILED, 2: BAD, 3: NOT_SUPPORTED, 4: FAILED}
+# 0x8103 parameter id -> our platform parameters (docs/jtt-mapping.md)
+PARAMS_808 = {0x0028: ("report_alarm_s",), 0x0029: ("report_vacant_s", "report_occupied_s"),
+              0x0055: ("speed_limit_kmh",), 0x0056: ("overspeed_s",)}
+RANGES = {"report_vacant_s": (1, 3600), "report_occupied_s": (1, 3600), "report_alarm_s": (1, 600),
+          "speed_limit_kmh": (10, 250), "overspeed_s": (1, 600)}
+ORDER_TYPES = {0: "immediate", 1: "reservation", 2: "assigned"}
+
+
+def attach(term, config: dict, events, clock) -> list:
+    """Build the configured JT/T links, put their outbox views beside the terminal's own; returns the links."""
+    built = build(config, events, clock, term.storage)
+    if not built:
+        return []
+    own = "mqtt" if "mqtt" in config["links"]["use"] else None
+    term.outbox.add_links([view for _, view in built], own=own)
+    term.platform.jt = JtDesk(term, {link.name: link for link, _ in built})
+    return [link for link, _ in built]
+
+
+class JtDesk:
+    def __init__(self, term, links: dict) -> None:
+        self.term = term
+        self.links = links
+        self.tracking: dict | None = None     # report intervals to restore when temporary tracking ends
+
+    def on_command(self, data: dict, now: int) -> None:
+        link = self.links.get(data.get("link"))
+        if link is None:
+            return
+        if data.get("tracking_end"):
+            self._end_tracking(now)
+            return
+        message = data["message"]
+        header, body = message["header"], message.get("body") or {}
+        msg_id = header["msg_id"]
+        cmd_id = f"{link.name}:{header['msg_sn']}"
+        self.term.platform.last = f"{link.name} 0x{msg_id:04X}"
+        handler = getattr(self, f"_m{msg_id:04x}", None)
+        try:
+            result = handler(link, message, body, cmd_id, now) if handler else NOT_SUPPORTED
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("%s: command 0x%04X refused: %s", link.name, msg_id, exc)
+            result = BAD
+        if result is not None:
+            link.reply(message, result)
+        self.term.outbox.pump()
+
+    # -- carrying out ----------------------------------------------------------------------------------
+    def _run(self, effects: list, now: int) -> int:
+        """Carry out a desk's effects except its MQTT acknowledgement, whose result is returned."""
+        result = OK
+        rest = []
+        for effect in effects:
+            if effect[0] == "report" and effect[1] == "ack":
+                result = OUR_RESULT.get(effect[2].get("result"), FAILED)
+            else:
+                rest.append(effect)
+        self.term.carry_out(rest, now)
+        return result
+
+    def _location(self, link, now: int) -> dict:
+        term = self.term
+        r = term.reporting
+        trip = term.meter.trip
+        message = payloads.location(seq=1, ts_ms=now, pos=r.position(now),
+                                    alarm=r.alarm_bits() | (term.alarm.flags if term.alarm.active else 0),
+                                    status=r.status(), operating=term.metering.operating,
+                                    mileage_m=term.meter.totals.total_m, order_id=trip.order_id if trip else "0")
+        return uplink.location_905(message) if link.protocol == "jt905" else uplink.location_808(message)
+
+    # -- parameters ------------------------------------------------------------------------------------
+    def _m8103(self, link, message, body, cmd_id, now) -> int:
+        params: dict = {}
+        server: dict = {}
+        for item in body.get("params", []):
+            pid, value = item["id"], item["value"]
+            if pid == 0x0013 and isinstance(value, str):
+                host, _, port = value.partition(":")
+                server["host"] = host
+                if port.isdigit():
+                    server["port"] = int(port)
+            elif pid == 0x0018 and isinstance(value, int):
+                server["port"] = value
+            elif link.protocol == "jt808" and pid in PARAMS_808:
+                for name in PARAMS_808[pid]:
+                    params[name] = value
+        for name, value in params.items():
+            low, high = RANGES[name]
+            if not isinstance(value, int) or not low <= value <= high:
+                return FAILED                # nothing changes on a bad value
+        result = OK
+        if params:
+            result = self._run(self.term.platform._params(Command("params", cmd_id, {"params": params}, now)), now)
+        if server:
+            old = f"{link.cfg['host']}:{link.cfg['port']}"
+            link.set_server(server.get("host"), server.get("port"))
+            self.term.audit_event("parameter", f"{link.name}.server", old,
+                                  f"{link.cfg['host']}:{link.cfg['port']}", actor="platform")
+        return result
+
+    def _params_now(self, link, ids=None) -> list:
+        report, params = self.term.config["report"], self.term.platform.params
+        values = {0x0001: link.session.heartbeat_s, 0x0013: link.cfg["host"], 0x0018: link.cfg["port"],
+                  0x0028: report["alarm_s"], 0x0029: report["vacant_s"], 0x0055: params.get("speed_limit_kmh", 0),
+                  0x0056: params.get("overspeed_s", 0)}
+        return [{"id": k, "value": v} for k, v in values.items() if ids is None or k in ids]
+
+    def _m8104(self, link, message, body, cmd_id, now):
+        if link.protocol == "jt905":
+            return NOT_SUPPORTED               # no parameters reply in the 905 table we follow
+        link.send_message(0x0104, {"seq": message["header"]["msg_sn"], "params": self._params_now(link)})
+        return None
+
+    def _m8106(self, link, message, body, cmd_id, now):
+        link.send_message(0x0104, {"seq": message["header"]["msg_sn"],
+                                   "params": self._params_now(link, set(body.get("ids", [])))})
+        return None
+
+    # -- position ------------------------------------------------------------------------------------------
+    def _m8201(self, link, message, body, cmd_id, now):
+        link.send_message(0x0201, {"seq": message["header"]["msg_sn"], "params": self._location(link, now)})
+        return None
+
+    def _m8202(self, link, message, body, cmd_id, now) -> int:
+        period, expiry = int(body["period"]), int(body["expiry"])
+        report = self.term.config["report"]
+        if period == 0 or expiry == 0:
+            self._end_tracking(now)
+            return OK
+        if self.tracking is None:
+            self.tracking = {"vacant_s": report["vacant_s"], "occupied_s": report["occupied_s"]}
+        report["vacant_s"] = report["occupied_s"] = max(1, period)
+        self.term.audit_event("tracking", "report_s", None, period, actor="platform")
+        link.after(expiry * 1000, {"link": link.name, "tracking_end": True})
+        return OK
+
+    def _end_tracking(self, now: int) -> None:
+        if self.tracking is not None:
+            self.term.config["report"].update(self.tracking)
+            self.tracking = None
+            self.term.audit_event("tracking", "report_s", None, "ended", actor="platform")
+
+    def _m8204(self, link, message, body, cmd_id, now) -> int:
+        return OK
+
+    # -- alarm -----------------------------------------------------------------------------------------------
+    def _m8203(self, link, message, body, cmd_id, now) -> int:
+        if not int(body.get("type", 0)) & 1:
+            return OK                     # confirms alarms we do not raise
+        return self._run(self.term.alarm.confirm(Command("alarm_confirm", cmd_id, {}, now), now), now)
+
+    def _m8b0a(self, link, message, body, cmd_id, now) -> int:
+        return self._run(self.term.alarm.confirm(Command("alarm_confirm", cmd_id, {}, now), now), now)
+
+    def _m8b0b(self, link, message, body, cmd_id, now) -> int:
+        cmd = Command("alarm_release", cmd_id, {"reason": "released by the centre"}, now)
+        return self._run(self.term.alarm.release(cmd, now), now)
+
+    # -- text -------------------------------------------------------------------------------------------------
+    def _m8300(self, link, message, body, cmd_id, now) -> int:
+        self.term.cabin.show_notice(str(body.get("text", "")), now)
+        return OK
+
+    # -- on-call orders (905) ---------------------------------------------------------------------------------
+    def _m8b00(self, link, message, body, cmd_id, now) -> int:
+        order_id = int(body["order_id"])
+        if order_id == 0 or body.get("type") not in ORDER_TYPES:
+            return BAD
+        try:
+            pickup_ms = epoch_ms(body["time"])
+        except ValueError:
+            pickup_ms = now
+        text = str(body.get("description", ""))[:200] or "-"
+        cmd = Command("order_offer", cmd_id, {"order_id": str(order_id), "order_type": ORDER_TYPES[body["type"]],
+                                              "pickup_ms": pickup_ms, "pickup": {"address": text}, "text": text}, now)
+        return self._run(self.term.orders.offer(cmd, now), now)
+
+    def _m8b01(self, link, message, body, cmd_id, now) -> int:
+        if body.get("passenger_phone"):
+            self.term.cabin.show_notice(f"{body['order_id']}: {body['passenger_phone']}", now)
+        return OK
+
+    def _m8b09(self, link, message, body, cmd_id, now) -> int:
+        cmd = Command("order_cancel", cmd_id, {"order_id": str(int(body["order_id"])), "reason": "centre"}, now)
+        return self._run(self.term.orders.centre_cancel(cmd, now), now)

@@ -1,0 +1,87 @@
+"""A whole terminal with a JT/T link beside MQTT: the platform's JT/T commands have the same
+effects on the desks as their MQTT counterparts, and are answered on the JT/T connection."""
+
+import pytest
+
+from sim.jtt_platform import JttPlatform
+from tests.terminal.harness import Car
+
+
+@pytest.fixture(params=["jt808", "jt905"])
+def rig(request, tmp_path, mosquitto):
+    protocol = request.param
+    platform = JttPlatform(protocol).start()
+    car = Car(tmp_path, mosquitto)
+    from terminal.app import config as config_mod
+    raw = {k: v for k, v in car.config.items()}
+    raw["links"] = {"use": ["mqtt", protocol]}
+    raw[protocol] = {"port": platform.port, "reconnect_min_s": 0.05, "reconnect_max_s": 0.2}
+    raw["mqtt"] = {k: v for k, v in raw["mqtt"].items() if k != "terminal_id"}
+    car.config = config_mod.from_dict(raw)
+    runtime = car.start()
+    platform.wait_online(10)
+    yield car, runtime, platform
+    car.close()
+    platform.stop()
+
+
+def test_alarm_confirm_and_release_follow_the_emergency_alarm(rig):
+    car, runtime, platform = rig
+    assert car.wait(lambda: car.sign.state == "vacant")
+    car.hold_alarm(0.15)
+    pre_bit = 1 << (1 if platform.protocol == "jt905" else 0)   # 808 has no pre-alarm: its emergency bit
+    platform.wait_for(lambda m: m["header"]["msg_id"] == 0x0200 and m["body"]["alarm"] & pre_bit, 10)
+    if platform.protocol == "jt905":
+        sn = platform.command(0x8B0A)
+    else:
+        sn = platform.command(0x8203, {"seq": 0, "type": 1})
+    assert platform.wait_reply(sn)["body"]["result"] == 0
+    assert car.wait(lambda: car.sign.state == "alarm")
+    if platform.protocol == "jt905":
+        sn = platform.command(0x8B0B)
+        assert platform.wait_reply(sn)["body"]["result"] == 0
+        assert car.wait(lambda: car.sign.state == "vacant")
+        sn = platform.command(0x8B0B)          # nothing left to release
+        assert platform.wait_reply(sn)["body"]["result"] == 1
+
+
+def test_parameters_location_query_text_and_tracking(rig):
+    car, runtime, platform = rig
+    term = runtime.terminal
+    if platform.protocol == "jt808":
+        sn = platform.command(0x8103, {"params": [{"id": 0x0029, "value": 15}, {"id": 0x0055, "value": 100}]})
+        assert platform.wait_reply(sn)["body"]["result"] == 0
+        assert term.config["report"]["vacant_s"] == 15 and term.platform.params["speed_limit_kmh"] == 100
+        sn = platform.command(0x8103, {"params": [{"id": 0x0029, "value": 0}]})
+        assert platform.wait_reply(sn)["body"]["result"] == 1
+        assert term.config["report"]["vacant_s"] == 15
+        sn = platform.command(0x8104)
+        values = {p["id"]: p["value"] for p in platform.wait_reply(sn)["body"]["params"]}
+        assert values[0x0029] == 15 and values[0x0055] == 100
+    sn = platform.command(0x8103, {"params": [{"id": 0x0013, "value": "10.9.8.7"}]})
+    assert platform.wait_reply(sn)["body"]["result"] == 0
+    assert runtime.jt_links[0].cfg["host"] == "10.9.8.7"
+    sn = platform.command(0x8201)
+    assert "latitude" in platform.wait_reply(sn)["body"]["params"]
+    sn = platform.command(0x8300, {"flag": 4, "text": "前方道路施工"})
+    assert platform.wait_reply(sn)["body"]["result"] == 0
+    assert car.wait(lambda: term.cabin.notice and term.cabin.notice[0] == "前方道路施工")
+    sn = platform.command(0x8202, {"period": 3, "expiry": 3600})
+    assert platform.wait_reply(sn)["body"]["result"] == 0
+    assert car.wait(lambda: term.config["report"]["vacant_s"] == 3)
+
+
+def test_an_on_call_order_over_jt905_is_offered_answered_and_reported(rig):
+    car, runtime, platform = rig
+    if platform.protocol != "jt905":
+        pytest.skip("JT/T 808 has no on-call orders")
+    assert car.wait(lambda: car.sign.state == "vacant")
+    sn = platform.command(0x8B00, {"order_id": 4711, "type": 0, "time": "261129081500", "description": "人民广场"})
+    assert platform.wait_reply(sn)["body"]["result"] == 0
+    assert car.wait(lambda: runtime.terminal.orders.state == "offered")
+    car.press("accept")
+    grab = platform.wait_for(lambda m: m["header"]["msg_id"] == 0x0B01, 10)
+    assert grab["body"]["order_id"] == 4711
+    sn = platform.command(0x8B09, {"order_id": 4711})
+    assert platform.wait_reply(sn)["body"]["result"] == 0
+    assert car.wait(lambda: runtime.terminal.orders.state == "idle")

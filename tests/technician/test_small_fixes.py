@@ -1,0 +1,65 @@
+"""Small things a technician tripped over: a non-NMEA file decoded silently, a calibration drive with no
+live count, simulation outputs written into the working directory by default."""
+
+import io
+import time
+
+from terminal.cli import main
+from terminal.cli.commands.calibrate import live_count
+
+
+def test_gnss_decode_of_a_file_without_nmea_fails_and_says_so(tmp_path, capsys):
+    junk = tmp_path / "photo.jpg"
+    junk.write_bytes(bytes(range(256)) * 8)
+    assert main(["gnss", "decode", str(junk)]) == 1
+    err = capsys.readouterr().err
+    assert "no valid NMEA sentence" in err and str(junk) in err
+
+
+def test_calibration_shows_the_pulses_while_driving_the_course():
+    class Counter:
+        count = 100
+
+    counter = Counter()
+
+    def drive() -> None:              # the technician drives; pulses arrive; Enter at the finish
+        for _ in range(6):
+            counter.count += 50
+            time.sleep(0.05)
+
+    stream = io.StringIO()
+    live_count(counter, drive, stream, every_s=0.1)()
+    shown = [part.strip() for part in stream.getvalue().split("\r") if part.strip()]
+    assert shown and all(line.endswith("pulses so far") for line in shown)
+    counts = [int(line.split()[0]) for line in shown]
+    assert counts == sorted(counts) and counts[-1] <= 300
+
+
+def test_sim_without_out_writes_under_the_temp_dir_not_the_working_directory(tmp_path, monkeypatch):
+    import sim.commands.sim as sim_command
+
+    seen = {}
+
+    def fake_run(sc, out, **kwargs):
+        seen["out"] = out
+        return {"ok": True}
+
+    monkeypatch.setattr(sim_command, "run_scenario", fake_run)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    assert main(["sim", "demo"]) == 0
+    assert seen["out"].parent == tmp_path / "tmp" and seen["out"].name.startswith("taxiterm-sim-demo-")
+    assert list(tmp_path.iterdir()) == [tmp_path / "tmp"]
+
+
+def test_selftest_on_loopback_ports_says_to_name_the_devices(tmp_path, capsys):
+    config = tmp_path / "sim.toml"
+    config.write_text("[mqtt]\nhost = \"127.0.0.1\"\nport = 1\n")
+    assert main(["selftest", "--board", "sim", "--config", str(config), "--display-s", "0",
+                 "--skip", "mqtt", "--skip", "display", "--skip", "pulse"]) == 1
+    out = capsys.readouterr().out
+    assert out.count("loop:// is a loopback") == 3 and "malformed" not in out
+    assert "taxiterm bench up" in out
