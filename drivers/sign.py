@@ -15,9 +15,11 @@ import serial
 from drivers.sign_follower import SignFollower
 from drivers.sign_frame import (
     ACK_OK,
+    CMD_CLEAR_MARK,
     CMD_QUERY,
     CMD_RESET,
     CMD_SET_BAUD,
+    CMD_SET_MARK,
     CMD_SET_NIGHT,
     CMD_SET_STARS,
     CMD_SET_STATE,
@@ -27,7 +29,9 @@ from drivers.sign_frame import (
     FrameError,
     Rejected,
     TopLightStatus,
+    clear_mark_frame,
     encode,
+    mark_frame,
     night_frame,
     parse_ack,
     parse_status,
@@ -40,7 +44,7 @@ from drivers.sign_health import SignHealth
 
 __all__ = ["SignDriver", "SignFollower"]
 
-_ACKED = (CMD_RESET, CMD_SET_BAUD, CMD_SET_STATE, CMD_SET_STARS, CMD_SET_NIGHT)
+_ACKED = (CMD_RESET, CMD_SET_BAUD, CMD_SET_STATE, CMD_SET_STARS, CMD_SET_NIGHT, CMD_SET_MARK, CMD_CLEAR_MARK)
 
 
 class SignDriver:
@@ -124,6 +128,13 @@ class SignDriver:
 
     def stars(self, stars: int) -> None:
         self._send(stars_frame(stars, self.vendor))
+
+    def show_mark(self, data: bytes) -> None:
+        """Show the anti-counterfeit mark (0x0013) the platform issued; ``clear_mark`` stops it."""
+        self._send(mark_frame(data, self.vendor))
+
+    def clear_mark(self) -> None:
+        self._send(clear_mark_frame(self.vendor))
 
     def reset(self) -> None:
         self._send(reset_frame(self.vendor))

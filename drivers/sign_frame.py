@@ -1,18 +1,29 @@
-"""The rooftop sign's serial frame (JT/T 905.2 peripheral frame): encoding, decoding, and its bodies.
+"""The rooftop sign's serial frame (JT/T 905.2 peripheral frame, device layer): its commands and bodies.
 
     55 AA | length WORD | device type BYTE | vendor BYTE | command WORD | body | XOR | 55 AA
 
 WORDs are big-endian. ``length`` counts device type, vendor, command and body (4 + len(body)).
 The XOR covers every byte from the length through the body. Pure code: bytes in, values out.
+The framing itself lives in drivers/peripheral_frame.py, shared with the meter link.
 See docs/sign.md for where these conclusions come from.
 """
 
 import datetime
 from dataclasses import dataclass
 
-MAGIC = b"\x55\xaa"
-DEVICE_METER = 0x02
-DEVICE_TOP_LIGHT = 0x05
+from drivers.peripheral_frame import (  # noqa: F401  (re-exported: the sign's callers import them from here)
+    DEVICE_METER,
+    DEVICE_TOP_LIGHT,
+    MAGIC,
+    MAX_LENGTH,
+    Frame,
+    FrameDecoder,
+    FrameError,
+    Rejected,
+    decode,
+    encode,
+    xor8,
+)
 
 CMD_QUERY = 0x0000
 CMD_RESET = 0x0001
@@ -20,6 +31,9 @@ CMD_SET_BAUD = 0x0003
 CMD_SET_STATE = 0x0010
 CMD_SET_STARS = 0x0011
 CMD_SET_NIGHT = 0x0012
+CMD_SET_MARK = 0x0013      # show the anti-counterfeit mark (防伪密标): body = the mark's data
+CMD_CLEAR_MARK = 0x0014    # stop showing it: empty body
+MARK_MAX = 256             # bytes of mark data we send (the top light's own limit is the vendor's)
 
 # Body byte of CMD_SET_STATE, and the running state a status answer reports.
 SIGN_STATES = {
@@ -36,130 +50,6 @@ STATE_NAMES = {code: name for name, code in SIGN_STATES.items()}
 ACK_OK = 0x00
 ACK_FAIL = 0x01
 ACK_UNSUPPORTED = 0x02
-
-MAX_LENGTH = 4 + 1024  # a top light's frames are small; a longer length field is line noise
-_OVERHEAD = 7  # magic, length, xor, magic around the counted part
-
-
-class FrameError(ValueError):
-    """Bytes that are not one well-formed frame; the message says what is wrong."""
-
-
-@dataclass(frozen=True)
-class Frame:
-    device: int
-    vendor: int
-    command: int
-    body: bytes = b""
-
-    def __post_init__(self) -> None:
-        for name, value, top in (("device", self.device, 0xFF), ("vendor", self.vendor, 0xFF),
-                                 ("command", self.command, 0xFFFF)):
-            if not isinstance(value, int) or not 0 <= value <= top:
-                raise FrameError(f"{name} {value!r} out of range 0..{top:#x}")
-        if len(self.body) > MAX_LENGTH - 4:
-            raise FrameError(f"body of {len(self.body)} bytes exceeds {MAX_LENGTH - 4}")
-
-
-def xor8(data: bytes) -> int:
-    result = 0
-    for byte in data:
-        result ^= byte
-    return result
-
-
-def encode(frame: Frame) -> bytes:
-    counted = (
-        (4 + len(frame.body)).to_bytes(2, "big")
-        + bytes((frame.device, frame.vendor))
-        + frame.command.to_bytes(2, "big")
-        + bytes(frame.body)
-    )
-    return MAGIC + counted + bytes((xor8(counted),)) + MAGIC
-
-
-def _check(raw: bytes) -> Frame:
-    """``raw`` holds exactly one candidate frame (length already matched)."""
-    if raw[-2:] != MAGIC:
-        raise FrameError(f"frame does not end with 55 AA (got {raw[-2:].hex(' ')})")
-    counted = raw[2:-3]
-    if xor8(counted) != raw[-3]:
-        raise FrameError(f"XOR mismatch: frame says {raw[-3]:02x}, bytes give {xor8(counted):02x}")
-    return Frame(device=raw[4], vendor=raw[5], command=int.from_bytes(raw[6:8], "big"), body=bytes(raw[8:-3]))
-
-
-def _length(raw: bytes) -> int:
-    length = int.from_bytes(raw[2:4], "big")
-    if not 4 <= length <= MAX_LENGTH:
-        raise FrameError(f"length field {length} outside 4..{MAX_LENGTH}")
-    return length
-
-
-def decode(raw: bytes) -> Frame:
-    """Exactly one frame; FrameError for anything else."""
-    raw = bytes(raw)
-    if len(raw) < 4 + _OVERHEAD or raw[:2] != MAGIC:
-        raise FrameError(f"not a frame: {raw[:16].hex(' ')}")
-    length = _length(raw)
-    if len(raw) != length + _OVERHEAD:
-        raise FrameError(f"length field says {length + _OVERHEAD} bytes, got {len(raw)}")
-    return _check(raw)
-
-
-@dataclass(frozen=True)
-class Rejected:
-    """Bytes the decoder threw away, and why."""
-
-    reason: str
-    skipped: int
-
-
-class FrameDecoder:
-    """Turns a byte stream into frames, resynchronising on the next 55 AA after anything malformed."""
-
-    def __init__(self) -> None:
-        self._buf = bytearray()
-
-    def feed(self, data: bytes) -> list:
-        """Frames (``Frame``) and discarded noise (``Rejected``) in stream order."""
-        self._buf += data
-        out: list = []
-        buf = self._buf
-        while True:
-            start = buf.find(MAGIC)
-            if start < 0:
-                keep = 1 if buf[-1:] == MAGIC[:1] else 0  # a 55 that may start the next header
-                if len(buf) - keep:
-                    out.append(Rejected("no frame header", len(buf) - keep))
-                    del buf[: len(buf) - keep]
-                break
-            if start:
-                out.append(Rejected("bytes before a frame header", start))
-                del buf[:start]
-            if len(buf) < 4:
-                break
-            try:
-                total = _length(buf) + _OVERHEAD
-            except FrameError as exc:
-                out.append(Rejected(str(exc), 1))
-                del buf[:1]
-                continue
-            if len(buf) < total:
-                break
-            try:
-                frame = _check(bytes(buf[:total]))
-            except FrameError as exc:
-                out.append(Rejected(str(exc), 1))
-                del buf[:1]
-                continue
-            out.append(frame)
-            del buf[:total]
-        return out
-
-    @property
-    def pending(self) -> int:
-        return len(self._buf)
-
 
 # --- bodies -----------------------------------------------------------------------------------
 
@@ -242,6 +132,17 @@ def stars_frame(stars: int, vendor: int = 0) -> Frame:
 
 def night_frame(on: bool, vendor: int = 0) -> Frame:
     return Frame(DEVICE_TOP_LIGHT, vendor, CMD_SET_NIGHT, bytes((1 if on else 0,)))
+
+
+def mark_frame(data: bytes, vendor: int = 0) -> Frame:
+    data = bytes(data)
+    if not 1 <= len(data) <= MARK_MAX:
+        raise ValueError(f"anti-counterfeit mark must be 1..{MARK_MAX} bytes, got {len(data)}")
+    return Frame(DEVICE_TOP_LIGHT, vendor, CMD_SET_MARK, data)
+
+
+def clear_mark_frame(vendor: int = 0) -> Frame:
+    return Frame(DEVICE_TOP_LIGHT, vendor, CMD_CLEAR_MARK, b"")
 
 
 def query_frame(t_ms: int, vendor: int = 0, utc_offset_min: int = 480) -> Frame:

@@ -5,6 +5,9 @@
 ``restart()`` brings it back on the same port. Options: a password file (users), and a
 TLS listener with a freshly made CA and server certificate.
 
+``Broker(shipped=True, terminals=[...], platform=[...])`` runs the shipped configuration
+(broker/: TLS only, a password per account, the ACL); ``port`` is then its TLS port.
+
 ``Gate`` is a TCP relay in front of a real Mosquitto, for what a broker alone cannot do:
 with ``refuse_v5`` it stands in for a broker that only speaks MQTT 3.1.1 (it answers an
 MQTT 5 CONNECT with CONNACK return code 1, "unacceptable protocol version", as such a
@@ -72,9 +75,17 @@ class Broker:
         tls: bool = False,
         max_queued_messages: int = 100_000,
         mosquitto: str = MOSQUITTO,
+        shipped: bool = False,
+        terminals: tuple[str, ...] = (),
+        platform: tuple[str, ...] = ("platform",),
     ) -> None:
         if not Path(mosquitto).is_file():
             raise BrokerError(f"{mosquitto} not found; `make setup` installs mosquitto")
+        self.shipped = shipped
+        self.credentials: dict[str, str] = {}
+        if shipped:
+            self._init_shipped(port, terminals, platform, mosquitto)
+            return
         self.host = HOST
         self.port = port or free_port()
         self.tls_port = free_port() if tls else None
@@ -114,6 +125,45 @@ class Broker:
         self._config.write_text("\n".join(lines) + "\n")
         for path in self._dir.iterdir():
             path.chmod(0o644)
+
+    def _init_shipped(self, port, terminals, platform, mosquitto) -> None:
+        from terminal.link.broker_setup import BrokerDir
+        self.host = HOST
+        self.port = port or free_port()
+        self.tls_port = None
+        self.users = {}
+        self._dir = Path(tempfile.mkdtemp(prefix="taxiterm-broker-"))
+        self._dir.chmod(0o755)
+        self._mosquitto = mosquitto
+        self._proc = None
+        self._log = self._dir / "mosquitto.log"
+        setup = BrokerDir(self._dir / "conf")
+        setup.init(names=["localhost"], addresses=[HOST], port=self.port, bind=HOST, valid_days=2)
+        for name in platform:
+            self.credentials[name] = setup.add_platform(name)
+        for tid in terminals:
+            self.credentials[tid] = setup.add_terminal(tid)
+        self.setup = setup
+        self.ca_path = setup.ca
+        self._config = setup.config
+        # Started as root, mosquitto drops to its own user: it must read these throw-away files.
+        for path in [setup.root, *setup.root.rglob("*")]:
+            path.chmod(0o777 if path.is_dir() else 0o644)
+
+    def add_terminal(self, terminal_id: str) -> str:
+        """A new terminal account on a running shipped broker (reloaded with SIGHUP)."""
+        password = self.setup.add_terminal(terminal_id)
+        self.credentials[terminal_id] = password
+        for path in self.setup.root.iterdir():
+            if path.is_file():
+                path.chmod(0o644)
+        if self.running:
+            self._proc.send_signal(signal.SIGHUP)
+            time.sleep(0.2)
+        return password
+
+    def client_options(self, name: str) -> dict:  # paho settings for an account of a shipped broker
+        return {"username": name, "password": self.credentials[name], "tls_ca": str(self.ca_path)}
 
     @property
     def running(self) -> bool:
@@ -164,6 +214,8 @@ class Broker:
         """An [mqtt] configuration dict pointing at this broker, with fast reconnects."""
         config = {"terminal_id": terminal_id, "host": self.host, "port": self.port,
                   "reconnect_min_s": 0.05, "reconnect_max_s": 0.5}
+        if self.shipped and terminal_id in self.credentials:
+            config.update(username=terminal_id, password=self.credentials[terminal_id], tls_ca=str(self.ca_path))
         config.update(overrides)
         return config
 

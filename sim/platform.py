@@ -4,7 +4,9 @@ The far end of the house's MQTT line, for tests and the simulator. ``PlatformEmu
 is a paho client that subscribes to ``{prefix}/+/up/#`` and ``{prefix}/+/status``,
 checks every message against its schema in terminal/schemas (counting the invalid
 ones), keeps a transcript (in memory and, if asked, as JSONL with receive times) and
-sends every downlink command of docs/mqtt.md, signed when it holds the command key.
+sends every downlink command of docs/mqtt.md, signed with the platform's Ed25519 key
+(by default ``SIM_PLATFORM_KEY``, whose public half ``sim.provision`` installs in every
+simulated terminal; never a real platform's key).
 
     with PlatformEmulator(broker.host, broker.port, transcript="out/platform.jsonl") as centre:
         cmd_id = centre.order_offer("T0001", "95128-0001", address="延安路 258 号")
@@ -14,6 +16,7 @@ sends every downlink command of docs/mqtt.md, signed when it holds the command k
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import socket
@@ -23,9 +26,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from terminal.link import downlink as commands_in
 from terminal.link import schemas
+
+
+# The simulator's platform key: derived from a public text, so anyone can sign with it.
+# Only simulated and test terminals trust it (sim/provision.py installs its public half).
+SIM_PLATFORM_KEY = Ed25519PrivateKey.from_private_bytes(
+    hashlib.sha256(b"taxiterm simulator platform key - public, for tests only").digest())
 
 
 def wall_ms() -> int:
@@ -57,8 +67,9 @@ class Received:
 
 class PlatformEmulator:
     def __init__(self, host: str, port: int, *, prefix: str = "taxi", client_id: str = "platform-emulator",
-                 key: bytes | None = None, transcript: str | Path | None = None,
-                 clock: Callable[[], int] = wall_ms) -> None:
+                 key: Ed25519PrivateKey | None = SIM_PLATFORM_KEY, transcript: str | Path | None = None,
+                 clock: Callable[[], int] = wall_ms, username: str | None = None, password: str | None = None,
+                 tls_ca: str | Path | None = None) -> None:
         self.host, self.port, self.prefix = host, port, prefix
         self.key = key
         self.clock = clock
@@ -73,6 +84,10 @@ class PlatformEmulator:
         self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
                                    protocol=mqtt.MQTTv5)
         self._client.reconnect_delay_set(min_delay=0.1, max_delay=1)
+        if username is not None:
+            self._client.username_pw_set(username, password)
+        if tls_ca is not None:
+            self._client.tls_set(ca_certs=str(tls_ca))
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
@@ -183,22 +198,24 @@ class PlatformEmulator:
     # --- sending -----------------------------------------------------------------------------
 
     def send(self, terminal_id: str, command: str, body: dict | None = None, *, cmd_id: str | None = None,
-             raw: bytes | None = None, sign: bool = True, timeout_s: float = 5.0) -> str:
-        """Publish one downlink command (QoS 1, never retained); returns its cmd_id.
+             raw: bytes | None = None, sign: bool = True, timeout_s: float = 5.0, ts: int | None = None,
+             retain: bool = False) -> str:
+        """Publish one downlink command (QoS 1, not retained unless ``retain``); returns its cmd_id.
 
         ``raw`` publishes those bytes as they are (for malformed-input tests); otherwise the
-        body gets ``cmd_id`` and ``ts`` and, when the emulator holds a key and ``sign``, a mac.
+        body gets ``cmd_id`` and ``ts`` (the emulator's clock unless given) and, when the
+        emulator holds a key and ``sign``, the platform's signature ``sig``.
         """
         topic = f"{self.prefix}/{terminal_id}/down/{command}"
         cmd_id = cmd_id or f"p{next(self._ids)}"
         if raw is not None:
             data, logged = raw, raw.decode("utf-8", errors="replace")
         else:
-            message = {"cmd_id": cmd_id, "ts": self.clock(), **(body or {})}
+            message = {"cmd_id": cmd_id, "ts": self.clock() if ts is None else ts, **(body or {})}
             if self.key is not None and sign:
-                message = commands_in.sign(message, self.key)
+                message = commands_in.sign(topic, message, self.key)
             data, logged = json.dumps(message, ensure_ascii=False).encode("utf-8"), message
-        info = self._client.publish(topic, data, qos=1, retain=False)
+        info = self._client.publish(topic, data, qos=1, retain=retain)
         info.wait_for_publish(timeout_s)
         with self._cond:
             self._write({"dir": "out", "tx_ms": self.clock(), "topic": topic, "payload": logged})

@@ -31,6 +31,8 @@ def provision_state(root: Path, device_id: str = "SIM-0001", tariff: Path = DEMO
     keys.write_private(dev / "vendor.key", vendor)
     keys.write_private(dev / "authority.key", authority)
     state.provision(device_id, vendor.public_key(), authority.public_key(), now)
+    from sim.platform import SIM_PLATFORM_KEY
+    state.install_platform_key(SIM_PLATFORM_KEY.public_key())   # the emulated platform signs commands
     manifest = identity.make_manifest(code_root or identity.default_code_root(), terminal.__version__, now)
     state.manifest_path.parent.mkdir(parents=True, exist_ok=True)
     state.manifest_path.write_bytes(identity.seal_manifest(vendor, manifest))

@@ -14,9 +14,11 @@ from drivers.sign_frame import (
     ACK_FAIL,
     ACK_OK,
     ACK_UNSUPPORTED,
+    CMD_CLEAR_MARK,
     CMD_QUERY,
     CMD_RESET,
     CMD_SET_BAUD,
+    CMD_SET_MARK,
     CMD_SET_NIGHT,
     CMD_SET_STARS,
     CMD_SET_STATE,
@@ -56,6 +58,7 @@ class SignEmulator:
         self.state = "vacant"
         self.night = False
         self.stars = 0
+        self.mark: bytes | None = None  # the anti-counterfeit mark shown, if any
         self.history: list[tuple[int, str]] = []  # (t_ms, state) every time a state command arrives
         self.frames: list[Frame] = []  # every frame received, in order
         self.rejected: list[Rejected] = []
@@ -147,6 +150,14 @@ class SignEmulator:
             if len(body) != 1 or body[0] > 1:
                 return self._ack(command, ACK_FAIL)
             self.night = body[0] == 1
+            return self._ack(command, ACK_OK)
+        if command == CMD_SET_MARK:
+            if not body:
+                return self._ack(command, ACK_FAIL)
+            self.mark = bytes(body)
+            return self._ack(command, ACK_OK)
+        if command == CMD_CLEAR_MARK:
+            self.mark = None
             return self._ack(command, ACK_OK)
         if command in (CMD_RESET, CMD_SET_BAUD):
             if command == CMD_RESET:

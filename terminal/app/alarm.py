@@ -136,8 +136,8 @@ class EmergencyAlarm:
                 "interval_ms": self.interval_ms}
 
     def restore(self, snap: dict) -> list:
-        """Take back a snapshot after a power dip. An active alarm resumes: the sign is told
-        again and the next tick reports if the interval has run out meanwhile."""
+        """Take back a snapshot after a power dip or a restart. An active alarm resumes: audited
+        ``alarm_resumed``, the sign is told again and the alarm is reported at once."""
         keys = {"state", "alarm_id", "pressed_ms", "next_report_ms", "last_released_id", "interval_ms"}
         if set(snap) != keys:
             raise AlarmError(f"not an alarm snapshot: keys {sorted(snap)}")
@@ -156,7 +156,8 @@ class EmergencyAlarm:
         effects: list = [("audit", "alarm_resumed", {"alarm_id": self.alarm_id, "state": self.state})]
         if self.state == ALARM:
             effects.append(("sign_alarm", True))
-        return effects
+        # Reported again at once: the platform learns the alarm outlived the restart.
+        return effects + [self._report("periodic")]
 
     # --- inside ----------------------------------------------------------------------------
 

@@ -21,8 +21,8 @@ DEFAULTS: dict[str, dict] = {
         "receipt_verify_url": "https://verify.taxiterm.invalid/r",   # e-receipt QR links start here
     },
     "meter": {"k": 1000, "source": "pulses", "dip_ms": 10000, "max_kmh": 250, "speed_window_ms": 1000,
-              "speed_window_pulses": 20},
-    "report": {"vacant_s": 30, "occupied_s": 10, "alarm_s": 5, "health_s": 300},
+              "speed_window_pulses": 20, "kind": "internal", "link_port": ""},
+    "report": {"vacant_s": 30, "occupied_s": 10, "alarm_s": 5, "health_s": 300, "fix_max_age_s": 5},
     "alarm": {"hold_ms": 3000},
     "orders": {"answer_s": 20},
     "outbox": {"capacity": 100000, "window": 100},
@@ -30,6 +30,9 @@ DEFAULTS: dict[str, dict] = {
     "pulse": {"period_ms": 1000},
     "sign": {"query_s": 5},
     "recorder": {"continuous_s": 14400, "rest_s": 1200, "daily_s": 28800},   # docs/recorder.md
+    # downlink commands: authentication and the bounds on what the platform link accepts (docs/mqtt.md)
+    "downlink": {"platform_key": "", "window_s": 300, "max_bytes": 8192, "max_depth": 8,
+                 "error_acks_per_s": 2, "error_ack_burst": 10, "fault_audit_s": 3600},
     "mqtt": {},      # passed to terminal.link.mqtt.LinkConfig (keys documented in docs/config.md)
     "board": {},     # overrides of the board profile (docs/board.md)
     "links": {"use": ["mqtt"]},   # which platform links run: any of mqtt, jt808, jt905 (docs/jtt.md)
@@ -77,9 +80,15 @@ def from_dict(data: dict) -> dict:
         ("pulse", "period_ms", 100, 10000), ("sign", "query_s", 1, 600),
         ("recorder", "continuous_s", 600, 86400), ("recorder", "rest_s", 60, 86400),
         ("recorder", "daily_s", 600, 86400),
+        ("report", "fix_max_age_s", 1, 600), ("downlink", "window_s", 10, 86400),
+        ("downlink", "max_bytes", 512, 65536), ("downlink", "max_depth", 4, 64),
+        ("downlink", "error_acks_per_s", 1, 1000), ("downlink", "error_ack_burst", 1, 10000),
+        ("downlink", "fault_audit_s", 1, 86400),
     ):
         if not low <= config[section][key] <= high:
             raise ConfigError(f"{section}.{key} must be from {low} to {high}, got {config[section][key]}")
+    if config["meter"]["kind"] not in ("internal", "link"):
+        raise ConfigError(f"meter.kind must be internal or link, got {config['meter']['kind']!r}")
     if config["terminal"]["receipt_lang"] not in ("zh", "en"):
         raise ConfigError("terminal.receipt_lang must be zh or en")
     from printer.e_receipt import EReceiptError, check_base_url

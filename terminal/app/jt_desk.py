@@ -84,7 +84,7 @@ class JtDesk:
                 result = OUR_RESULT.get(effect[2].get("result"), FAILED)
             else:
                 rest.append(effect)
-        self.term.carry_out(rest, now)
+        self.term.platform.apply(rest, now)     # desk state saved with the effects, audit after commit
         return result
 
     def _location(self, link, now: int) -> dict:

@@ -19,12 +19,15 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 from drivers.event import Event
+from terminal.app import meter_port
 from terminal.app.alarm import EmergencyAlarm
 from terminal.app.cabin import Cabin
 from terminal.app.daily import DayBook
+from terminal.app.evaluation import EvaluationDesk
 from terminal.app.metering import OPERATING, Metering
 from terminal.app.orders import OrderDesk
 from terminal.app.platform_desk import PlatformDesk
@@ -42,7 +45,7 @@ class Devices:
     """What the board hands the terminal; any of them may be None (not fitted, or a test)."""
 
     def __init__(self, *, sign=None, display=None, spooler=None, gnss=None, link=None, inputs=(),
-                 pulse_counter=None) -> None:
+                 pulse_counter=None, meter_link=None, evaluator=None) -> None:
         self.sign = sign
         self.display = display
         self.spooler = spooler
@@ -50,6 +53,8 @@ class Devices:
         self.link = link
         self.inputs = list(inputs)        # keys, hidden alarm, ignition, seal: closed at shutdown
         self.pulse_counter = pulse_counter
+        self.meter_link = meter_link      # the 905.2 meter link driver when [meter] kind = "link"
+        self.evaluator = evaluator        # the passenger service evaluator, when fitted
 
 
 class Terminal:
@@ -74,11 +79,13 @@ class Terminal:
         self.alarm = EmergencyAlarm(config["report"]["alarm_s"] * 1000)
         self.orders = OrderDesk(config["orders"]["answer_s"] * 1000)
         self.reporting = Reporting(self)
+        self.evaluation = EvaluationDesk(self)
         self.metering = Metering(self, schedule=schedule, calibrated_k=calibrated_k,
                                  refused=None if identity_ok else identity_reason)
         self.follower = SignFollower(self.meter.state)
         self.platform = PlatformDesk(self)
         self.started_ms = clock()
+        self.last_turn_s = time.monotonic()   # the watchdog's proof that the loop turns
         active = schedule.active(self.started_ms)
         self.cabin = Cabin(self, selftest=SelfTest(self.started_ms, software_id, active.id if active else "-"))
         self.daybook = DayBook(active.utc_offset_min if active else 480)
@@ -89,7 +96,7 @@ class Terminal:
             "key": lambda e: self.cabin.on_key(e.data["key"], e.data.get("long", False), e.t_ms),
             "power": self._on_power,
             "alarm_button": self._on_alarm_button,
-            "platform": lambda e: self.platform.on_command(e.data["topic"], e.data["payload"], e.t_ms),
+            "platform": lambda e: self.platform.on_event(e.data, e.t_ms),
             "jt_command": lambda e: self.platform.on_jt_command(e.data, e.t_ms),
             "fix": self._on_fix,
             "gnss_health": lambda e: self.reporting.flag(e.data["alarm"], e.data["active"], e.t_ms),
@@ -98,6 +105,9 @@ class Terminal:
             "printer_status": self._on_printer_status,
             "seal": self._on_seal,
             "tick": lambda e: None,
+            "meter_link": lambda e: meter_port.on_link(self.metering, e.t_ms, e.data["command"], e.data["values"]),
+            "evaluation": lambda e: self.evaluation.on_rating(e.t_ms, e.data),
+            "meter_fault": lambda e: meter_port.on_fault(self.metering, e.t_ms, e.data["active"], e.data["reason"]),
         }
 
     # -- what the desks share (read by the simulator, the dashboard and tests) ------------------------
@@ -136,6 +146,7 @@ class Terminal:
             self.audit_event("identity_refused", "meter", None, refused)
             log.error("metering refused: %s", refused)
         self.metering.start(self.clock())
+        self.platform.restore(self.clock())   # alarm, order desk, platform parameters as before the stop
         self.cabin.signed_out = self.cabin.signed_out_now()
         self.follower.signed_out(self.cabin.signed_out)
         self.show_sign(self.follower.wanted(), force=True)
@@ -162,6 +173,7 @@ class Terminal:
                 except queue.Empty:
                     event = None
             self.periodic(self.clock())
+            self.last_turn_s = time.monotonic()
         self.metering.save(self.clock(), force=True)
         self.recorder.flush()
 
@@ -189,6 +201,7 @@ class Terminal:
         self.recorder.periodic(now)
         self._close_days(now)
         self.metering.save(now)
+        self.platform.persist()
         self.outbox.pump()
         self.cabin.periodic(now)
 
@@ -204,7 +217,8 @@ class Terminal:
 
     def _on_alarm_button(self, event: Event) -> None:
         now = event.t_ms
-        self.carry_out(self.alarm.button(now, event.data.get("held_ms", 0)), now)
+        # the press is stored with its report in one transaction (platform_desk.apply)
+        self.platform.apply(self.alarm.button(now, event.data.get("held_ms", 0)), now)
         self.outbox.pump()  # an alarm leaves at once, not at the next loop turn
 
     def _on_fix(self, event: Event) -> None:

@@ -20,6 +20,7 @@ import logging
 from meter import canonical
 from meter.errors import MeterError
 from meter.taximeter import IN_TRIP, Taximeter
+from terminal.app import meter_port
 from terminal.link import payloads
 from terminal.storage.database import StorageError
 
@@ -48,11 +49,14 @@ class Metering:
         self.pulse_base = self.meter.odometer.reading or 0
         # K from the last calibration under the seal; applied between trips
         self.pending_k = calibrated_k if calibrated_k and calibrated_k != self.meter.odometer.k else None
+        if getattr(self.meter, "external", False):
+            self.pending_k = None             # a fitted meter keeps K under its own seal
         self.track: dict | None = None     # the open trip's board position and track summary
         self.last_snapshot_ms = 0
         self.gnss_odometer = GnssOdometer()
         self.crosscheck = DistanceCrossCheck()
-        self.pulse_watch = PulseWatch()
+        self.pulse_watch = PulseWatch() if not getattr(self.meter, "external", False) else \
+            meter_port.PulseLineElsewhere()   # a fitted meter has the speed sensor; it watches it
         self.last_fix_ms: int | None = None
 
     @property
@@ -62,7 +66,10 @@ class Metering:
     # -- start-up ---------------------------------------------------------------------------------
     def _load(self, schedule) -> Taximeter:
         blob = self.storage.load_meter_state()
-        params = dict(self.config["meter"])
+        if meter_port.is_link(self.config):
+            active = schedule.active(self.clock())
+            return meter_port.load_link(blob, active.utc_offset_min if active else 480, self.clock())
+        params = {k: v for k, v in self.config["meter"].items() if k not in ("kind", "link_port")}
         if blob is None:
             return Taximeter(schedule, params, self.clock())
         meter = Taximeter.restore(json.loads(blob.decode("utf-8")), schedule)
@@ -119,6 +126,7 @@ class Metering:
             term.daybook.set_state(OPERATING[state], now)
             term.carry_out(term.orders.meter(OPERATING[state], now), now)
             term.show_sign(term.follower.meter(state))
+            term.evaluation.on_state(state, self.meter.trip.trip_no if self.meter.trip else None)
             if state_before is not None:
                 term.reporting.location(now)
         term.cabin.dirty = True
@@ -144,7 +152,7 @@ class Metering:
                 spooler.submit_receipt(term.receipt_builder(record))
             term.outbox.enqueue(term.reporting.topic("trip"), lambda seq: payloads.trip(
                 seq=seq, ts_ms=now, record=record, board_pos=track["board"], alight_pos=pos,
-                track=summary), "trip")
+                track=summary, evaluation=term.evaluation.for_trip(record["trip_no"])), "trip")
         term.daybook.trip(record)
         term.carry_out(term.orders.trip_closed(record["order_id"], record["trip_no"], record["total_fen"], now), now)
 

@@ -40,6 +40,8 @@ class Reporting:
         self.prefix = mqtt.get("prefix", "taxi")
         self.tid = mqtt["terminal_id"]
         self.fix = None                   # last positioned GNSS fix
+        self.fix_rx_ms: int | None = None # when it arrived (terminal clock): a fix is fresh only so long
+        self.over_since_ms: int | None = None  # since when the fresh fix is above the platform's speed limit
         self.flags: set[str] = set()      # JT/T alarm names currently active (gnss, sign, meter faults)
         self.causes: dict[str, set[str]] = {}   # flag -> what holds it up
         self.printer_status: dict = {}
@@ -67,19 +69,40 @@ class Reporting:
             self.health(now)
 
     # -- what every report carries ------------------------------------------------------------------
+    def fix_fresh(self, now: int) -> bool:
+        """A fix counts as a position only while younger than ``report.fix_max_age_s`` (item 8)."""
+        if self.fix is None or self.fix_rx_ms is None:
+            return False
+        return now - self.fix_rx_ms <= self.config["report"].get("fix_max_age_s", 5) * 1000
+
     def position(self, now: int) -> dict:
         f = self.fix
         if f is None:
             return payloads.no_position(now)
+        # A stale fix: the last known place, standing still, without the positioned bit.
+        fresh = self.fix_fresh(now)
         return payloads.position(lat_deg=f.lat, lon_deg=f.lon, alt_m=f.alt_m or 0.0,
-                                 speed_mps=f.speed_mps or 0.0, course_deg=f.course_deg or 0.0,
+                                 speed_mps=(f.speed_mps or 0.0) if fresh else 0.0, course_deg=f.course_deg or 0.0,
                                  fix_ms=f.time_ms or now)
+
+    def overspeed(self, now: int) -> bool:
+        """Above the platform's ``speed_limit_kmh`` on a fresh fix for at least ``overspeed_s``."""
+        params = self.term.platform.params
+        limit = params.get("speed_limit_kmh")
+        if limit is None or not self.fix_fresh(now) or (self.fix.speed_mps or 0.0) * 3.6 <= limit:
+            self.over_since_ms = None
+            return False
+        if self.over_since_ms is None:
+            self.over_since_ms = now
+        return now - self.over_since_ms >= params.get("overspeed_s", 0) * 1000
 
     def status(self) -> list:
         meter = self.term.meter
         flags = []
-        if self.fix is not None:
+        if self.fix_fresh(self.term.clock()):
             flags.append("positioned")
+        if meter.state == "out_of_service":
+            flags.append("out_of_service")
         if meter.powered:
             flags.append("acc_on")
         if meter.state in IN_TRIP:
@@ -119,18 +142,20 @@ class Reporting:
 
     def on_fix(self, fix) -> None:
         self.fix = fix
+        self.fix_rx_ms = self.term.clock()
 
     # -- the reports ----------------------------------------------------------------------------------
     def location(self, now: int) -> None:
         term = self.term
         self.last_location_ms = now
         pos = self.position(now)
+        overspeed = self.overspeed(now)
         trip = term.meter.trip
         alarm = self.alarm_bits() | (term.alarm.flags if term.alarm.active else 0)
         term.outbox.enqueue(self.topic("location"), lambda seq: payloads.location(
             seq=seq, ts_ms=now, pos=pos, alarm=alarm, status=self.status(),
             operating=term.metering.operating, mileage_m=term.meter.totals.total_m,
-            order_id=trip.order_id if trip else "0"), "location")
+            order_id=trip.order_id if trip else "0", overspeed=overspeed), "location")
 
     def health(self, now: int) -> None:
         term = self.term
@@ -149,10 +174,15 @@ class Reporting:
                              "detail": ",".join(sorted(self.causes.get("speed_sensor_fault", ())))},
         }
         depth = term.outbox.pending()
+        downlink = term.platform.guard.counters()
+        link = term.devices.link
+        if link is not None:
+            downlink["link_restarts"] = getattr(link, "restarts", 0)
         dropped = term.outbox.dropped().get("location", 0)
         term.outbox.enqueue(self.topic("health"), lambda seq: payloads.health(
             seq=seq, ts_ms=now, software=term.software_id, uptime_ms=now - term.started_ms,
-            devices=devices, outbox_depth=depth, dropped_positions=dropped, alarm=self.alarm_bits()), "health")
+            devices=devices, outbox_depth=depth, dropped_positions=dropped, alarm=self.alarm_bits(),
+            downlink=downlink), "health")
 
     def alarm(self, body: dict, now: int) -> None:
         term = self.term

@@ -3,6 +3,12 @@
 Opens the provisioned state directory (keys, sealed manifest, signed tariffs, the
 database), checks the software identity, builds every device adapter from the board
 profile and hands them to the one loop (``terminal.app.loop.Terminal``).
+
+Also the process's shell: ``configure_logging`` (journald priorities, wins over any
+library that configured logging at import), ``Runtime.healthy()`` for the systemd
+watchdog (the loop turns and every reader thread lives; a dead one is restarted by
+``supervise()``), and a ``stop()`` that lets the broker's acknowledgements of what is
+in flight arrive and be stored before the link closes.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import logging
 import queue
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +34,39 @@ from terminal.trust.seal import Seal, switch_closed_from_audit
 from terminal.trust.tariff_store import TariffStore
 
 log = logging.getLogger("taxiterm")
+
+
+LOOP_STALL_S = 10.0     # a loop that has not turned for this long is not healthy
+DRAIN_S = 3.0           # how long a clean stop waits for the acknowledgements of what is in flight
+
+# syslog priorities journald reads from a "<n>" line prefix (sd-daemon(3))
+JOURNAL_PRIORITY = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7}
+
+
+class JournalFormatter(logging.Formatter):
+    """One line per record, ``<priority>`` first, no time (journald adds it)."""
+
+    def __init__(self) -> None:
+        super().__init__("%(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = JOURNAL_PRIORITY.get(record.levelno)
+        if priority is None:
+            priority = 3 if record.levelno > logging.WARNING else 4 if record.levelno > logging.INFO else \
+                6 if record.levelno > logging.DEBUG else 7
+        text = super().format(record).replace("\n", "\n" + f"<{priority}>")
+        return f"<{priority}>{text}"
+
+
+def configure_logging(level: str = "INFO", stream=None) -> logging.Handler:
+    """The terminal's logging: root logger at ``level``, one journald handler, replacing whatever
+    a library set up at import (python-escpos calls basicConfig); paho's own log joins in."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JournalFormatter())
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    logging.getLogger().setLevel(level)
+    logging.captureWarnings(True)
+    return handler
 
 
 class StartError(RuntimeError):
@@ -84,10 +124,19 @@ def build_devices(profile: BoardProfile, config: dict, events: queue.Queue, cloc
     spooler = Spooler(StoredJobs(storage.receipt_queue), lambda: open_printer(printer_url), events, clock)
     gnss = GnssReader(profile.serial["gnss"], events, clock=clock)
     use = config.get("links", {}).get("use", ["mqtt"])
-    link = MqttLink(config["mqtt"], events, clock, software=software_id) if "mqtt" in use else None
+    downlink = config.get("downlink", {})
+    link = MqttLink(config["mqtt"], events, clock, software=software_id, max_bytes=downlink.get("max_bytes", 8192),
+                    max_depth=downlink.get("max_depth", 8)) if "mqtt" in use else None
     display = DriverDisplay(open_display(profile.display))
+    meter_link = None
+    if config["meter"]["kind"] == "link":
+        from drivers.meter_link import MeterLinkDriver
+        port = config["meter"]["link_port"] or profile.serial.get("meter")
+        if not port:
+            raise StartError("[meter] kind = \"link\" needs meter.link_port or a \"meter\" serial port on the board")
+        meter_link = MeterLinkDriver(port, events, clock)
     return Devices(sign=sign, display=display, spooler=spooler, gnss=gnss, link=link, inputs=inputs,
-                   pulse_counter=pulses)
+                   pulse_counter=pulses, meter_link=meter_link)
 
 
 class Runtime:
@@ -171,8 +220,9 @@ class Runtime:
         for jt_link in self.jt_links:
             jt_link.start()
         d.pulse_counter.start()
-        self._thread = threading.Thread(target=self.terminal.run, args=(self._stop, self.ready.set),
-                                        name="terminal-loop", daemon=True)
+        if d.meter_link is not None:
+            d.meter_link.start()
+        self._thread = threading.Thread(target=self._run_loop, name="terminal-loop", daemon=True)
         self._thread.start()
         if self.bench is not None:
             from terminal.app.bench_socket import BenchError
@@ -182,6 +232,49 @@ class Runtime:
                 self.stop()
                 raise StartError(f"bench control socket {self.bench.path}: {exc}") from exc
 
+    def _run_loop(self) -> None:
+        try:
+            self.terminal.run(self._stop, self.ready.set)
+        except BaseException:
+            log.critical("the loop died; the watchdog will restart the terminal", exc_info=True)
+            raise
+
+    # -- health: what the systemd watchdog is fed on ---------------------------------------------
+    def threads(self) -> dict[str, bool]:
+        """Every long-lived thread and whether it is alive (the loop also: turned recently)."""
+        d = self.devices
+        alive = {"loop": self._thread is not None and self._thread.is_alive()
+                 and time.monotonic() - self.terminal.last_turn_s < LOOP_STALL_S,
+                 "link": d.link is None or d.link.healthy()}
+        for name, device in (("gnss", d.gnss), ("spooler", d.spooler), ("pulses", d.pulse_counter)):
+            thread = getattr(device, "_thread", None)
+            if isinstance(thread, threading.Thread):
+                alive[name] = thread.is_alive()
+        return alive
+
+    def healthy(self) -> bool:
+        if self._stop.is_set():
+            return True
+        return all(self.threads().values())
+
+    def supervise(self) -> list[str]:
+        """Restart reader threads found dead (the link supervises its own); returns their names."""
+        restarted = []
+        if self._stop.is_set():
+            return restarted
+        for name, alive in self.threads().items():
+            if alive or name in ("loop", "link"):
+                continue
+            device = {"gnss": self.devices.gnss, "spooler": self.devices.spooler,
+                      "pulses": self.devices.pulse_counter}[name]
+            log.error("%s reader thread died; restarting it", name)
+            try:
+                _restart_thread(device)
+                restarted.append(name)
+            except Exception:  # noqa: BLE001 - then the watchdog restarts the whole terminal
+                log.exception("cannot restart the %s thread", name)
+        return restarted
+
     def stop(self) -> None:
         if self.bench is not None:
             self.bench.close()
@@ -189,8 +282,15 @@ class Runtime:
         if self._thread is not None:
             self._thread.join(timeout=5)
         d = self.devices
+        # The loop has stopped: let the acknowledgements of what is in flight arrive and be
+        # stored, so nothing the broker already has is sent again after the restart.
+        try:
+            self.terminal.outbox.drain(self.events, DRAIN_S)
+        except Exception:        # a shutdown must finish even when the store is unwell
+            log.warning("draining the acknowledgements failed", exc_info=True)
         for closer in (d.pulse_counter.close, d.gnss.stop, d.spooler.stop, d.sign.close,
                        *([d.link.stop] if d.link is not None else []), *(j.stop for j in self.jt_links),
+                       *([d.meter_link.close] if d.meter_link is not None else []),
                        *(device.close for device in d.inputs)):
             try:
                 closer()
@@ -198,3 +298,10 @@ class Runtime:
                 log.warning("closing %s failed", getattr(closer, "__qualname__", closer), exc_info=True)
         self.audit.append("power_off", "software_id", self.identity.software_id, None)
         self.storage.close()
+
+
+def _restart_thread(device) -> None:
+    """Start a device's reader thread again with the same target (it ended by an exception)."""
+    old = device._thread
+    device._thread = threading.Thread(target=device._run, name=old.name, daemon=True)  # each runs self._run
+    device._thread.start()

@@ -7,7 +7,12 @@ online status and subscribes to its downlink commands. It reconnects by itself w
 exponential backoff.
 
 paho's network thread never touches the terminal's state: it only puts Events on the
-loop's queue (kinds ``link``, ``puback``, ``platform``; see ``docs/storage.md``). The
+loop's queue (kinds ``link``, ``puback``, ``platform``; see ``docs/storage.md``). No
+downlink message can kill it: the payload is decoded under the bounds of
+``terminal.link.downlink.decode`` and any exception in a callback is caught and
+counted. Should the network thread die all the same, the supervisor notices within
+half a second, logs it and starts a new connection (``restarts``); ``healthy()`` is
+what the systemd watchdog asks. The
 loop publishes through ``publish()`` (paho's publish is thread-safe). Unacknowledged
 messages are NOT kept by paho across a reconnect: the outbox, which has them on disk,
 publishes them again, marked resent.
@@ -20,14 +25,17 @@ import logging
 import queue
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from drivers.event import Event
+from terminal.link.downlink import MAX_BYTES, MAX_DEPTH, DecodeError, decode
 from terminal.storage.database import wall_clock_ms
 
 log = logging.getLogger(__name__)
@@ -38,6 +46,8 @@ _PREFIX = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 # CONNACK reason "Unsupported protocol version": 0x84 in MQTT 5; what paho reports when a
 # 3.1.1-only broker answers a v5 CONNECT with return code 1.
 _UNSUPPORTED_PROTOCOL = 0x84
+SUPERVISE_S = 0.5             # how often the supervisor looks at the network thread
+NET_RESTART_GRACE_S = 10.0    # a replaced network thread counts as healthy for this long
 
 
 class LinkConfigError(ValueError):
@@ -123,25 +133,26 @@ class LinkConfig:
         return f"{self.base}/up/{kind}"
 
 
-def downlink_event_data(topic: str, raw: bytes, base: str) -> dict:
-    """What a downlink message becomes on the loop's queue (pure; the link's parser).
+def downlink_event_data(topic: str, raw: bytes, base: str, *, retained: bool = False,
+                        max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH) -> dict:
+    """What a downlink message becomes on the loop's queue (pure; never raises).
 
-    ``payload`` is the parsed JSON object, or None with ``error`` saying why, so the
-    command handler can still answer a malformed command with result 2.
+    ``payload`` is the parsed JSON object, or None with ``error`` saying why and
+    ``fault`` its kind, so the command handler can still answer a malformed command.
+    ``raw`` keeps the bytes only up to ``max_bytes`` (an oversized message is not queued).
     """
     prefix = base + "/down/"
     command = topic[len(prefix):] if topic.startswith(prefix) else ""
-    data = {"topic": topic, "command": command, "payload": None, "raw": bytes(raw), "error": None}
+    raw = bytes(raw)
+    data = {"topic": topic, "command": command, "payload": None, "raw": raw if len(raw) <= max_bytes else b"",
+            "error": None, "fault": None, "retained": bool(retained)}
     try:
-        parsed = json.loads(bytes(raw).decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        data["error"] = f"payload is not UTF-8: {exc.reason} at byte {exc.start}"
-        return data
-    except json.JSONDecodeError as exc:
-        data["error"] = f"payload is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        parsed = decode(raw, max_bytes=max_bytes, max_depth=max_depth)
+    except DecodeError as exc:
+        data["error"], data["fault"] = str(exc), exc.kind
         return data
     if not isinstance(parsed, dict):
-        data["error"] = f"payload must be a JSON object, got {type(parsed).__name__}"
+        data["error"], data["fault"] = f"payload must be a JSON object, got {type(parsed).__name__}", "not_object"
         return data
     data["payload"] = parsed
     return data
@@ -161,6 +172,8 @@ class MqttLink:
         events: queue.Queue,
         clock: Callable[[], int] = wall_clock_ms,
         software: str = "",
+        max_bytes: int = MAX_BYTES,
+        max_depth: int = MAX_DEPTH,
     ) -> None:
         self.config = config if isinstance(config, LinkConfig) else LinkConfig.from_dict(config)
         self.config.validate()
@@ -177,6 +190,11 @@ class MqttLink:
         self._supervisor: threading.Thread | None = None
         self.last_error: str | None = None
         self.connects = 0
+        self.restarts = 0           # network threads found dead and replaced
+        self.callback_faults = 0    # exceptions caught inside paho callbacks
+        self.max_bytes, self.max_depth = max_bytes, max_depth
+        self._net_started = False
+        self._dead_since: float | None = None
 
     # -- public ------------------------------------------------------------------------------
 
@@ -212,19 +230,31 @@ class MqttLink:
                 info = client.publish(self.config.status_topic, _json(body), qos=1, retain=True)
                 if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
                     info.wait_for_publish(timeout_s)
-            client.disconnect()
+                client.disconnect()
             client.loop_stop()
         self._wake.set()
         if self._supervisor is not None:
             self._supervisor.join(timeout_s)
 
     def status(self) -> dict:
-        return {"up": self._up, "protocol": self.protocol, "connects": self.connects, "last_error": self.last_error}
+        return {"up": self._up, "protocol": self.protocol, "connects": self.connects, "last_error": self.last_error,
+                "restarts": self.restarts}
+
+    def healthy(self) -> bool:
+        """The link's threads are alive (or a dead one is being replaced); says nothing of the broker."""
+        if self._stopping.is_set() or self._supervisor is None:
+            return True
+        if not self._supervisor.is_alive():
+            return False
+        dead = self._dead_since
+        return dead is None or time.monotonic() - dead < NET_RESTART_GRACE_S
+
 
     # -- the connection supervisor -----------------------------------------------------------------
 
     def _supervise(self) -> None:
-        # paho reconnects by itself; a new client is only needed to change protocol version.
+        # paho reconnects by itself; a new client is needed to change protocol version, or when
+        # its network thread died (it must not, but then the terminal would be deaf for good).
         while True:
             # Under the lock: stop() never sees a client whose network thread is half started.
             with self._lock:
@@ -235,14 +265,36 @@ class MqttLink:
                 client.connect_async(self.config.host, self.config.port, self.config.keepalive_s,
                                      **({"clean_start": True} if self.protocol == "5" else {}))
                 client.loop_start()
-            self._wake.wait()
-            self._wake.clear()
+                self._net_started = True
+                self._dead_since = None
+            log.info("mqtt: connecting to %s:%d (MQTT %s%s)", self.config.host, self.config.port, self.protocol,
+                     ", TLS" if self.config.tls_ca else "")
+            while not self._wake.wait(SUPERVISE_S):
+                if client._thread is None and not self._stopping.is_set():  # paho's thread ended by itself
+                    break
             if self._stopping.is_set():
                 return
-            client.disconnect()
-            client.loop_stop()
-            log.warning("mqtt: broker refused MQTT 5; using MQTT 3.1.1 from now on")
-            self.protocol = "3.1.1"
+            if self._wake.is_set():
+                self._wake.clear()
+                client.disconnect()
+                client.loop_stop()
+                log.warning("mqtt: broker refused MQTT 5; using MQTT 3.1.1 from now on")
+                self.protocol = "3.1.1"
+                continue
+            self._dead_since = time.monotonic()
+            with self._lock:
+                was_up, self._up = self._up, False
+                self._own_mids.clear()
+            self.restarts += 1
+            log.error("mqtt: network thread died; starting a new connection (restart %d)", self.restarts)
+            sock = client.socket()
+            if sock is not None:
+                try:
+                    sock.close()   # the broker also drops it when the new connection takes the client id
+                except OSError:
+                    pass  # already closed with the thread
+            if was_up:
+                self._events.put(Event("link", self._clock(), {"up": False, "reason": "network thread died"}))
 
     def _new_client(self) -> mqtt.Client:
         cfg = self.config
@@ -255,6 +307,7 @@ class MqttLink:
             client.username_pw_set(cfg.username, cfg.password)
         if cfg.tls_ca is not None:
             client.tls_set(ca_certs=cfg.tls_ca, certfile=cfg.tls_cert, keyfile=cfg.tls_key)
+        client.enable_logger(logging.getLogger("terminal.link.paho"))   # packets at DEBUG, errors at ERROR
         client.will_set(cfg.status_topic, _json({"online": False}), qos=1, retain=True)
         client.reconnect_delay_set(cfg.reconnect_min_s, cfg.reconnect_max_s)
         client.connect_timeout = cfg.connect_timeout_s
@@ -270,6 +323,8 @@ class MqttLink:
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
+            if reason_code.value in (0x86, 0x87, 4, 5):
+                log.warning("mqtt: %s refused the terminal's credentials: %s", self.config.host, reason_code)
             self.last_error = f"connection refused: {reason_code}"
             if falls_back(self.protocol, self.config.protocol, reason_code.value):
                 self._wake.set()
@@ -278,7 +333,13 @@ class MqttLink:
             return
         # Forget what paho would resend on its own: the outbox republishes from disk.
         client.drop_out_messages()
-        client.subscribe(self.config.downlink_filter, qos=1)
+        if self.protocol == "5":
+            # Retain As Published: a command published with the retain flag shows it even when
+            # delivered live, so the terminal refuses it then too (a retained command would be
+            # replayed to every later connection).
+            client.subscribe(self.config.downlink_filter, options=SubscribeOptions(qos=1, retainAsPublished=True))
+        else:
+            client.subscribe(self.config.downlink_filter, qos=1)
         body = {"online": True, "ts": self._clock(), "software": self.software,
                 "terminal_id": self.config.terminal_id}
         info = client.publish(self.config.status_topic, _json(body), qos=1, retain=True)
@@ -288,13 +349,18 @@ class MqttLink:
             self._up = True
         self.connects += 1
         self.last_error = None
+        log.info("mqtt: connected to %s:%d (MQTT %s%s), connection %d", self.config.host, self.config.port,
+                 self.protocol, ", TLS" if self.config.tls_ca else "", self.connects)
         self._events.put(Event("link", self._clock(), {
             "up": True, "protocol": self.protocol, "receive_maximum": receive_maximum,
             "session_present": bool(flags.session_present),
         }))
 
     def _on_connect_fail(self, client, userdata) -> None:
-        self.last_error = f"cannot reach {self.config.host}:{self.config.port}"
+        error = f"cannot reach {self.config.host}:{self.config.port}"
+        if error != self.last_error:
+            log.warning("mqtt: %s", error)
+        self.last_error = error
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         with self._lock:
@@ -302,6 +368,7 @@ class MqttLink:
             self._own_mids.clear()
         if was_up:
             self.last_error = f"disconnected: {reason_code}"
+            log.warning("mqtt: link down: %s", reason_code)
             self._events.put(Event("link", self._clock(), {"up": False, "reason": str(reason_code)}))
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
@@ -314,8 +381,16 @@ class MqttLink:
         }))
 
     def _on_message(self, client, userdata, message) -> None:
-        data = downlink_event_data(message.topic, message.payload, self.config.base)
-        self._events.put(Event("platform", self._clock(), data))
+        try:
+            log.debug("mqtt: downlink on %s, %d bytes%s", message.topic, len(message.payload),
+                      ", retained" if message.retain else "")
+            data = downlink_event_data(message.topic, message.payload, self.config.base,
+                                       retained=bool(message.retain), max_bytes=self.max_bytes,
+                                       max_depth=self.max_depth)
+            self._events.put(Event("platform", self._clock(), data))
+        except Exception:  # noqa: BLE001 - a message must never end the network thread
+            self.callback_faults += 1
+            log.exception("mqtt: downlink message dropped")
 
 
 def _json(body: dict) -> bytes:

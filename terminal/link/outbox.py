@@ -29,6 +29,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -308,6 +309,29 @@ class Outbox:
                         self._settle(seq, True)
                     else:
                         self._inflight[mid] = seq
+
+    def drain(self, events: queue.Queue, timeout_s: float) -> int:
+        """At a clean stop, after the loop ended: take ``puback``/``link`` events off ``events``
+        until nothing is in flight (or ``timeout_s``), then delete what was acknowledged, so
+        nothing the broker already holds is published again after the restart. Other events
+        are left behind (the loop is gone). Returns the messages still unacknowledged."""
+        end = time.monotonic() + timeout_s
+        while True:
+            with self._ack_lock:
+                inflight = len(self._inflight)
+            if not inflight or not self._up:
+                break
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                event = events.get(timeout=min(left, 0.05))
+            except queue.Empty:
+                continue
+            self.handle(event)
+        self._delete_acked()
+        with self._ack_lock:
+            return len(self._inflight)
 
     def _next_rows(self, limit: int) -> list[tuple]:
         rows: list[tuple] = []

@@ -279,7 +279,7 @@ TRIP_FIELDS = ("trip_no", "order_id", "tariff_id", "tariff_digest", "utc_offset_
 
 
 def trip(*, seq: int, ts_ms: int, record: Mapping, board_pos: Mapping, alight_pos: Mapping,
-         track: Mapping, discount_fen: int = 0) -> dict:
+         track: Mapping, discount_fen: int = 0, evaluation: Mapping | None = None) -> dict:
     """A closed trip (up/trip): the meter's record unchanged, plus places, track summary, discount.
 
     ``board_pos``/``alight_pos`` are ``position()`` results; ``track`` is
@@ -294,6 +294,9 @@ def trip(*, seq: int, ts_ms: int, record: Mapping, board_pos: Mapping, alight_po
     body = {"record": {f: record[f] for f in fields},
             "board": _place(board_pos), "alight": _place(alight_pos),
             "track": dict(track), "discount_fen": discount_fen}
+    if evaluation is not None:   # the passenger's rating, when it came before the trip closed
+        body["evaluation"] = {"id": evaluation["id"], "rating": evaluation["rating"],
+                              "extended": evaluation["extended"]}
     return envelope("trip", seq=seq, ts_ms=ts_ms, body=body)
 
 
@@ -329,7 +332,7 @@ def daily(*, seq: int, ts_ms: int, stats: Mapping) -> dict:
 
 
 def health(*, seq: int, ts_ms: int, software: str, uptime_ms: int, devices: Mapping[str, Mapping],
-           outbox_depth: int, dropped_positions: int, alarm: int = 0) -> dict:
+           outbox_depth: int, dropped_positions: int, alarm: int = 0, downlink: Mapping | None = None) -> dict:
     """Device health (up/health): software identity, per-device state, outbox figures.
 
     devices: name -> {"ok": bool, "detail": str}, e.g. {"sign": {"ok": False, "detail": "no answer"}}.
@@ -342,6 +345,8 @@ def health(*, seq: int, ts_ms: int, software: str, uptime_ms: int, devices: Mapp
     body = {"software": _text(software, "software", 128), "uptime_ms": _ms(uptime_ms, "uptime_ms"),
             "alarm": alarm, "devices": devs, "outbox_depth": _count(outbox_depth, "outbox_depth"),
             "dropped_positions": _count(dropped_positions, "dropped_positions")}
+    if downlink is not None:
+        body["downlink"] = {k: (dict(v) if isinstance(v, Mapping) else _count(v, k)) for k, v in downlink.items()}
     return envelope("health", seq=seq, ts_ms=ts_ms, body=body)
 
 
@@ -349,14 +354,15 @@ RESULT_OK, RESULT_FAILED, RESULT_MALFORMED, RESULT_UNSUPPORTED, RESULT_REFUSED =
 RESULT_NAMES = {0: "ok", 1: "failed", 2: "malformed", 3: "unsupported", 4: "refused"}
 
 
-def ack_body(cmd_id: str, command: str, result: int, reason: str = "") -> dict:
-    """The body of a command acknowledgement, for effects and for ``ack()``."""
+def ack_body(cmd_id: str | None, command: str, result: int, reason: str = "") -> dict:
+    """The body of a command acknowledgement, for effects and for ``ack()``; ``cmd_id`` None = unreadable."""
     if result not in RESULT_NAMES:
         raise PayloadError(f"unknown result code {result!r}")
-    return {"cmd_id": str(cmd_id), "command": str(command), "result": result, "reason": str(reason)}
+    return {"cmd_id": None if cmd_id is None else str(cmd_id), "command": str(command), "result": result,
+            "reason": str(reason)}
 
 
-def ack(*, seq: int, ts_ms: int, cmd_id: str, command: str, result: int, reason: str = "") -> dict:
+def ack(*, seq: int, ts_ms: int, cmd_id: str | None, command: str, result: int, reason: str = "") -> dict:
     """A command acknowledgement (up/ack): result 0 ok, 1 failed, 2 malformed, 3 unsupported, 4 refused."""
     return envelope("ack", seq=seq, ts_ms=ts_ms, body=ack_body(cmd_id, command, result, reason))
 

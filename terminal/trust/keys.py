@@ -12,6 +12,7 @@ State directory layout::
     STATE/keys/device.pub    PEM public key (also handed to the authority)
     STATE/keys/vendor.pub    PEM public key installed at provisioning
     STATE/keys/authority.pub PEM public key installed at provisioning
+    STATE/keys/platform.pub  PEM public key of the supervision platform: checks its downlink commands
     STATE/identity/manifest.json  sealed software manifest (vendor-signed envelope)
     STATE/tariffs/           installed signed tariff files and their index
     STATE/terminal.db        the terminal's SQLite database (audit trail tables among others)
@@ -152,6 +153,23 @@ class DeviceState:
 
     def role_key(self, role: str) -> Ed25519PublicKey:
         return load_public(self.role_path(role))
+
+    # The platform key is installed apart from the roles above: a fleet may change platforms
+    # without re-provisioning the device (docs/provisioning.md, docs/mqtt.md).
+    @property
+    def platform_key_path(self) -> Path:
+        return self.keys / "platform.pub"
+
+    def platform_key(self) -> Ed25519PublicKey | None:
+        """The platform's command-signing public key, or None when none is installed."""
+        if not self.platform_key_path.exists():
+            return None
+        return load_public(self.platform_key_path)
+
+    def install_platform_key(self, key: Ed25519PublicKey) -> Path:
+        self.keys.mkdir(parents=True, exist_ok=True)
+        write_public(self.platform_key_path, key)
+        return self.platform_key_path
 
     def audit_capacity(self) -> int:
         """Audit trail capacity fixed at provisioning (records before legal changes lock)."""

@@ -228,3 +228,13 @@ def test_unopenable_port_is_a_clear_error():
 def test_pty_is_really_a_tty(sign):
     emulator, _, _ = sign
     assert os.path.exists(emulator.path) and emulator.path.startswith("/dev/pts/")
+
+
+def test_the_anti_counterfeit_mark_is_shown_and_cleared(sign):
+    from drivers.sign_frame import CMD_CLEAR_MARK, CMD_SET_MARK, encode, mark_frame
+    emulator, driver, _ = sign
+    assert encode(mark_frame(b"\x01\x02")).hex() == "55aa0006050000130102" + "13" + "55aa"
+    driver.show_mark(b"ABC123")
+    assert wait_until(lambda: emulator.mark == b"ABC123" and driver.acks.get(CMD_SET_MARK) == 0)
+    driver.clear_mark()
+    assert wait_until(lambda: emulator.mark is None and driver.acks.get(CMD_CLEAR_MARK) == 0)

@@ -48,7 +48,7 @@ def test_a_command_becomes_a_platform_event():
     data = downlink_event_data(BASE + "/down/alarm_confirm", b'{"cmd_id":"7","alarm_id":"A1"}', BASE)
     assert data == {"topic": BASE + "/down/alarm_confirm", "command": "alarm_confirm",
                     "payload": {"cmd_id": "7", "alarm_id": "A1"}, "raw": b'{"cmd_id":"7","alarm_id":"A1"}',
-                    "error": None}
+                    "error": None, "fault": None, "retained": False}
 
 
 @pytest.mark.parametrize("raw, error", [(b"\xff\xfe", "not UTF-8"), (b"[1,2]", "JSON object"),
@@ -65,7 +65,7 @@ def test_the_downlink_parser_never_raises_and_is_exactly_one_of_payload_or_error
     assert data["raw"] == raw
 
 
-@given(st.dictionaries(st.text(max_size=8), st.integers() | st.text(max_size=8), max_size=5))
+@given(st.dictionaries(st.text(max_size=8), st.integers(-2**63, 2**63 - 1) | st.text(max_size=8), max_size=5))
 def test_any_json_object_comes_through_unchanged(body):
     assert downlink_event_data(BASE + "/down/params", json.dumps(body).encode(), BASE)["payload"] == body
 

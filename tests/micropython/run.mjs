@@ -28,14 +28,20 @@ function copyDir(src, dst, filter) {
 copyDir(join(repo, "meter"), "/app/meter", () => true);
 copyDir(join(repo, "tests"), "/app/tests", (n) => n === "__init__.py");
 copyDir(join(repo, "tests", "meter"), "/app/tests/meter", () => true);
+// the meter firmware (meter/device/) and the part of drivers/ it carries onto the device
+copyDir(join(repo, "meter", "device"), "/app/meter/device", () => true);
+const onDevice = ["__init__.py", "peripheral_frame.py", "meter_link_codec.py"];
+copyDir(join(repo, "drivers"), "/app/drivers", (n) => onDevice.includes(n));
+copyDir(join(repo, "tests", "meter_device"), "/app/tests/meter_device", () => true);
 mp.FS.mkdirTree("/app/blocked");
 for (const name of ["dataclasses", "typing", "enum", "decimal", "datetime", "abc", "fractions"]) {
   mp.FS.writeFile(`/app/blocked/${name}.py`,
     `raise ImportError("${name} is not available on the sealed microcontroller")\n`);
 }
 
-const tests = readdirSync(join(repo, "tests", "meter"))
-  .filter((n) => n.startsWith("test_") && n.endsWith(".py")).map((n) => n.slice(0, -3)).sort();
+const testsIn = (dir) => readdirSync(join(repo, "tests", dir))
+  .filter((n) => n.startsWith("test_") && n.endsWith(".py")).map((n) => dir + "." + n.slice(0, -3)).sort();
+const tests = [...testsIn("meter"), ...testsIn("meter_device")];
 
 const runner = bench ? `
 import sys, time
@@ -49,7 +55,7 @@ print("MicroPython", sys.implementation.version, "running the meter tests")
 passed = failed = 0
 for name in ${JSON.stringify(tests)}:
     try:
-        mod = __import__("tests.meter." + name, None, None, ["*"])
+        mod = __import__("tests." + name, None, None, ["*"])
     except Exception as exc:
         failed += 1
         print("FAIL import", name, type(exc).__name__, exc)

@@ -1,7 +1,7 @@
 """Emergency alarm: pre-alarm at once, confirm, periodic reports, release, silent cabin, power dips."""
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from terminal.app.alarm import ALARM, IDLE, PRE_ALARM, AlarmError, EmergencyAlarm
@@ -165,6 +165,7 @@ events = st.lists(st.one_of(
 ), max_size=40)
 
 
+@settings(deadline=None)   # up to 40 steps with schema checks: no speed claim on a shared machine
 @given(events)
 def test_any_sequence_reports_every_step_and_never_uses_the_display(sequence):
     a = EmergencyAlarm(interval_ms=5000)

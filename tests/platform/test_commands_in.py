@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,7 +14,8 @@ from terminal.link import payloads as p
 from terminal.link import schemas
 
 T0 = 1795000000000
-KEY = b"fleet-secret"
+KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+PUB = KEY.public_key()
 
 GOOD = {
     "order_offer": {"cmd_id": "c1", "order_id": "95128-0001", "order_type": "immediate", "pickup_ms": T0 + 600_000,
@@ -57,15 +59,17 @@ def test_every_good_command_parses_from_bytes_and_from_a_dict(command):
 
 
 @pytest.mark.parametrize("payload, cmd_id", [
-    (b"not json", ""), (b"\xff\xfe", ""), (b"[1, 2]", ""), (b'"text"', ""), (b"", ""),
-    (b'{"order_id": "1"}', ""),                                         # no cmd_id
-    (b'{"cmd_id": 5, "utc_ms": 1}', ""),                                # cmd_id not a string
+    (b"not json", None), (b"\xff\xfe", None), (b"[1, 2]", None), (b'"text"', None), (b"", None),
+    (b'{"order_id": "1"}', None),                                       # no cmd_id
+    (b'{"cmd_id": 5, "utc_ms": 1}', None),                              # cmd_id not a string
     (b'{"cmd_id": "c9"}', "c9"),                                        # utc_ms missing
     (b'{"cmd_id": "c9", "utc_ms": -1}', "c9"),
-    (b'{"cmd_id": "c9", "utc_ms": 1.5}', "c9"),
+    (b'{"cmd_id": "c9", "utc_ms": 1.5}', None),                         # commands carry integers only
     (b'{"cmd_id": "c9", "utc_ms": 1, "set_fare": 0}', "c9"),           # unknown field
-    (b'{"cmd_id": "", "utc_ms": 1}', ""),
-    (b"[" * 100000, ""),
+    (b'{"cmd_id": "", "utc_ms": 1}', None),
+    (b"[" * 100000, None),                                              # oversized
+    (b"[" * 1000, None),                                                # nested too deep
+    (b'{"cmd_id": "c9", "utc_ms": 1' + b"0" * 5000 + b"}", None),      # a 5,000-digit integer
 ])
 def test_malformed_time_sync_is_answered_malformed(payload, cmd_id):
     ack = refused(parse("time_sync", payload), p.RESULT_MALFORMED)
@@ -112,25 +116,45 @@ def test_a_prefix_may_span_several_topic_levels():
 
 
 def test_with_a_key_only_signed_commands_pass():
-    signed = ci.sign(GOOD["alarm_release"], KEY)
-    assert isinstance(parse("alarm_release", signed, key=KEY), ci.Command)
-    assert "no mac" in refused(parse("alarm_release", GOOD["alarm_release"], key=KEY), p.RESULT_REFUSED)["reason"]
-    forged = ci.sign(GOOD["alarm_release"], b"guess")
-    refused(parse("alarm_release", forged, key=KEY), p.RESULT_REFUSED)
+    signed = ci.sign(topic("alarm_release"), GOOD["alarm_release"], KEY)
+    assert isinstance(parse("alarm_release", signed, platform_key=PUB), ci.Command)
+    assert "no sig" in refused(parse("alarm_release", GOOD["alarm_release"], platform_key=PUB),
+                               p.RESULT_REFUSED)["reason"]
+    forged = ci.sign(topic("alarm_release"), GOOD["alarm_release"], Ed25519PrivateKey.generate())
+    refused(parse("alarm_release", forged, platform_key=PUB), p.RESULT_REFUSED)
     tampered = {**signed, "alarm_id": "1795000000000"}
-    refused(parse("alarm_release", tampered, key=KEY), p.RESULT_REFUSED)
-    # key order and spacing of the JSON text do not matter: the MAC covers the canonical form
+    refused(parse("alarm_release", tampered, platform_key=PUB), p.RESULT_REFUSED)
+    zeros = {**GOOD["alarm_release"], "sig": "0" * 128}
+    refused(parse("alarm_release", zeros, platform_key=PUB), p.RESULT_REFUSED)
+    # key order and spacing of the JSON text do not matter: the signature covers the canonical form
     reordered = json.dumps(dict(reversed(list(signed.items()))), indent=3).encode()
-    assert isinstance(parse("alarm_release", reordered, key=KEY), ci.Command)
+    assert isinstance(parse("alarm_release", reordered, platform_key=PUB), ci.Command)
 
 
-def test_replayed_commands_are_refused_when_an_age_limit_is_set():
-    fresh = ci.sign({**GOOD["alarm_release"], "ts": T0}, KEY)
-    assert isinstance(parse("alarm_release", fresh, key=KEY, now_ms=T0 + 1000, max_age_ms=60_000), ci.Command)
-    assert "stale" in refused(parse("alarm_release", fresh, key=KEY, now_ms=T0 + 61_000, max_age_ms=60_000),
+def test_the_signature_binds_the_terminal_and_the_command_name():
+    for_t2 = ci.sign(topic("alarm_release", tid="T0002"), GOOD["alarm_release"], KEY)
+    refused(parse("alarm_release", for_t2, platform_key=PUB), p.RESULT_REFUSED)   # replayed to T0001
+    as_confirm = ci.sign(topic("alarm_confirm"), {"cmd_id": "c4"}, KEY)
+    refused(parse("alarm_release", as_confirm, platform_key=PUB), p.RESULT_REFUSED)
+
+
+def test_retained_commands_are_refused_even_when_signed():
+    signed = ci.sign(topic("alarm_release"), {**GOOD["alarm_release"], "ts": T0}, KEY)
+    ack = refused(parse("alarm_release", signed, platform_key=PUB, now_ms=T0, window_ms=60_000, retained=True),
+                  p.RESULT_REFUSED)
+    assert "retained" in ack["reason"]
+
+
+def test_replayed_commands_are_refused_outside_the_window():
+    fresh = ci.sign(topic("alarm_release"), {**GOOD["alarm_release"], "ts": T0}, KEY)
+    assert isinstance(parse("alarm_release", fresh, platform_key=PUB, now_ms=T0 + 1000, window_ms=60_000),
+                      ci.Command)
+    assert "stale" in refused(parse("alarm_release", fresh, platform_key=PUB, now_ms=T0 + 61_000, window_ms=60_000),
                               p.RESULT_REFUSED)["reason"]
-    undated = ci.sign(GOOD["alarm_release"], KEY)
-    refused(parse("alarm_release", undated, key=KEY, now_ms=T0, max_age_ms=60_000), p.RESULT_REFUSED)
+    assert "stale" in refused(parse("alarm_release", fresh, platform_key=PUB, now_ms=T0 - 61_000, window_ms=60_000),
+                              p.RESULT_REFUSED)["reason"]
+    undated = ci.sign(topic("alarm_release"), GOOD["alarm_release"], KEY)
+    refused(parse("alarm_release", undated, platform_key=PUB, now_ms=T0, window_ms=60_000), p.RESULT_REFUSED)
 
 
 json_values = st.recursive(
@@ -145,7 +169,7 @@ json_values = st.recursive(
             "utc_ms", "mac", "ts", "reason", "answer_s"]), json_values, max_size=8)),
        st.booleans())
 def test_arbitrary_payloads_give_a_valid_command_or_an_error_ack(command, message, with_key):
-    result = parse(command, json.dumps(message).encode(), key=KEY if with_key else None)
+    result = parse(command, json.dumps(message).encode(), platform_key=PUB if with_key else None)
     if isinstance(result, ci.Command):
         full = {**result.body, "cmd_id": result.cmd_id}
         assert not with_key
@@ -174,8 +198,9 @@ def route(result, desk, alarm, now_ms):
 def test_bad_commands_leave_orders_and_alarm_untouched(command, payload):
     desk, alarm = OrderDesk(), EmergencyAlarm()
     alarm.button(T0, held_ms=3000)
-    desk.offer(parse("order_offer", ci.sign({**GOOD["order_offer"], "order_id": "A1"}, KEY), key=KEY), T0)
+    desk.offer(parse("order_offer", ci.sign(topic("order_offer"), {**GOOD["order_offer"], "order_id": "A1"}, KEY),
+                     platform_key=PUB), T0)
     before = (desk.snapshot(), alarm.snapshot())
-    effects = route(parse(command, payload, key=KEY), desk, alarm, T0 + 1000)
+    effects = route(parse(command, payload, platform_key=PUB), desk, alarm, T0 + 1000)
     assert (desk.snapshot(), alarm.snapshot()) == before
     assert len(effects) == 1 and effects[0][2]["result"] in (p.RESULT_MALFORMED, p.RESULT_REFUSED)

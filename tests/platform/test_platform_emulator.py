@@ -12,18 +12,20 @@ import socket
 import paho.mqtt.client as mqtt
 import pytest
 
-from sim.platform import PlatformEmulator, PlatformError
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from sim.platform import SIM_PLATFORM_KEY, PlatformEmulator, PlatformError
 from terminal.app.alarm import EmergencyAlarm
 from terminal.app.orders import OrderDesk
 from terminal.link import downlink as commands_in
 from terminal.link import payloads
 
 TID = "T0001"
-KEY = b"fleet-key"
+KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 
 
 class TerminalStub:
-    def __init__(self, broker, key=None, prefix="taxi"):
+    def __init__(self, broker, key=SIM_PLATFORM_KEY.public_key(), prefix="taxi"):
         self.prefix, self.key = prefix, key
         self.seq = 0
         self.now = 1795000000000
@@ -64,7 +66,7 @@ class TerminalStub:
     def handle_one(self, timeout=5):
         topic, raw = self.inbox.get(timeout=timeout)
         self.now += 100
-        result = commands_in.parse(topic, raw, prefix=self.prefix, terminal_id=TID, key=self.key)
+        result = commands_in.parse(topic, raw, prefix=self.prefix, terminal_id=TID, platform_key=self.key)
         if isinstance(result, commands_in.Refusal):
             return self.carry_out([("report", "ack", result.ack)])
         handler = {"order_offer": self.desk.offer, "order_cancel": self.desk.centre_cancel,
@@ -115,13 +117,16 @@ def test_malformed_unsupported_and_foreign_commands_get_error_acks(pair):
     terminal, centre = pair
     bad = centre.send(TID, "order_offer", raw=b'{"cmd_id": "raw-1", "order_id": 5}')
     terminal.handle_one()
-    assert bad == "p1" and centre.wait_ack("raw-1")["result"] == 2
+    assert bad == "p1" and centre.wait_ack("raw-1")["result"] == 4           # unsigned: unauthorised
+    centre.send(TID, "order_offer", {"order_id": 5}, cmd_id="signed-1")
+    terminal.handle_one()
+    assert centre.wait_ack("signed-1")["result"] == 2                         # signed, breaks the schema
     centre.send(TID, "reboot", {"now": True}, cmd_id="u-1")
     terminal.handle_one()
     assert centre.wait_ack("u-1")["result"] == 3
     centre.send(TID, "time_sync", raw=b"\x00\x01garbage")
     terminal.handle_one()
-    assert centre.wait_ack("")["result"] == 2
+    assert centre.wait_ack(None)["result"] == 2
     assert terminal.desk.state == "idle" and centre.invalid == 0
 
 
@@ -147,12 +152,17 @@ def test_emergency_alarm_round_trip(pair):
 
 
 def test_with_a_key_unsigned_commands_are_refused_and_signed_ones_pass(mosquitto_session):
-    terminal = TerminalStub(mosquitto_session, key=KEY)
+    terminal = TerminalStub(mosquitto_session, key=KEY.public_key())
     try:
         with PlatformEmulator(mosquitto_session.host, mosquitto_session.port, key=KEY) as centre:
             unsigned = centre.order_offer(TID, "X1", sign=False)
             terminal.handle_one()
             assert centre.wait_ack(unsigned)["result"] == 4 and terminal.desk.state == "idle"
+            forged = centre.order_offer(TID, "X1", cmd_id="forged")
+            terminal.key = SIM_PLATFORM_KEY.public_key()     # a terminal that trusts another platform
+            terminal.handle_one()
+            assert centre.wait_ack(forged)["result"] == 4 and terminal.desk.state == "idle"
+            terminal.key = KEY.public_key()
             signed = centre.order_offer(TID, "X1")
             terminal.handle_one()
             assert centre.wait_ack(signed)["result"] == 0 and terminal.desk.order_id == "X1"

@@ -40,7 +40,8 @@ class Car:
         self.printer = PrinterEmulator(out_dir=tmp / "receipts")
         self.printer.serve_pty(self.printer_pty)
         self.gnss_pty = PtyDevice()
-        self.platform = PlatformEmulator(broker.host, broker.port, transcript=tmp / "mqtt.jsonl").start()
+        self.platform = PlatformEmulator(broker.host, broker.port, transcript=tmp / "mqtt.jsonl",
+                                         clock=self.clock).start()  # commands dated on the terminal's clock
         if provision:
             provision_state(tmp / "state")
         self.config = config_mod.from_dict({

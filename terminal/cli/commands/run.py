@@ -9,7 +9,7 @@ import threading
 from board.profiles import BoardError
 from terminal.app import config as config_mod
 from terminal.app.bench_socket import default_socket_path
-from terminal.app.runtime import Runtime, StartError
+from terminal.app.runtime import Runtime, StartError, configure_logging
 from terminal.app.sdnotify import notify
 from terminal.cli import CommandError
 
@@ -25,25 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-class JournalFormatter(logging.Formatter):
-    """``<N>name: message`` with N the syslog priority journald reads from the prefix (sd-daemon(3))."""
-
-    PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
-
-    def format(self, record: logging.LogRecord) -> str:
-        priority = self.PRIORITY.get(record.levelno, 6)
-        text = f"{record.name}: {record.getMessage()}"
-        if record.exc_info:
-            text += "\n" + self.formatException(record.exc_info)
-        return f"<{priority}>{text}"
-
-
 def run(args: argparse.Namespace) -> int:
-    # journald-friendly: one line per record, priority prefix, no timestamps (journald adds them)
-    # force: python-escpos calls basicConfig() on import, which would otherwise leave its format and level
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JournalFormatter())
-    logging.basicConfig(level=args.log_level, handlers=[handler], force=True)
+    # journald-friendly: one line per record, syslog priority prefix, no timestamps (journald adds
+    # them); forced over whatever a library configured at import
+    configure_logging(args.log_level, sys.stderr)
     try:
         cfg = config_mod.load(args.config)
         bench = args.bench_socket or (default_socket_path() if args.board == "sim" else None)
@@ -62,8 +47,13 @@ def run(args: argparse.Namespace) -> int:
     bench_note = f", bench socket {runtime.bench.path}" if runtime.bench is not None else ""
     logging.getLogger("taxiterm").info("ready: %s, board %s%s", runtime.identity.software_id, args.board,
                                        bench_note)
-    while not stop.wait(5):
-        notify("WATCHDOG=1")
+    while not stop.wait(1):
+        runtime.supervise()
+        if runtime.healthy():       # fed only while the loop turns and every reader thread lives
+            notify("WATCHDOG=1")
+        else:
+            logging.getLogger("taxiterm").error("unhealthy %s: watchdog not fed",
+                                                sorted(k for k, v in runtime.threads().items() if not v))
     notify("STOPPING=1")
     runtime.stop()
     return 0

@@ -1,0 +1,37 @@
+"""Desk state across restarts (application room): the emergency alarm, the order desk and the platform parameters.
+
+One JSON value under the kv key ``platform.desks``, written in the same transaction
+as the command or button press that changed it (``PlatformDesk.apply``), and after
+every loop turn in which a key, a tick or the meter changed it (``save_if_changed``).
+``load()`` gives it back at start; an alarm that was active is then reported again.
+"""
+
+from __future__ import annotations
+
+import json
+
+KEY = "platform.desks"
+
+
+class DeskState:
+    def __init__(self, storage) -> None:
+        self.storage = storage
+        self._saved: str | None = storage.kv_get(KEY)
+
+    def load(self) -> dict | None:
+        if self._saved is None:
+            return None
+        try:
+            value = json.loads(self._saved)
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+    def save(self, snapshot: dict) -> None:
+        text = json.dumps(snapshot, sort_keys=True, ensure_ascii=False)
+        if text != self._saved:
+            self.storage.kv_set(KEY, text)
+            self._saved = text
+
+    def save_if_changed(self, snapshot: dict) -> None:
+        self.save(snapshot)

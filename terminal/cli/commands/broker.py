@@ -1,0 +1,57 @@
+"""``taxiterm broker``: the platform broker's configuration and each terminal's credentials.
+
+``init DIR`` writes a Mosquitto configuration from the shipped templates (broker/):
+TLS listener with a CA and server certificate of its own, password file, ACL.
+``add-terminal DIR TID`` creates the terminal's account (a fresh random password) and
+prints the ``[mqtt]`` section for that terminal's configuration; ``add-platform DIR
+NAME`` an account of the platform role. Reload a running Mosquitto with SIGHUP.
+"""
+
+from terminal.cli import CommandError
+from terminal.link.broker_setup import BrokerDir, BrokerSetupError
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("broker", help="platform broker configuration and terminal credentials")
+    sub = parser.add_subparsers(dest="broker_command", metavar="ACTION", required=True)
+    init = sub.add_parser("init", help="write DIR/mosquitto.conf, acl, passwords and TLS material")
+    init.add_argument("dir", metavar="DIR")
+    init.add_argument("--host", action="append", default=[], help="server name for the certificate (repeatable)")
+    init.add_argument("--ip", action="append", default=[], help="server address for the certificate (repeatable)")
+    init.add_argument("--port", type=int, default=8883)
+    init.add_argument("--bind", default="0.0.0.0")
+    init.add_argument("--prefix", default="taxi")
+    init.set_defaults(func=init_handler)
+    for name, role in (("add-terminal", "terminal"), ("add-platform", "platform")):
+        add = sub.add_parser(name, help=f"create a {role} account with a fresh password")
+        add.add_argument("dir", metavar="DIR")
+        add.add_argument("name", metavar="TID" if role == "terminal" else "NAME")
+        add.set_defaults(func=add_handler, role=role)
+
+
+def init_handler(args) -> int:
+    try:
+        BrokerDir(args.dir).init(names=args.host, addresses=args.ip, port=args.port, bind=args.bind,
+                                 prefix=args.prefix)
+    except BrokerSetupError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"{args.dir}/mosquitto.conf written; run: mosquitto -c {args.dir}/mosquitto.conf")
+    return 0
+
+
+def add_handler(args) -> int:
+    setup = BrokerDir(args.dir)
+    try:
+        if args.role == "terminal":
+            password = setup.add_terminal(args.name)
+        else:
+            password = setup.add_platform(args.name)
+    except BrokerSetupError as exc:
+        raise CommandError(str(exc)) from None
+    if args.role == "terminal":
+        print(f'[mqtt]\nterminal_id = "{args.name}"\nusername = "{args.name}"\npassword = "{password}"\n'
+              f'tls_ca = "/etc/taxiterm/broker-ca.pem"   # a copy of {setup.ca}\nport = 8883')
+    else:
+        print(f"{args.name}: {password}")
+    print("# reload a running mosquitto: kill -HUP <pid>")
+    return 0
