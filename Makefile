@@ -7,8 +7,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.setup-stamp
 MPDIR  := tests/micropython
 # System packages: broker for the MQTT tests, gpsd's decoder for the NMEA benchmark,
-# a CJK font for the display and receipts, node/npm for MicroPython (WebAssembly).
-APT_PACKAGES := mosquitto gpsd-clients fonts-wqy-microhei nodejs npm python3-venv
+# a CJK font for the display and receipts, node/npm for MicroPython (WebAssembly),
+# SoftHSM: the PKCS#11 token holding the device key in the tests.
+APT_PACKAGES := mosquitto gpsd-clients fonts-wqy-microhei nodejs npm python3-venv softhsm2
 
 .PHONY: setup run test bench lint clean docs-images
 

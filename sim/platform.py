@@ -31,7 +31,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from terminal.link import downlink as commands_in
 from terminal.link import schemas
 
-
 # The simulator's platform key: derived from a public text, so anyone can sign with it.
 # Only simulated and test terminals trust it (sim/provision.py installs its public half).
 SIM_PLATFORM_KEY = Ed25519PrivateKey.from_private_bytes(

@@ -23,6 +23,7 @@ from meter.taximeter import IN_TRIP, Taximeter
 from terminal.app import meter_port
 from terminal.link import payloads
 from terminal.storage.database import StorageError
+from terminal.trust import ledger, startcheck
 
 log = logging.getLogger("taxiterm")
 
@@ -49,8 +50,19 @@ class Metering:
         self.pulse_base = self.meter.odometer.reading or 0
         # K from the last calibration under the seal; applied between trips
         self.pending_k = calibrated_k if calibrated_k and calibrated_k != self.meter.odometer.k else None
-        if getattr(self.meter, "external", False):
+        external = getattr(self.meter, "external", False)
+        if external:
             self.pending_k = None             # a fitted meter keeps K under its own seal
+        # legal data held against the chain of legal record: any disagreement is a meter fault
+        self.integrity: list = []
+        self.last_witness: dict | None = None
+        self.last_snapshot_ms = 0
+        if not external:                  # a fitted meter keeps its own chain (docs/meter-link.md)
+            self.integrity = startcheck.at_start(term.audit, self.storage, self.config, self.meter.odometer.k,
+                                                 self.clock(), save=lambda: self.save(self.meter.t, force=True))
+            if self.integrity:
+                self.meter.fault = f"integrity: {self.integrity[0]}"[:200]
+                self.pending_k = None
         self.track: dict | None = None     # the open trip's board position and track summary
         self.last_snapshot_ms = 0
         self.gnss_odometer = GnssOdometer()
@@ -72,7 +84,12 @@ class Metering:
         params = {k: v for k, v in self.config["meter"].items() if k not in ("kind", "link_port")}
         if blob is None:
             return Taximeter(schedule, params, self.clock())
-        meter = Taximeter.restore(json.loads(blob.decode("utf-8")), schedule)
+        try:
+            meter = Taximeter.restore(json.loads(blob.decode("utf-8")), schedule)
+        except (ValueError, KeyError, TypeError, AttributeError, MeterError) as exc:
+            # an unreadable snapshot is a meter fault (the start-up check names it), not a crash
+            log.error("meter snapshot unreadable: %s", exc)
+            return Taximeter(schedule, params, self.clock())
         now = self.clock()
         # The process was down since the last snapshot: for the meter that is a power loss,
         # a short one resumes the trip, a long one closes it (recorded in start()).
@@ -88,11 +105,29 @@ class Metering:
             # the pulse line's first reading is the baseline of the odometer
             self.meter.reading(max(now, self.meter.t), self.pulse_base + counter.count, "pulses")
         closed, self.restart_closed = self.restart_closed, []
+        if self.refused:
+            self.term.reporting.flag("meter_fault", True, now)
+        if self.integrity:
+            first = self.integrity[0]
+            log.error("meter fault at start: %s (%d problems)", first, len(self.integrity))
+            self.term.audit_event("integrity_fault", first.record, None, first.detail)
+            self.term.reporting.flag("meter_fault", True, now)
+            return
+        if self.refused and self.meter.trip is not None and self.meter.powered:
+            # never meter on with code that is not the sealed one: close the open trip, flagged
+            self.meter.trip.flags.append("meter_fault")
+            t = max(now, self.meter.t)
+            if self.meter.state != "settling":
+                self.meter.key(t, "settle")
+            closed = closed + self.meter.key(t, "clear")
         self.after(closed, now, state_before=None)
 
     # -- calls ------------------------------------------------------------------------------------
     def call(self, now: int, fn, *args, **kw) -> bool:
         """Apply one meter call; a refusal is shown to the driver and changes nothing."""
+        if self.integrity:
+            self.term.cabin.say(f"计价器故障 (meter fault): {self.integrity[0]}", now)
+            return False
         if self.refused and fn.__name__ in ("key",) and args and args[1] == "hire":
             self.term.cabin.say(f"计价功能已停用: {self.refused}", now)
             return False
@@ -144,9 +179,18 @@ class Metering:
         track, self.track = self.track or self._new_track(pos), None
         summary = {"points": track["points"], "gnss_m": self.gnss_odometer.metres - track["gnss_m0"],
                    "max_speed": track["max_speed"], "polyline": track["polyline"]}
-        with self.storage.transaction():
+        with self.storage.transaction() as db:
             self.storage.store_trip(record, self.meter.totals.as_dict())
-            self.save(now, force=True)
+            head = None
+            if term.audit is not None:
+                # the trip's chain record commits with the trip row: neither exists without the other
+                rec = term.audit.append_in(db, ledger.TRIP_EVENT, str(record["trip_no"]), None, ledger.text(
+                    {"trip_no": record["trip_no"], "digest": record["digest"],
+                     "totals": self.meter.totals.as_dict()}))
+                head = (rec["counter"], rec["hash"])
+                # the trip's witness for receipts and reports (verifiable offline: ledger.verify_trip_witness)
+                self.last_witness = ledger.sign_trip_witness(term.audit.signer, record, head)
+            self.save(now, force=True, head=head)
             spooler = term.devices.spooler
             if spooler is not None and term.receipt_builder is not None:
                 spooler.submit_receipt(term.receipt_builder(record))
@@ -156,9 +200,16 @@ class Metering:
         term.daybook.trip(record)
         term.carry_out(term.orders.trip_closed(record["order_id"], record["trip_no"], record["total_fen"], now), now)
 
-    def save(self, now: int, force: bool = False) -> None:
+    def save(self, now: int, force: bool = False, head: tuple | None = None) -> None:
+        if self.integrity:
+            return          # a snapshot that disagrees with the chain is never signed over
         if force or now - self.last_snapshot_ms >= SNAPSHOT_EVERY_MS:
-            self.storage.save_meter_state(canonical.encode(self.meter.snapshot()))
+            audit = self.term.audit
+            if audit is None:
+                blob = canonical.encode(self.meter.snapshot())
+            else:
+                blob = ledger.snapshot_blob(self.meter.snapshot(), head or audit.head(), audit.signer)
+            self.storage.save_meter_state(blob)
             self.last_snapshot_ms = now
 
     # -- the speed sensor and GNSS ------------------------------------------------------------------
@@ -252,6 +303,9 @@ class Metering:
     def sign_in_out(self, now: int) -> None:
         """Sign-in/out: the shift record, the meter's shift counters and the report commit together."""
         term = self.term
+        if self.integrity:
+            term.cabin.say(f"计价器故障 (meter fault): {self.integrity[0]}", now)
+            return
         driver = self.config["terminal"].get("driver_cert") or "unknown"
         signing_in = self.meter.shift_info is None
         if signing_in == (self.storage.open_shift() is not None):

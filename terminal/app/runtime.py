@@ -31,7 +31,7 @@ from terminal.storage.receipt_jobs import StoredJobs
 from terminal.trust import identity, keys
 from terminal.trust.audit import AuditTrail
 from terminal.trust.seal import Seal, switch_closed_from_audit
-from terminal.trust.tariff_store import TariffStore
+from terminal.trust.tariff_store import TariffFileError, TariffStore
 
 log = logging.getLogger("taxiterm")
 
@@ -95,6 +95,15 @@ def installed_schedule(state: keys.DeviceState) -> Schedule:
     return Schedule(tariffs)
 
 
+class NoSchedule:
+    """No verified tariff: the meter cannot hire (a visible meter fault, never a crash)."""
+
+    tariffs: list = []
+
+    def active(self, t_ms: int):
+        return None
+
+
 def build_devices(profile: BoardProfile, config: dict, events: queue.Queue, clock: Callable[[], int],
                   storage: Storage, software_id: str, factory=None) -> Devices:
     from drivers.alarm_button import HiddenAlarm
@@ -146,7 +155,8 @@ class Runtime:
     """A whole terminal: ``start()`` opens everything and runs the loop on a thread, ``stop()`` ends it."""
 
     def __init__(self, config: dict, board: str, clock: Callable[[], int] = wall_clock_ms,
-                 code_root: Path | None = None, bench_socket: Path | None = None) -> None:
+                 code_root: Path | None = None, bench_socket: Path | None = None,
+                 devices: Devices | None = None) -> None:
         self.config = config
         self.clock = clock
         self.state = keys.DeviceState(config["terminal"]["state_dir"])
@@ -157,24 +167,37 @@ class Runtime:
             # a trip must still close and be stored: the receipt says 未配置 where the value belongs
             log.error("receipts need terminal.%s in the configuration", ", terminal.".join(missing))
         self.profile = load_board(board, config["board"] or None)
-        self.schedule = installed_schedule(self.state)
+        # A damaged tariff or key is a meter fault (reported, shown, alarm working), never a crash.
+        try:
+            self.schedule = installed_schedule(self.state)
+        except (StartError, TariffFileError, keys.KeyFileError, KeyError, TypeError) as exc:
+            log.error("installed tariff rejected: %s", exc)
+            self.schedule = NoSchedule()
         self.identity = identity.device_identity(self.state, clock(), code_root)
         self.storage = Storage(self.state.database, clock)
         # the loop thread writes the audit trail; start-up and shutdown run on this one
         audit_db = sqlite3.connect(str(self.state.database), isolation_level=None, timeout=10.0,
                                    check_same_thread=False)
-        self.audit = AuditTrail(audit_db, self.state.device_key(), self.identity.software_id, clock,
-                                self.state.audit_capacity())
+        try:
+            self.audit = AuditTrail(audit_db, self.state.device_key(), self.identity.software_id, clock,
+                                    self.state.audit_capacity())
+        except (keys.KeyFileError, ValueError, TypeError) as exc:
+            log.error("device key or audit trail unusable: %s", exc)
+            audit_db.close()
+            self.audit = None
+            self.identity.ok = False
+            self.identity.reason = f"device key or audit trail unusable: {exc}"
         self.events: queue.Queue = queue.Queue()
         self.pin_factory = make_pin_factory(self.profile)
-        self.devices = build_devices(self.profile, config, self.events, clock, self.storage,
-                                     self.identity.software_id, self.pin_factory)
+        self.devices = devices if devices is not None else build_devices(
+            self.profile, config, self.events, clock, self.storage, self.identity.software_id, self.pin_factory)
         self.bench = self._bench_socket(bench_socket)
         self.terminal = Terminal(
             config, storage=self.storage, schedule=self.schedule, events=self.events, clock=clock,
             devices=self.devices, software_id=self.identity.software_id, identity_ok=self.identity.ok,
             identity_reason=self.identity.reason, audit=self.audit, receipt_builder=self._receipt,
-            seal=Seal(self.state.device_id(), self.state.role_key("authority"), switch_closed_from_audit(self.audit)),
+            seal=Seal(self.state.device_id(), self.state.role_key("authority"),
+                      switch_closed_from_audit(self.audit) if self.audit else False),
             calibrated_k=self._calibrated_k())
         from terminal.app.jt_desk import attach as attach_jt_links
         self.jt_links = attach_jt_links(self.terminal, config, self.events, clock)
@@ -203,7 +226,8 @@ class Runtime:
         try:
             return stored_k(self.storage.kv_get("calibration"))
         except CalibrationError as exc:
-            raise StartError(f"{exc}: recalibrate under the seal (taxiterm calibrate)") from exc
+            log.error("%s: recalibrate under the seal (taxiterm calibrate)", exc)
+            return None         # the start-up check against the chain reports it as a meter fault
 
     def _receipt(self, record: dict):
         from printer.receipt import Vehicle, build_receipt
@@ -217,16 +241,9 @@ class Runtime:
 
     def start(self) -> None:
         d = self.devices
-        d.sign.start()
-        d.spooler.start()
-        d.gnss.start()
-        if d.link is not None:
-            d.link.start()
-        for jt_link in self.jt_links:
-            jt_link.start()
-        d.pulse_counter.start()
-        if d.meter_link is not None:
-            d.meter_link.start()
+        for device in (d.sign, d.spooler, d.gnss, d.link, *self.jt_links, d.pulse_counter, d.meter_link):
+            if device is not None:          # not fitted (a link not configured, a test's bare terminal)
+                device.start()
         self._thread = threading.Thread(target=self._run_loop, name="terminal-loop", daemon=True)
         self._thread.start()
         if self.bench is not None:
@@ -293,15 +310,19 @@ class Runtime:
             self.terminal.outbox.drain(self.events, DRAIN_S)
         except Exception:        # a shutdown must finish even when the store is unwell
             log.warning("draining the acknowledgements failed", exc_info=True)
-        for closer in (d.pulse_counter.close, d.gnss.stop, d.spooler.stop, d.sign.close,
-                       *([d.link.stop] if d.link is not None else []), *(j.stop for j in self.jt_links),
-                       *([d.meter_link.close] if d.meter_link is not None else []),
-                       *(device.close for device in d.inputs)):
+        closers = [(d.pulse_counter, "close"), (d.gnss, "stop"), (d.spooler, "stop"), (d.sign, "close"),
+                   (d.link, "stop"), *((j, "stop") for j in self.jt_links), (d.meter_link, "close"),
+                   *((device, "close") for device in d.inputs)]
+        for device, closer in closers:
+            if device is None:
+                continue
             try:
-                closer()
+                getattr(device, closer)()
             except Exception:    # a device gone under us (unplugged, emulator stopped) must not stop shutdown
-                log.warning("closing %s failed", getattr(closer, "__qualname__", closer), exc_info=True)
-        self.audit.append("power_off", "software_id", self.identity.software_id, None)
+                log.warning("closing %s failed", type(device).__name__, exc_info=True)
+        if self.audit is not None:
+            self.audit.append("power_off", "software_id", self.identity.software_id, None)
+            self.terminal.metering.save(self.clock(), force=True)   # the snapshot witnesses the last record
         self.storage.close()
 
 

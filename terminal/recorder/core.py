@@ -65,7 +65,7 @@ class SpeedSource:
     def pulses(self, t, count, k):
         # a speed is pulses over one sampling period: after a gap (supply off, a stalled sampler)
         # the count only becomes the new baseline
-        if self.count is not None and count >= self.count and 0 < t - self.count_t <= STALE_MS and k > 0:
+        if self.count is not None and count >= self.count and 0 < t - self.count_t <= STALE_MS and k is not None and k > 0:
             self.pulse_speed = pulse_speed_01(count - self.count, t - self.count_t, k)
             self.pulse_t = t
         self.count, self.count_t = count, t

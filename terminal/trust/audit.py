@@ -50,6 +50,12 @@ CREATE TABLE IF NOT EXISTS audit_anchor (
     counter INTEGER NOT NULL,
     hash TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    counter INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    signature TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS audit_nonce (
     nonce TEXT PRIMARY KEY,
     counter INTEGER NOT NULL
@@ -68,6 +74,11 @@ class AuditError(Exception):
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def head_message(counter: int, head_hash: str) -> bytes:
+    """What the head witness signs (never 32 bytes, so never a record hash)."""
+    return b"head:" + str(counter).encode("ascii") + b":" + head_hash.encode("ascii")
 
 
 def record_hash(record: dict) -> str:
@@ -170,6 +181,7 @@ class AuditTrail:
         self.software_id = software_id
         self.clock = clock
         self.capacity = capacity
+        self.floor = 0          # the highest counter known to have existed (see _insert)
         if not self.conn.in_transaction:
             self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA busy_timeout=10000")
@@ -185,19 +197,37 @@ class AuditTrail:
 
     _transaction = transaction
 
-    def _head(self) -> tuple[int, str]:
-        row = self.conn.execute("SELECT counter, hash FROM audit_record ORDER BY counter DESC LIMIT 1").fetchone()
+    def append_in(self, conn: sqlite3.Connection, event: str, parameter=None, old=None, new=None,
+                  actor: str = "terminal", t_ms: int | None = None) -> dict:
+        """Append inside a transaction the caller holds on ``conn`` (another connection to the
+        same database file): the record commits together with the caller's own rows, or not at all."""
+        if not conn.in_transaction:
+            raise AuditError("append_in needs the caller's open transaction")
+        return self._insert(event, parameter, old, new, actor, t_ms, conn)
+
+    def _head(self, conn: sqlite3.Connection | None = None) -> tuple[int, str]:
+        conn = conn or self.conn
+        row = conn.execute("SELECT counter, hash FROM audit_record ORDER BY counter DESC LIMIT 1").fetchone()
         if row:
             return row[0], row[1]
-        anchor = self.anchor()
-        return (anchor["counter"], anchor["hash"]) if anchor else (0, GENESIS)
+        anchor = conn.execute("SELECT counter, hash FROM audit_anchor WHERE id = 1").fetchone()
+        return (anchor[0], anchor[1]) if anchor else (0, GENESIS)
 
-    def _insert(self, event: str, parameter, old, new, actor: str, t_ms: int | None) -> dict:
+    def head(self) -> tuple[int, str]:
+        """(counter, hash) of the newest record (or of the anchor, or 0 and the genesis hash)."""
+        return self._head()
+
+    def _insert(self, event: str, parameter, old, new, actor: str, t_ms: int | None,
+                conn: sqlite3.Connection | None = None) -> dict:
         if not isinstance(event, str) or not event:
             raise AuditError("audit event must be a non-empty string")
         if not isinstance(actor, str) or not actor:
             raise AuditError("audit actor must be a non-empty string")
-        counter, prev = self._head()
+        conn = conn or self.conn
+        counter, prev = self._head(conn)
+        # Never reuse a counter: after a cut tail the next record is numbered above the
+        # highest counter ever witnessed, so the gap stays visible to every verifier.
+        counter = max(counter, self.floor)
         rec = {
             "counter": counter + 1,
             "t_ms": int(self.clock() if t_ms is None else t_ms),
@@ -211,12 +241,23 @@ class AuditTrail:
         }
         rec["hash"] = record_hash(rec)
         rec["signature"] = signing.encode_signature(signing.sign(self.signer, "audit", bytes.fromhex(rec["hash"])))
-        self.conn.execute(
+        conn.execute(
             "INSERT INTO audit_record (counter, t_ms, event, parameter, old, new, actor, software_id, prev, hash,"
             " signature) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             tuple(rec[k] for k in FIELDS + ("hash", "signature")),
         )
+        # the signed head witness, in the same transaction: a cut tail leaves it pointing past the end
+        conn.execute(
+            "INSERT INTO audit_head (id, counter, hash, signature) VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE"
+            " SET counter = excluded.counter, hash = excluded.hash, signature = excluded.signature",
+            (rec["counter"], rec["hash"], signing.encode_signature(
+                signing.sign(self.signer, "audit", head_message(rec["counter"], rec["hash"])))))
         return rec
+
+    def head_witness(self) -> dict | None:
+        """The signed head witness row: {"counter", "hash", "signature"} of the newest record ever written."""
+        row = self.conn.execute("SELECT counter, hash, signature FROM audit_head WHERE id = 1").fetchone()
+        return {"counter": row[0], "hash": row[1], "signature": row[2]} if row else None
 
     def append(self, event: str, parameter=None, old=None, new=None, actor: str = "terminal",
                t_ms: int | None = None) -> dict:
@@ -297,7 +338,8 @@ class AuditTrail:
 
     def snapshot(self) -> dict:
         """Plain data for an export: anchor, capacity and every record held."""
-        return {"anchor": self.anchor(), "capacity": self.capacity, "records": self.records()}
+        return {"anchor": self.anchor(), "capacity": self.capacity, "records": self.records(),
+                "head": self.head_witness()}
 
     def verify(self, public_key: Ed25519PublicKey | None = None) -> AuditVerdict:
         return verify_records(self.records(), public_key or self.signer.public_key(), self.anchor())

@@ -85,11 +85,13 @@ def collect(state: keys.DeviceState, storage, audit: AuditTrail, now_ms: int, co
             "history": history,
         }
     calibration = None
-    trips, shifts, totalisers = [], [], None
+    trips, shifts, totalisers, meter_state = [], [], None, None
     if storage is not None:
         trips = storage.trips(trips_last)
         shifts = storage.shifts()
         totalisers = storage.totalisers()
+        blob = storage.load_meter_state()
+        meter_state = signing.parse_json(bytes(blob), "meter snapshot") if blob else None
         raw = storage.kv_get(CALIBRATION_KV)
         calibration = signing.parse_json(raw.encode(), "calibration record") if raw else None
     return {
@@ -106,10 +108,14 @@ def collect(state: keys.DeviceState, storage, audit: AuditTrail, now_ms: int, co
         "totalisers": totalisers,
         "trips": trips,
         "shifts": shifts,
+        "meter_state": meter_state,
         "audit": audit.snapshot(),
         "keys": {
             "device": keys.public_pem(state.device_public()).decode("ascii"),
             "vendor": _read_text(state.role_path("vendor")),
             "authority": _read_text(state.role_path("authority")),
+            "device_store": state.key_store(),
+            "device_certificate": (signing.parse_json(state.certificate_path.read_bytes(), "device certificate")
+                                   if state.certificate_path.exists() else None),
         },
     }

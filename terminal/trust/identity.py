@@ -1,6 +1,7 @@
 """Software identification (WELMEC 7.2): version, checksum of the legally relevant code, sealed manifest.
 
-The legally relevant code is every ``meter/**/*.py`` file. Its digest is SHA-256 over
+The legally relevant code is the declared list ``LEGALLY_RELEVANT`` (meter/ and every module
+that feeds, stores, signs or displays legal data). Its digest is SHA-256 over
 the files sorted by relative path, each fed as ``path NUL length NUL bytes``. A
 *sealed manifest* (a vendor-signed envelope written at provisioning or update) records
 the digest the code must have; ``verify_identity`` recomputes it at start. A mismatch
@@ -9,6 +10,8 @@ while reporting and the alarm keep working. See docs/identity.md.
 """
 
 import hashlib
+import importlib.util
+import marshal
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -30,23 +33,67 @@ def default_code_root() -> Path:
     return Path(meter.__file__).resolve().parent.parent
 
 
+# The legally relevant software (WELMEC 7.2 / OIML D 31): the one declared list, docs/identity.md.
+# A directory ends in "/" (every .py under it); a module is a path. What feeds, computes, stores,
+# signs or displays legal data is here; what only transports it (MQTT, the sign, GNSS) is not.
+LEGALLY_RELEVANT = (
+    "meter/",                         # the meter: tariff, fare, odometer, totalisers, trip record
+    "terminal/trust/",                # signatures, audit chain and ledger, seal, identity, tariffs, export, inspect
+    "terminal/app/metering.py",       # feeds the meter, closes and stores trips, applies K
+    "terminal/app/runtime.py",        # opens key, tariff and database; builds the meter
+    "terminal/app/cabin.py",          # what the driver's display shows (fare, faults)
+    "terminal/storage/database.py",   # stores trips, totalisers and the meter snapshot
+    "drivers/pulse.py",               # counts the speed sensor's pulses
+    "drivers/screens.py",             # renders the legal display
+    "printer/receipt.py",             # the printed receipt
+)
+
+
 def meter_files(code_root: Path) -> list[tuple[str, bytes]]:
-    """(relative posix path, bytes) of every legally relevant file, sorted by path."""
-    meter_dir = Path(code_root) / "meter"
-    if not meter_dir.is_dir():
+    """(relative posix path, bytes) of every legally relevant file present, sorted by path."""
+    code_root = Path(code_root)
+    if not (code_root / "meter").is_dir():
         raise IdentityError(f"no meter/ directory under {code_root}")
+    paths = []
+    for entry in LEGALLY_RELEVANT:
+        if entry.endswith("/"):
+            paths += [p for p in (code_root / entry).rglob("*.py") if "__pycache__" not in p.parts] \
+                if (code_root / entry).is_dir() else []
+        elif (code_root / entry).is_file():
+            paths.append(code_root / entry)
     files = []
-    for path in meter_dir.rglob("*.py"):
-        if "__pycache__" in path.parts:
-            continue
+    for path in paths:
         rel = path.relative_to(code_root).as_posix()
         try:
             files.append((rel, path.read_bytes()))
         except OSError as exc:
             raise IdentityError(f"cannot read {rel}: {exc.strerror}") from None
-    if not files:
+    if not any(rel.startswith("meter/") for rel, _ in files):
         raise IdentityError(f"meter/ under {code_root} holds no .py files")
     return sorted(files)
+
+
+def bytecode_problem(code_root: Path, files: list[tuple[str, bytes]]) -> str | None:
+    """The code hashed must be the code executed: a cached .pyc that does not compile-equal its
+    source (stale, or altered with the source restored) is named; None when all agree."""
+    for rel, data in files:
+        path = Path(code_root) / rel
+        try:
+            cached = Path(importlib.util.cache_from_source(str(path)))
+        except (NotImplementedError, ValueError):
+            return None
+        if not cached.exists():
+            continue
+        try:
+            blob = cached.read_bytes()
+            loaded = marshal.loads(blob[16:])
+            same = loaded == compile(data, str(path), "exec", dont_inherit=True)
+        except (OSError, ValueError, EOFError, TypeError, SyntaxError):
+            same = False
+        if not same:
+            return f"bytecode {cached.relative_to(code_root).as_posix()} differs from its source {rel} " \
+                   "(stale or altered): delete it, or reinstall"
+    return None
 
 
 def digest_files(files: list[tuple[str, bytes]]) -> str:
@@ -185,6 +232,9 @@ def verify_identity(
         changed = sorted(rel for rel in present.keys() | sealed.keys() if present.get(rel) != sealed.get(rel))
         named = ", ".join(changed[:3]) + (" ..." if len(changed) > 3 else "")
         return refuse(f"legally relevant code differs from the sealed manifest: {named or 'digest'}", expected)
+    stale = bytecode_problem(code_root, files)
+    if stale:
+        return refuse(stale, expected)
     return IdentityStatus(True, sid, digest, expected, "code matches the sealed manifest", version, tariff_digest)
 
 

@@ -3,12 +3,11 @@
 ``inspect(blob, pins)`` runs every check on an export file's bytes and returns a
 ``Report``: the data plus a list of ``Check`` results, each naming the first bad
 record when it fails. Keys given in ``pins`` (device, vendor, authority: public keys
-the inspector got from the registry, not from the device) are used instead of the keys
-inside the export; unpinned keys give a warning. See docs/inspector.md.
+the inspector got from the registry, not from the device) are the roots: the vendor and
+authority keys must be pinned (unpinned is a failure), the device key is pinned or certified
+by the pinned vendor root. See docs/inspector.md.
 """
 
-import datetime
-import html
 import json
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from meter import trip as meter_trip
 from terminal.trust import audit as audit_mod
-from terminal.trust import identity, keys, signing
+from terminal.trust import identity, keys, ledger, signing
 from terminal.trust.export import ExportError, read_export
 from terminal.trust.tariff_store import TariffFileError, verify_tariff
 
@@ -67,6 +66,7 @@ def _key_from_export(data: dict, role: str) -> Ed25519PublicKey | None:
 
 
 def _pick_key(data: dict, pins: dict, role: str, checks: list[Check]) -> Ed25519PublicKey | None:
+    """A root key (vendor, authority) must be pinned by the inspector: the export's own word is no root."""
     try:
         inside = _key_from_export(data, role)
     except keys.KeyFileError as exc:
@@ -74,12 +74,10 @@ def _pick_key(data: dict, pins: dict, role: str, checks: list[Check]) -> Ed25519
         return None
     pinned = pins.get(role)
     if pinned is None:
-        if inside is None:
-            checks.append(Check(f"{role} key", False, f"no {role} key in the export and none given"))
-            return None
-        checks.append(Check(f"{role} key", True, f"key {signing.key_id(inside)} taken from the export itself "
-                                                 f"(not pinned: give --{role}-key to check it)", warning=True))
-        return inside
+        shown = f" (the export carries {signing.key_id(inside)})" if inside is not None else ""
+        checks.append(Check(f"{role} key", False, f"not pinned: give --{role}-key, the {role}'s public key from "
+                                                   f"the registry{shown}"))
+        return None
     if inside is not None and signing.key_id(inside) != signing.key_id(pinned):
         checks.append(Check(f"{role} key", False, f"export carries key {signing.key_id(inside)}, "
                                                    f"the pinned {role} key is {signing.key_id(pinned)}"))
@@ -88,7 +86,83 @@ def _pick_key(data: dict, pins: dict, role: str, checks: list[Check]) -> Ed25519
     return pinned
 
 
-def inspect(blob: bytes, pins: dict | None = None, code_root: Path | None = None) -> Report:
+def _device_key(data: dict, pins: dict, vendor_root, checks: list[Check]):
+    """The device key: pinned by the inspector, or certified by the pinned vendor root. Else a failure."""
+    from terminal.trust import token
+    try:
+        inside = _key_from_export(data, "device")
+    except keys.KeyFileError as exc:
+        checks.append(Check("device key", False, str(exc)))
+        return None
+    pinned = pins.get("device")
+    if pinned is not None:
+        if inside is not None and signing.key_id(inside) != signing.key_id(pinned):
+            checks.append(Check("device key", False, f"export carries key {signing.key_id(inside)}, "
+                                                     f"the pinned device key is {signing.key_id(pinned)}"))
+        else:
+            checks.append(Check("device key", True, f"pinned key {signing.key_id(pinned)}"))
+        return pinned
+    if inside is None:
+        checks.append(Check("device key", False, "no device key in the export and none pinned"))
+        return None
+    cert = _obj(data.get("keys")).get("device_certificate")
+    if cert is None:
+        checks.append(Check("device key", False, f"key {signing.key_id(inside)} is not certified (no device "
+                                                 "certificate) and not pinned"))
+        return inside
+    if vendor_root is None:
+        checks.append(Check("device key", False, "the device certificate cannot be checked without the pinned "
+                                                 "vendor root (--vendor-key)"))
+        return inside
+    try:
+        payload = token.check_certificate(cert, vendor_root, data.get("device_id"), inside)
+    except signing.SignatureError as exc:
+        checks.append(Check("device key", False, str(exc)))
+        return inside
+    checks.append(Check("device key", True, f"key {signing.key_id(inside)} ({payload['key_store']}) certified by "
+                                            f"the vendor root {signing.key_id(vendor_root)}"))
+    return inside
+
+
+def _check_key_store(data: dict) -> Check:
+    store = _obj(data.get("keys")).get("device_store")
+    if store == "pkcs11":
+        return Check("device key store", True, "PKCS#11 token: the private key cannot be read out")
+    return Check("device key store", True, f"DEVELOPMENT file key ({store or 'not stated'}): whoever reads the "
+                                           "file can sign as this device", warning=True)
+
+
+def parse_head(text: str) -> tuple[int, str]:
+    """A platform's last known chain head, ``COUNTER:HASH`` (as in trip witnesses and reports)."""
+    counter, _, head_hash = text.strip().partition(":")
+    if not counter.isdigit() or len(head_hash) != 64 or any(c not in "0123456789abcdef" for c in head_hash):
+        raise ValueError(f"chain head must be COUNTER:HASH (64 hex digits), got {text.strip()[:80]!r}")
+    return int(counter), head_hash
+
+
+def _check_platform_head(trail: dict, head: tuple[int, str]) -> Check:
+    """The platform (a witness outside the device) saw record ``counter`` with ``hash``: it must be there."""
+    name = "platform witness"
+    counter, head_hash = head
+    records = trail.get("records") or []
+    anchor = trail.get("anchor")
+    end = records[-1]["counter"] if records else (anchor["counter"] if anchor else 0)
+    if counter > end:
+        return Check(name, False, f"audit record #{end + 1}: the chain ends at #{end} but the platform saw record "
+                                  f"#{counter} (records cut or the database reset)")
+    found = next((r for r in records if r["counter"] == counter), None)
+    if found is None and anchor and anchor["counter"] == counter:
+        found = {"hash": anchor["hash"]}
+    if found is None:
+        return Check(name, True, f"record #{counter} is archived (acknowledged earlier); not comparable here",
+                     warning=True)
+    if found["hash"] != head_hash:
+        return Check(name, False, f"audit record #{counter}: differs from what the platform saw (the chain diverges)")
+    return Check(name, True, f"the chain holds record #{counter} as the platform saw it, and {end - counter} after it")
+
+
+def inspect(blob: bytes, pins: dict | None = None, code_root: Path | None = None,
+            platform_head: tuple[int, str] | None = None) -> Report:
     """Verify every part of an export. ``code_root``: also recompute the running code's digest (on the device)."""
     pins = pins or {}
     checks: list[Check] = []
@@ -100,6 +174,8 @@ def inspect(blob: bytes, pins: dict | None = None, code_root: Path | None = None
     checks.append(Check("export file", True, f"{len(blob)} bytes, canonical form"))
     try:
         _run_checks(envelope, data, pins, code_root, checks)
+        if platform_head is not None:
+            checks.append(_check_platform_head(data["audit"], platform_head))
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         # A signed export with a missing or mistyped part: a defect to report, not a crash.
         checks.append(Check("export structure", False, f"malformed export data ({type(exc).__name__}: {exc})"))
@@ -107,7 +183,10 @@ def inspect(blob: bytes, pins: dict | None = None, code_root: Path | None = None
 
 
 def _run_checks(envelope: dict, data: dict, pins: dict, code_root, checks: list[Check]) -> None:
-    device_key = _pick_key(data, pins, "device", checks)
+    vendor_key = _pick_key(data, pins, "vendor", checks)
+    authority_key = _pick_key(data, pins, "authority", checks)
+    device_key = _device_key(data, pins, vendor_key, checks)
+    checks.append(_check_key_store(data))
     if device_key is not None:
         try:
             if envelope["key_id"] != signing.key_id(device_key):
@@ -118,8 +197,6 @@ def _run_checks(envelope: dict, data: dict, pins: dict, code_root, checks: list[
             checks.append(Check("export signature", True, f"signed by device {data.get('device_id')}"))
         except signing.SignatureError as exc:
             checks.append(Check("export signature", False, str(exc)))
-    vendor_key = _pick_key(data, pins, "vendor", checks)
-    authority_key = _pick_key(data, pins, "authority", checks)
     checks.append(_check_identity(data["software"], vendor_key, code_root))
     if device_key is not None:
         checks.append(_check_audit(data["audit"], device_key))
@@ -127,6 +204,8 @@ def _run_checks(envelope: dict, data: dict, pins: dict, code_root, checks: list[
     checks.append(_check_trips(data["trips"]))
     checks.append(_check_totalisers(data.get("totalisers"), data["trips"]))
     checks.append(_check_trip_tariffs(data["trips"], data.get("tariff")))
+    if device_key is not None:
+        checks.append(_check_ledger(data, device_key))
 
 
 def _check_identity(software: dict, vendor_key, code_root) -> Check:
@@ -164,6 +243,37 @@ def _check_audit(trail: dict, device_key) -> Check:
     anchor = trail["anchor"]
     since = f" (continues after acknowledged record #{anchor['counter']})" if anchor else ""
     return Check("audit trail", True, f"{verdict.count} records, chain and signatures verified{since}")
+
+
+def _check_ledger(data: dict, device_key) -> Check:
+    """Everything stored held against the chain of legal record (terminal/trust/ledger.py)."""
+    name = "legal chain"
+    records = data["audit"]["records"]
+    seal = _obj(data.get("seal"))
+    if seal.get("audit_count") != len(records):
+        return Check(name, False, f"audit record #{(records[-1]['counter'] if records else 0) + 1}: the export "
+                                  f"says {seal.get('audit_count')} records are held but carries {len(records)}")
+    trips = data["trips"]
+    tariff = data.get("tariff")
+    stored = {"trips": trips, "complete": not trips or trips[0].get("trip_no") == 1,
+              "totalisers": data.get("totalisers"),
+              "tariffs": [ledger.tariff_core(e) for e in tariff["history"]] if tariff else [],
+              "calibration_k": _obj(data.get("calibration")).get("k"),
+              "audit_capacity": seal.get("audit_capacity")}
+    if "head" in data["audit"]:
+        stored["audit_head"] = data["audit"]["head"]
+    if "meter_state" in data:
+        stored["snapshot_blob"] = (signing.canonical_json(data["meter_state"])
+                                   if data["meter_state"] is not None else None)
+    facts = ledger.fold(records)
+    problems = ledger.check(facts, stored, device_key, {r["counter"]: r["hash"] for r in records})
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        return Check(name, False, f"{problems[0]}{more}")
+    if not facts["commissioned"]:
+        return Check(name, True, "no legal data yet (meter not commissioned)", warning=True)
+    return Check(name, True, f"trips, totalisers, meter snapshot, K, tariff index and audit capacity agree with "
+                             f"the chain (last trip #{facts['trip_no']})")
 
 
 def _check_tariff(tariff: dict | None, authority_key) -> Check:
@@ -240,8 +350,6 @@ def _check_trip_tariffs(trips: list, tariff: dict | None) -> Check:
     return Check("trip tariffs", True, f"every trip used an installed signed tariff ({len(known)} known)")
 
 
-# --- rendering -------------------------------------------------------------------------------------------
-
 def _obj(v) -> dict:
     return v if isinstance(v, dict) else {}
 
@@ -250,113 +358,15 @@ def _list(v) -> list:
     return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
 
 
-def _utc(t_ms) -> str:
-    if not isinstance(t_ms, int) or isinstance(t_ms, bool):
-        return "-"
-    try:
-        return datetime.datetime.fromtimestamp(t_ms / 1000, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
-    except (OverflowError, OSError, ValueError):
-        return f"{t_ms} ms"
-
-
-def _fen(v) -> str:
-    return f"{v / 100:.2f}" if isinstance(v, int) else "-"
-
-
 def render_text(report: Report) -> str:
-    lines = []
-    d = report.data
-    if d is not None:
-        sw = _obj(d.get("software"))
-        lines.append(f"device      {d.get('device_id')}")
-        lines.append(f"software    {sw.get('software_id')}")
-        seal = _obj(d.get("seal"))
-        lines.append(f"seal        switch {'CLOSED (changes allowed)' if seal.get('switch_closed') else 'open'}; "
-                     f"audit {seal.get('audit_count')}/{seal.get('audit_capacity')}"
-                     f"{' FULL' if seal.get('audit_full') else ''}")
-        cal = _obj(d.get("calibration"))
-        lines.append(f"K           {cal.get('k')} pulses/km, calibrated {_utc(cal.get('calibrated_ms'))}" if cal.get("k")
-                     else f"K           {K_UNCALIBRATED}")
-        tariff = _obj(d.get("tariff"))
-        active = _obj(tariff.get("active"))
-        lines.append(f"tariff      {active.get('tariff_id', '-')} {str(active.get('digest', ''))[:16]}")
-        tot = _obj(d.get("totalisers"))
-        lines.append("totalisers  " + ", ".join(f"{k}={v}" for k, v in sorted(tot.items())))
-        lines.append(f"trips       {len(_list(d.get('trips')))} stored; shifts {len(_list(d.get('shifts')))}")
-        lines.append(f"audit       {len(_list(_obj(d.get('audit')).get('records')))} records")
-        lines.append("")
-    for c in report.checks:
-        mark = "OK  " if c.ok and not c.warning else ("WARN" if c.ok else "FAIL")
-        lines.append(f"[{mark}] {c.name}: {c.detail}")
-    failure = report.first_failure
-    lines.append("")
-    lines.append("RESULT: all checks passed" if failure is None else f"RESULT: FAILED - {failure.name}: {failure.detail}")
-    return "\n".join(lines) + "\n"
+    from terminal.trust import inspect_render
+    return inspect_render.render_text(report)
 
 
 def render_json(report: Report) -> str:
     return json.dumps(report.as_dict(), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
 
-CSS = """body{font-family:sans-serif;margin:1.5em;color:#111}table{border-collapse:collapse;margin:.5em 0 1.5em}
-td,th{border:1px solid #999;padding:.2em .5em;text-align:left;vertical-align:top;font-size:.9em}
-th{background:#eee}.ok{color:#060}.fail{color:#b00;font-weight:bold}.warn{color:#a60}
-#result.ok{background:#dfd}#result.fail{background:#fdd}#result{padding:.5em}code{font-size:.85em}"""
-
-
-def _table(table_id: str, headers: list[str], rows: list[list]) -> str:
-    out = [f'<table id="{table_id}"><tr>' + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr>"]
-    for row in rows:
-        out.append("<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>")
-    out.append("</table>")
-    return "\n".join(out)
-
-
 def render_html(report: Report) -> str:
-    """A self-contained page: inline CSS, no scripts, no external resources."""
-    failure = report.first_failure
-    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             "<title>Taximeter inspection report</title>", f"<style>{CSS}</style></head><body>",
-             "<h1>Taximeter inspection report</h1>"]
-    if failure is None:
-        parts.append('<p id="result" class="ok">RESULT: all checks passed</p>')
-    else:
-        parts.append(f'<p id="result" class="fail">RESULT: FAILED &mdash; {html.escape(failure.name)}: '
-                     f"{html.escape(failure.detail)}</p>")
-    parts.append("<h2>Checks</h2>")
-    rows = []
-    for c in report.checks:
-        rows.append([c.name, "OK" if c.ok and not c.warning else ("WARN" if c.ok else "FAIL"), c.detail])
-    parts.append(_table("checks", ["check", "result", "detail"], rows))
-    d = report.data
-    if d is not None:
-        sw, seal, cal = _obj(d.get("software")), _obj(d.get("seal")), _obj(d.get("calibration"))
-        tariff = _obj(d.get("tariff"))
-        active = _obj(tariff.get("active"))
-        parts.append("<h2>Device</h2>")
-        parts.append(_table("device", ["item", "value"], [
-            ["device id", d.get("device_id")], ["software id", sw.get("software_id")],
-            ["meter digest", sw.get("meter_digest")], ["seal switch", "closed" if seal.get("switch_closed") else "open"],
-            ["audit trail", f"{seal.get('audit_count')} of {seal.get('audit_capacity')}"],
-            ["K (pulses/km)", cal.get("k") or K_UNCALIBRATED], ["calibrated", _utc(cal.get("calibrated_ms"))],
-            ["tariff in force", active.get("tariff_id")], ["tariff digest", active.get("digest")],
-        ]))
-        parts.append("<h2>Totalisers</h2>")
-        parts.append(_table("totalisers", ["totaliser", "value"], sorted((_obj(d.get("totalisers"))).items())))
-        parts.append("<h2>Trips</h2>")
-        parts.append(_table("trips", ["trip", "boarded (UTC)", "distance m", "fare", "extras", "total", "tariff",
-                                      "digest"],
-                            [[t.get("trip_no"), _utc(t.get("board_ms")), t.get("distance_m"), _fen(t.get("fare_fen")),
-                              _fen(t.get("extras_fen")), _fen(t.get("total_fen")), t.get("tariff_id"),
-                              str(t.get("digest"))[:16]] for t in _list(d.get("trips"))]))
-        parts.append("<h2>Shifts</h2>")
-        parts.append(_table("shifts", ["shift", "driver", "sign in (UTC)", "sign out (UTC)"],
-                            [[s.get("shift_id"), s.get("driver_cert"), _utc(s.get("sign_in_ms")),
-                              _utc(s.get("sign_out_ms"))]
-                             for s in _list(d.get("shifts"))]))
-        parts.append("<h2>Audit trail</h2>")
-        parts.append(_table("audit", ["#", "time (UTC)", "event", "parameter", "old", "new", "actor"],
-                            [[r.get("counter"), _utc(r.get("t_ms")), r.get("event"), r.get("parameter"), r.get("old"),
-                              r.get("new"), r.get("actor")] for r in _list(_obj(d.get("audit")).get("records"))]))
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    from terminal.trust import inspect_render
+    return inspect_render.render_html(report)

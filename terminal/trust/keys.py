@@ -8,7 +8,9 @@ provisioning and never leaves it; it signs the audit trail and inspector exports
 State directory layout::
 
     STATE/device.json        {"device_id": "...", "provisioned_ms": ...}
-    STATE/keys/device.key    PEM PKCS#8 private key, mode 0600
+    STATE/keys/device.key    PEM PKCS#8 private key, mode 0600 (development file key only)
+    STATE/keys/token.json    the PKCS#11 token holding the device key instead (terminal/trust/token.py)
+    STATE/keys/device.cert   the vendor's certificate of the device key (terminal/trust/token.py)
     STATE/keys/device.pub    PEM public key (also handed to the authority)
     STATE/keys/vendor.pub    PEM public key installed at provisioning
     STATE/keys/authority.pub PEM public key installed at provisioning
@@ -25,6 +27,7 @@ from pathlib import Path
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 DEFAULT_STATE_DIR = "/var/lib/taxiterm"
@@ -93,8 +96,10 @@ def parse_public(data: bytes, what: str) -> Ed25519PublicKey:
         key = serialization.load_pem_public_key(data)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise KeyFileError(f"{what} is not a PEM public key ({exc})") from None
+    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
+        return key      # a device key in a PKCS#11 token
     if not isinstance(key, Ed25519PublicKey):
-        raise KeyFileError(f"{what} is not an Ed25519 public key")
+        raise KeyFileError(f"{what} is not an Ed25519 (or P-256 device) public key")
     return key
 
 
@@ -126,8 +131,20 @@ class DeviceState:
         return self.keys / f"{role}.pub"
 
     @property
+    def token_config(self) -> Path:
+        return self.keys / "token.json"
+
+    @property
+    def certificate_path(self) -> Path:
+        return self.keys / "device.cert"
+
+    @property
     def provisioned(self) -> bool:
-        return self.device_json.exists() and self.device_key_path.exists()
+        return self.device_json.exists() and (self.device_key_path.exists() or self.token_config.exists())
+
+    def key_store(self) -> str:
+        """"pkcs11" (key in a token) or "file-development" (a readable key file: development only)."""
+        return "pkcs11" if self.token_config.exists() else "file-development"
 
     def require_provisioned(self) -> None:
         if not self.provisioned:
@@ -145,7 +162,14 @@ class DeviceState:
         return device_id
 
     def device_key(self) -> Ed25519PrivateKey:
+        """The device's signer: the token key when provisioned with one, else the development file key."""
         self.require_provisioned()
+        if self.token_config.exists():
+            from terminal.trust import token
+            try:
+                return token.load(self.keys)
+            except token.TokenError as exc:
+                raise KeyFileError(str(exc)) from None
         return load_private(self.device_key_path)
 
     def device_public(self) -> Ed25519PublicKey:
@@ -178,7 +202,7 @@ class DeviceState:
         return int(info.get("audit_capacity", DEFAULT_AUDIT_CAPACITY))
 
     def provision(self, device_id: str, vendor: Ed25519PublicKey, authority: Ed25519PublicKey, t_ms: int,
-                  audit_capacity: int = 1000) -> Ed25519PrivateKey:
+                  audit_capacity: int = 1000, token_args: dict | None = None) -> Ed25519PrivateKey:
         """Create the device key and install the role keys. Refuses an already provisioned directory."""
         if not device_id or any(ch in device_id for ch in "\0\n/") or len(device_id) > 64:
             raise KeyFileError("device id must be 1-64 characters without '/', NUL or newline")
@@ -188,13 +212,22 @@ class DeviceState:
             raise KeyFileError(f"{self.root} is already provisioned; a device is provisioned once")
         self.keys.mkdir(parents=True, exist_ok=True)
         os.chmod(self.keys, 0o700)
-        key = generate()
-        write_private(self.device_key_path, key)
+        if token_args is not None:
+            from terminal.trust import token
+            try:
+                key = token.generate(self.keys, **token_args)
+            except token.TokenError as exc:
+                raise KeyFileError(str(exc)) from None
+        else:
+            key = generate()
+            write_private(self.device_key_path, key)
         write_public(self.device_pub_path, key.public_key())
         write_public(self.role_path("vendor"), vendor)
         write_public(self.role_path("authority"), authority)
         tmp = self.device_json.with_name("device.json.tmp")
         tmp.write_text(json.dumps({"device_id": device_id, "provisioned_ms": t_ms,
-                                   "audit_capacity": audit_capacity}) + "\n", encoding="utf-8")
+                                   "audit_capacity": audit_capacity,
+                                   "key_store": "pkcs11" if token_args is not None else "file-development"})
+                       + "\n", encoding="utf-8")
         os.replace(tmp, self.device_json)
         return key

@@ -1,4 +1,4 @@
-"""Signatures: Ed25519 signatures with a purpose label, detached signature files and signed JSON envelopes.
+"""Signatures: Ed25519 (file keys) or ECDSA P-256 (the device key in a PKCS#11 token) with a purpose label, detached signature files and signed JSON envelopes.
 
 Every signature the terminal makes or checks goes through here. The signed message is
 ``b"taxiterm/<purpose>/v1\\n" + data``: a tariff signature can never pass as an update
@@ -10,12 +10,14 @@ import hashlib
 import json
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from meter import canonical
 
-PURPOSES = ("tariff", "update", "manifest", "authorisation", "audit", "export")
+PURPOSES = ("tariff", "update", "manifest", "authorisation", "audit", "export", "meter_state", "witness",
+            "certificate")
 SIGNATURE_LEN = 64
 
 
@@ -37,8 +39,12 @@ def parse_json(data: bytes, what: str):
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:
-    """A short fingerprint of a public key: the first 16 hex digits of SHA-256 of its raw bytes."""
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    """A short fingerprint of a public key: the first 16 hex digits of SHA-256 of its raw bytes
+    (Ed25519: the 32 raw bytes; P-256: the 65-byte uncompressed point)."""
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        raw = public_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    else:
+        raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
@@ -49,7 +55,10 @@ def _message(purpose: str, data: bytes) -> bytes:
 
 
 def sign(private_key: Ed25519PrivateKey, purpose: str, data: bytes) -> bytes:
-    return private_key.sign(_message(purpose, data))
+    """64 bytes: Ed25519 for a file key; ECDSA P-256 r || s for a token key (``sign_message``)."""
+    if isinstance(private_key, Ed25519PrivateKey):
+        return private_key.sign(_message(purpose, data))
+    return private_key.sign_message(_message(purpose, data))
 
 
 def verify(public_key: Ed25519PublicKey, purpose: str, data: bytes, signature: bytes, what: str) -> None:
@@ -57,7 +66,12 @@ def verify(public_key: Ed25519PublicKey, purpose: str, data: bytes, signature: b
     if len(signature) != SIGNATURE_LEN:
         raise SignatureError(f"{what}: signature must be {SIGNATURE_LEN} bytes, got {len(signature)}")
     try:
-        public_key.verify(signature, _message(purpose, data))
+        if isinstance(public_key, ec.EllipticCurvePublicKey):
+            der = utils.encode_dss_signature(int.from_bytes(signature[:32], "big"),
+                                             int.from_bytes(signature[32:], "big"))
+            public_key.verify(der, _message(purpose, data), ec.ECDSA(hashes.SHA256()))
+        else:
+            public_key.verify(signature, _message(purpose, data))
     except InvalidSignature:
         raise SignatureError(
             f"{what}: signature does not verify with key {key_id(public_key)} (altered, or signed by another key)"
@@ -77,7 +91,7 @@ def decode_signature(text, what: str) -> bytes:
     except (ValueError, UnicodeEncodeError):
         raise SignatureError(f"{what}: signature is not valid base64") from None
     if len(raw) != SIGNATURE_LEN or encode_signature(raw) != text:
-        raise SignatureError(f"{what}: signature is not a canonical base64 Ed25519 signature")
+        raise SignatureError(f"{what}: signature is not a canonical base64 64-byte signature")
     return raw
 
 

@@ -1,7 +1,9 @@
 """Signed tariffs: verify an authority-signed tariff file and install it, dated activation kept, history kept.
 
 A tariff file is the TOML of docs/tariff.md (``[[tariff]]`` tables, each with its own
-``effective_from``); its signature is a detached file ``FILE.sig``: one base64 line,
+``effective_from``) with a top-level ``sequence = N``, the authority's issue number (under its
+signature: a file with a sequence not above every installed one is refused, so an older tariff
+is never installed again); its signature is a detached file ``FILE.sig``: one base64 line,
 Ed25519 by the authority key over the exact file bytes (purpose "tariff", see
 docs/tariff-signing.md). Installed files are kept in STATE/tariffs/ with an index;
 nothing is ever deleted, so inspectors can check the tariff of any stored trip.
@@ -31,11 +33,12 @@ class TariffFileError(ValueError):
 
 
 class TariffFile:
-    """The exact bytes of a tariff file and the validated schedule they hold."""
+    """The exact bytes of a tariff file, the validated schedule they hold and their sequence number."""
 
-    def __init__(self, data: bytes, schedule) -> None:
+    def __init__(self, data: bytes, schedule, sequence: int = 0) -> None:
         self.data = data
         self.schedule = schedule
+        self.sequence = sequence
         self.sha256 = hashlib.sha256(data).hexdigest()
         self.digest = schedule.digest()
 
@@ -62,8 +65,11 @@ def parse_tariff_file(data: bytes, what: str = "tariff file") -> TariffFile:
         plain = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise TariffFileError(f"{what} is not valid TOML: {exc}") from None
+    sequence = plain.pop("sequence", 0)
+    if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 0:
+        raise TariffFileError(f"{what}: sequence must be a whole number (the authority's issue number)")
     try:
-        return TariffFile(data, parse_schedule(plain))
+        return TariffFile(data, parse_schedule(plain), sequence)
     except TariffError as exc:
         raise TariffFileError(f"{what}: {exc}") from None
 
@@ -157,6 +163,10 @@ class TariffStore:
         entries = self.entries()
         if entries and entries[-1]["sha256"] == tariff_file.sha256:
             raise TariffFileError("this tariff file is already the installed one")
+        newest = max((e.get("sequence", 0) for e in entries), default=0)
+        if entries and tariff_file.sequence <= newest:
+            raise TariffFileError(f"tariff sequence {tariff_file.sequence} is not newer than the installed "
+                                  f"{newest}: an older tariff is never installed again")
         self.directory.mkdir(parents=True, exist_ok=True)
         seq = len(entries) + 1
         name = f"{seq:04d}-{tariff_file.digest[:12]}.toml"
@@ -170,6 +180,7 @@ class TariffStore:
             "first_effective_ms": tariff_file.tariffs[0].effective_ms,
             "installed_ms": t_ms,
             "actor": actor,
+            "sequence": tariff_file.sequence,
         }
         _write_atomic(self.directory / (name + ".sig"), sig_file)
         _write_atomic(self.directory / name, tariff_file.data)

@@ -56,6 +56,15 @@ def _no_progress(step: str, done: int, total: int) -> None:
     return None
 
 
+def tree_version(source: Path) -> str | None:
+    """``__version__`` declared in the tree's terminal/__init__.py, None when the tree has none."""
+    path = Path(source) / "terminal" / "__init__.py"
+    if not path.is_file():
+        return None
+    found = re.search(r'^__version__\s*=\s*["\']([^"\']+)["\']', path.read_text(encoding="utf-8"), re.M)
+    return found.group(1) if found else None
+
+
 def build(source: Path, version: str, vendor_key: Ed25519PrivateKey, out: Path, target: str = DEFAULT_TARGET,
           min_version: str = "0.0.0", t_ms: int | None = None) -> dict:
     """Pack every regular file under ``source`` into a signed bundle at ``out``; returns the manifest.
@@ -68,6 +77,10 @@ def build(source: Path, version: str, vendor_key: Ed25519PrivateKey, out: Path, 
     parse_version(min_version)
     if not source.is_dir():
         raise BundleError(f"{source} is not a directory")
+    declared = tree_version(source)
+    if declared is not None and declared != version:
+        raise BundleError(f"version {version} is not the tree's own version {declared} "
+                          "(terminal/__init__.py __version__): the slot would read NOT SEALED")
     t_ms = time.time_ns() // 1_000_000 if t_ms is None else t_ms
     contents: dict[str, tuple[bytes, int]] = {}
     for path in sorted(source.rglob("*")):

@@ -158,9 +158,12 @@ def install(
                                                 "version": version, "previous": running}).encode())
     slots.switch(slot)
     _audit(audit, "update_trial", f"slot {slot}", running, version)
-    progress("health check", 0, 1)
-    ok, why = _health_check(health_check, slot_dir, timeout_s)
-    progress("health check", 1, 1)
+    if health_check:        # "health check" is shown only when one runs
+        progress("health check", 0, 1)
+        ok, why = _health_check(health_check, slot_dir, timeout_s)
+        progress("health check", 1, 1)
+    else:
+        ok, why = True, "no health check configured"
     if not ok:
         _roll_back(slots, active)
         _audit(audit, "update_rolled_back", f"slot {slot}", version, running)

@@ -11,7 +11,6 @@ import socket
 
 import paho.mqtt.client as mqtt
 import pytest
-
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sim.platform import SIM_PLATFORM_KEY, PlatformEmulator, PlatformError
@@ -24,8 +23,11 @@ TID = "T0001"
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 
 
+SIM_PUBLIC_KEY = SIM_PLATFORM_KEY.public_key()
+
+
 class TerminalStub:
-    def __init__(self, broker, key=SIM_PLATFORM_KEY.public_key(), prefix="taxi"):
+    def __init__(self, broker, key=SIM_PUBLIC_KEY, prefix="taxi"):
         self.prefix, self.key = prefix, key
         self.seq = 0
         self.now = 1795000000000

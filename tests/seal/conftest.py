@@ -1,5 +1,7 @@
 """Fixtures for the seal tests: test keys, a provisioned state directory, signed tariffs, stored trips."""
 
+import itertools
+import json
 import os
 import time
 from pathlib import Path
@@ -11,6 +13,7 @@ from terminal.cli import main
 from terminal.cli.commands._seal_common import open_audit, running_identity
 from terminal.trust import identity, keys, seal, signing
 from terminal.trust.tariff_store import sign_tariff
+from tests.integrity import softhsm
 
 TARIFF_TOML = """\
 [[tariff]]
@@ -35,8 +38,14 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def tariff_toml(tariff_id="GZ-2026A", effective="2026-01-01 00:00", per_km=260) -> bytes:
-    return (TARIFF_TOML.replace("GZ-2026A", tariff_id).replace("2026-01-01 00:00", effective)
+_SEQUENCE = itertools.count(1)
+
+
+def tariff_toml(tariff_id="GZ-2026A", effective="2026-01-01 00:00", per_km=260, sequence=None) -> bytes:
+    """A tariff file; each one the authority issues gets the next sequence number unless given."""
+    sequence = next(_SEQUENCE) if sequence is None else sequence
+    return (f"sequence = {sequence}\n\n" + TARIFF_TOML.replace("GZ-2026A", tariff_id)
+            .replace("2026-01-01 00:00", effective)
             .replace("per_km_fen = 260", f"per_km_fen = {per_km}")).encode("utf-8")
 
 
@@ -70,7 +79,8 @@ def state(tmp_path, test_keys) -> keys.DeviceState:
     st = tmp_path / "state"
     assert main(["provision", "device", "--state", str(st), "--device-id", "TX-0001",
                  "--vendor-key", test_keys.path("vendor.pub"), "--authority-key", test_keys.path("authority.pub"),
-                 "--manifest", str(manifest)]) == 0
+                 "--manifest", str(manifest), "--certify-with", test_keys.path("vendor.key")]
+                + softhsm.new_token(tmp_path)) == 0
     return keys.DeviceState(st)
 
 
@@ -132,6 +142,42 @@ def make_trips(count: int, tariff_id: str, tariff_digest: str, first_no: int = 1
         totals["waiting_ms"] += 60_000
         totals["power_losses"] += 1 if i == 2 else 0
     return trips, totals
+
+
+def store_through_chain(st: keys.DeviceState, trips: list, totals: dict, k: int = 6200) -> None:
+    """Store trips as the terminal does: each trip row with its chain record, after a commissioning
+    record; a calibration under the seal; the meter's signed snapshot last."""
+    from meter.taximeter import Taximeter
+    from terminal.storage.database import Storage
+    from terminal.trust import ledger, startcheck
+
+    audit = open_audit(st, running_identity(st, now_ms()).software_id)
+    try:
+        with Storage(st.database) as storage:
+            assert startcheck.commission(audit, storage, st, 1000, now_ms()) is not None
+            audit.append("k_calibrated", "K", 1000, k, actor="technician")
+            storage.kv_set("calibration", json.dumps({"k": k, "calibrated_ms": 1794000000000}))
+            audit.append("k_applied", "K", 1000, k)
+            running = {name: 0 for name in totals}
+            for rec in trips:
+                running["hirings"] = rec["trip_no"]
+                running["hired_m"] += rec["distance_m"]
+                running["empty_m"] += rec["empty_m"]
+                running["total_m"] += rec["distance_m"] + rec["empty_m"]
+                running["fares_fen"] += rec["fare_fen"]
+                running["extras_fen"] += rec["extras_fen"]
+                running["waiting_ms"] += rec["waiting_ms"]
+                running["power_losses"] += "power_loss" in rec["flags"]
+                with storage.transaction() as db:
+                    storage.store_trip(rec, dict(running))
+                    audit.append_in(db, ledger.TRIP_EVENT, str(rec["trip_no"]), None, ledger.text(
+                        {"trip_no": rec["trip_no"], "digest": rec["digest"], "totals": dict(running)}))
+            meter = Taximeter(None, {"k": k}, trips[-1]["end_ms"] if trips else 0)
+            snap = meter.snapshot()
+            snap["totals"] = dict(running)
+            storage.save_meter_state(ledger.snapshot_blob(snap, audit.head(), audit.signer))
+    finally:
+        audit.close()
 
 
 def key_mode(path: Path) -> int:

@@ -13,7 +13,7 @@ from terminal.trust import export as export_mod
 from terminal.trust import inspect_report, keys
 from terminal.trust.tariff_store import TariffStore
 
-from .conftest import authorisation, make_trips, now_ms, set_switch, signed_tariff
+from .conftest import authorisation, make_trips, now_ms, set_switch, signed_tariff, store_through_chain
 
 
 @pytest.fixture
@@ -25,18 +25,10 @@ def terminal_state(state, tmp_path, test_keys):
     set_switch(state, False)
     entry = TariffStore(state.tariffs).entries()[-1]
     trips, totals = make_trips(120, "GZ-2026A", entry["tariff_digests"][0])
+    store_through_chain(state, trips, totals)
     with Storage(state.database) as storage:
-        running = {k: 0 for k in totals}
-        for rec in trips:
-            for k in ("hired_m", "fares_fen", "extras_fen", "waiting_ms"):
-                field = {"hired_m": "distance_m", "fares_fen": "fare_fen"}.get(k, k)
-                running[k] += rec[field]
-            running["hirings"] = rec["trip_no"]
-            running["power_losses"] += "power_loss" in rec["flags"]
-            storage.store_trip(rec, dict(running))
         storage.sign_in("440100123456", trips[0]["board_ms"] - 1000)
         storage.sign_out(trips[-1]["end_ms"] + 1000, {"hirings": 120})
-        storage.kv_set("calibration", json.dumps({"k": 6200, "calibrated_ms": 1794000000000}))
     return state
 
 
@@ -84,10 +76,26 @@ def test_live_inspection_on_the_device(terminal_state, capsys):
     assert "recomputed from the code here" in identity["detail"]
 
 
-def test_unpinned_keys_are_a_warning_and_a_foreign_device_key_a_failure(terminal_state, tmp_path, capsys):
+def test_unpinned_roots_fail_and_a_certified_device_key_needs_only_the_vendor_root(terminal_state, tmp_path,
+                                                                                 test_keys, capsys):
     out = export_file(terminal_state, tmp_path)
-    assert main(["inspect", str(out)]) == 0
-    assert "[WARN] device key" in capsys.readouterr().out
+    capsys.readouterr()
+    assert main(["inspect", str(out)]) == 1
+    text = capsys.readouterr().out
+    assert "[FAIL] vendor key: not pinned" in text and "RESULT: FAILED - vendor key" in text
+    roots = ["--vendor-key", test_keys.path("vendor.pub"), "--authority-key", test_keys.path("authority.pub")]
+    assert main(["inspect", str(out)] + roots) == 0
+    assert "(pkcs11) certified by the vendor root" in capsys.readouterr().out
+    # an export re-signed with another key: not certified, a failure with no green headline
+    other_key = keys.generate()
+    data = json.loads(out.read_bytes())["export"]
+    data["keys"]["device"] = keys.public_pem(other_key.public_key()).decode()
+    forged = tmp_path / "forged.json"
+    forged.write_bytes(export_mod.export(data, other_key))
+    html_path = tmp_path / "forged.html"
+    assert main(["inspect", str(forged), "--html", str(html_path)] + roots) == 1
+    assert "device certificate names key" in capsys.readouterr().out
+    assert 'id="result" class="fail"' in html_path.read_text()
     other = tmp_path / "other.pub"
     keys.write_public(other, keys.generate().public_key())
     assert main(["inspect", str(out), "--device-key", str(other)]) == 1
@@ -97,7 +105,8 @@ def test_unpinned_keys_are_a_warning_and_a_foreign_device_key_a_failure(terminal
 def test_html_report_is_self_contained_and_parses(terminal_state, tmp_path, capsys):
     out = export_file(terminal_state, tmp_path)
     html_path = tmp_path / "report.html"
-    assert main(["inspect", str(out), "--html", str(html_path)]) == 0
+    assert main(["inspect", str(out), "--html", str(html_path), "--vendor-key", str(terminal_state.role_path("vendor")),
+                 "--authority-key", str(terminal_state.role_path("authority"))]) == 0
 
     class Collect(HTMLParser):
         def __init__(self):
@@ -135,6 +144,8 @@ def test_flipping_any_byte_of_an_export_is_detected(terminal_state, tmp_path, te
     small["shifts"] = []
     small["tariff"] = None
     small["totalisers"] = None
+    small["meter_state"] = None
+    small["keys"]["device_certificate"] = None      # the device key is pinned here
     blob = export_mod.export(small, terminal_state.device_key())
     assert inspect_report.inspect(blob, pins(test_keys, terminal_state)).checks[0].ok
     undetected = []
@@ -180,11 +191,12 @@ def test_a_lying_device_is_caught_naming_the_first_bad_record(terminal_state, tm
     bad = tmp_path / "bad.json"
     bad.write_bytes(resign(blob, terminal_state, change))
     capsys.readouterr()
-    assert main(["inspect", str(bad), "--json"]) == 1
+    roots = ["--vendor-key", test_keys.path("vendor.pub"), "--authority-key", test_keys.path("authority.pub")]
+    assert main(["inspect", str(bad), "--json"] + roots) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["first_failure"]["name"] == check
     assert named in report["first_failure"]["detail"]
-    assert main(["inspect", str(bad)]) == 1
+    assert main(["inspect", str(bad)] + roots) == 1
     assert f"RESULT: FAILED - {check}" in capsys.readouterr().out
 
 
@@ -240,12 +252,15 @@ def test_acknowledging_another_devices_export_is_refused(terminal_state, tmp_pat
     data = json.loads(blob)["export"]
     data["device_id"] = "TX-0002"
     data["keys"]["device"] = keys.public_pem(other.public_key()).decode()
-    data["audit"]["records"] = []
+    data["audit"]["records"], data["audit"]["head"] = [], None
+    data["seal"]["audit_count"] = 0
+    data["trips"], data["totalisers"], data["meter_state"] = [], None, None
     foreign = tmp_path / "foreign.json"
     foreign.write_bytes(export_mod.export(data, other))
     set_switch(terminal_state, True)
     assert main(["inspect", str(foreign), "--state", str(terminal_state.root), "--acknowledge"]) == 2
-    assert "export is of device TX-0002" in capsys.readouterr().err
+    # refused: the foreign key is not certified for this device (and it is another device)
+    assert "not acknowledged" in capsys.readouterr().err
 
 
 def test_trip_digest_is_the_meters_canonical_digest(terminal_state):

@@ -101,3 +101,9 @@ def test_vendor_seals_a_manifest_with_the_command(tmp_path, test_keys, code, cap
     assert main(["identity", "--seal", test_keys.path("vendor.key"), "--code-root", str(code),
                  "--out", str(out)]) == 0
     assert identity.verify_identity(out.read_bytes(), test_keys.vendor.public_key(), code).ok
+
+
+def test_identity_names_the_device_key_store(state, capsys):
+    from terminal.cli import main
+    main(["identity", "--state", str(state.root)])
+    assert "device key   PKCS#11 token (non-extractable)" in capsys.readouterr().out

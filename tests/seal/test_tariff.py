@@ -9,7 +9,7 @@ from terminal.cli.commands._seal_common import open_audit
 from terminal.trust.signing import detached_signature
 from terminal.trust.tariff_store import TariffStore
 
-from .conftest import authorisation, now_ms, set_switch, signed_tariff, tariff_toml
+from .conftest import TARIFF_TOML, authorisation, now_ms, set_switch, signed_tariff, tariff_toml
 
 
 def audit_events(state):
@@ -81,7 +81,8 @@ def test_install_with_the_seal_switch_closed(state, tmp_path, test_keys, capsys)
     [entry] = installed(state)
     assert entry["tariff_ids"] == ["GZ-2026A"]
     assert (state.tariffs / entry["file"]).read_bytes() == path.read_bytes()
-    assert audit_events(state)[-1] == ("tariff_installed", "GZ-2026A")
+    # the install, then the index entry the chain fixes (file, bytes, schedule, first date)
+    assert audit_events(state)[-2:] == [("tariff_installed", "GZ-2026A"), ("tariff_indexed", entry["file"])]
     assert main(["tariff", "install", str(path), "--state", str(state.root)]) == 2
     assert "already the installed one" in capsys.readouterr().err
 
@@ -144,3 +145,16 @@ def test_a_failed_install_leaves_no_audit_record(state, tmp_path, test_keys, cap
                  str(state.root)]) == 2
     assert "cannot write" in capsys.readouterr().err
     assert audit_events(state) == before
+
+
+def test_an_older_or_unnumbered_tariff_is_refused(state, tmp_path, test_keys, capsys):
+    set_switch(state, True)
+    newer = signed_tariff(tmp_path, test_keys.authority, tariff_toml(sequence=7), name="new.toml")
+    older = signed_tariff(tmp_path, test_keys.authority, tariff_toml(per_km=250, sequence=6), name="old.toml")
+    bare = signed_tariff(tmp_path, test_keys.authority, TARIFF_TOML.encode(), name="bare.toml")
+    assert main(["tariff", "install", str(bare), "--state", str(state.root)]) == 2
+    assert "no sequence number" in capsys.readouterr().err
+    assert main(["tariff", "install", str(newer), "--state", str(state.root)]) == 0
+    assert main(["tariff", "install", str(older), "--state", str(state.root)]) == 2
+    assert "sequence 6 is not newer than the installed 7" in capsys.readouterr().err
+    assert [e["sequence"] for e in installed(state)] == [7]

@@ -218,3 +218,30 @@ def test_any_changed_byte_is_refused_or_leaves_the_signed_content_intact(tmp_pat
         assert got == original
 
     check()
+
+
+def test_another_vendor_key_only_in_development_mode_and_audited(state, tmp_path, test_keys, capsys):
+    root = tmp_path / "root"
+    path = bundle(tmp_path, test_keys, "0.2.0", key=test_keys.other)
+    args = ["update", str(path), "--state", str(state.root), "--root", str(root),
+            "--vendor-key", test_keys.path("other.pub")]
+    assert main(args) == 2
+    assert "is not the provisioned vendor key" in capsys.readouterr().err
+    assert not root.exists() or snapshot(root) == {}
+    assert main(args + ["--development"]) == 0
+    err = capsys.readouterr().err
+    assert "health check" not in err          # none ran, none shown
+    audit = open_audit(state, "sid")
+    rec = next(r for r in audit.records() if r["event"] == "update_vendor_override")
+    audit.close()
+    from terminal.trust import keys, signing
+    assert rec["new"] == signing.key_id(keys.load_public(test_keys.dir / "other.pub"))
+
+
+def test_a_bundle_version_must_match_the_tree(tmp_path, test_keys):
+    src = release(tmp_path, "0.3.0")
+    (src / "terminal").mkdir()
+    (src / "terminal" / "__init__.py").write_text('__version__ = "0.3.1"\n')
+    with pytest.raises(BundleError, match="not the tree's own version 0.3.1"):
+        update_bundle.build(src, "0.3.0", test_keys.vendor, tmp_path / "b.tar.gz")
+    update_bundle.build(src, "0.3.1", test_keys.vendor, tmp_path / "b.tar.gz")

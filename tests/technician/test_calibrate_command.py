@@ -64,7 +64,9 @@ def test_the_inspectors_export_shows_the_calibrated_k(state, tmp_path, capsys):
     bundle = tmp_path / "bundle.json"
     assert main(["export", "--state", str(state.root), "--out", str(bundle)]) == 0
     capsys.readouterr()
-    assert main(["inspect", str(bundle), "--json"]) == 0
+    keys_dir = state.root / "keys"     # the inspector's roots (and this device's key, pinned)
+    assert main(["inspect", str(bundle), "--json", "--vendor-key", str(keys_dir / "vendor.pub"),
+                 "--authority-key", str(keys_dir / "authority.pub"), "--device-key", str(keys_dir / "device.pub")]) == 0
     report = json.loads(capsys.readouterr().out)
     assert json.dumps(report).count('"k": 7000') >= 1
 

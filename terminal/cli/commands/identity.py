@@ -51,12 +51,16 @@ def handler(args) -> int:
     if not state.provisioned:       # --code DIR on a machine that is no terminal: the code alone
         return _code_only(args, code_root, state)
     status = running_identity(state, now_ms(), code_root)
+    store = state.key_store()
+    key_line = ("PKCS#11 token (non-extractable)" if store == "pkcs11"
+                else "DEVELOPMENT file key: readable on disk, not for a vehicle")
     if args.json:
-        print(json.dumps(status.as_dict(), sort_keys=True))
+        print(json.dumps(status.as_dict() | {"device_key_store": store}, sort_keys=True))
     else:
         print(status.display())
         print(f"meter digest {status.meter_digest}")
         print(f"checksum     {status.checksum}")
+        print(f"device key   {key_line}")
         print(("sealed: " if status.ok else "NOT SEALED: ") + status.reason)
         print(f"K            {_k_source(state)}")
     return 0 if status.ok else 1

@@ -38,7 +38,21 @@ def register(subparsers) -> None:
     dev.add_argument("--manifest", metavar="FILE", help="vendor-sealed software manifest (taxiterm identity --seal)")
     dev.add_argument("--audit-capacity", type=int, default=keys.DEFAULT_AUDIT_CAPACITY,
                      help="audit records held before legal changes lock (at least 1000)")
+    store = dev.add_mutually_exclusive_group()
+    store.add_argument("--pkcs11-module", metavar="SO", help="PKCS#11 module holding the device key (e.g. "
+                       "/usr/lib/softhsm/libsofthsm2.so, tpm2-pkcs11); the key is created in it, non-extractable")
+    store.add_argument("--dev-file-key", action="store_true",
+                       help="DEVELOPMENT ONLY: a readable key file; identity and every export say so")
+    dev.add_argument("--token-label", help="label of the initialised token (with --pkcs11-module)")
+    dev.add_argument("--pin-file", metavar="FILE", help="file holding the token's user PIN (mode 0600)")
+    dev.add_argument("--softhsm2-conf", metavar="FILE", help="SoftHSM configuration (SOFTHSM2_CONF) for the token")
+    dev.add_argument("--certify-with", metavar="KEY", help="vendor private key: certify the device key now")
     dev.set_defaults(func=device_handler)
+
+    cert = sub.add_parser("certify", help="(vendor) sign the certificate of a provisioned device's key")
+    add_state_arg(cert)
+    cert.add_argument("--key", required=True, metavar="KEY", help="vendor private key (PEM)")
+    cert.set_defaults(func=certify_handler)
 
     pub = sub.add_parser("public-key", help="print the device's public key (PEM) for the authority")
     add_state_arg(pub)
@@ -67,10 +81,21 @@ def device_handler(args) -> int:
         except (signing.SignatureError, identity.IdentityError) as exc:
             raise CommandError(f"manifest refused: {exc}") from None
     t = now_ms()
+    if not args.pkcs11_module and not args.dev_file_key:
+        raise CommandError("choose where the device key lives: --pkcs11-module SO (a vehicle) or --dev-file-key "
+                           "(development only)")
+    token_args = None
+    if args.pkcs11_module:
+        if not args.token_label or not args.pin_file:
+            raise CommandError("--pkcs11-module needs --token-label and --pin-file")
+        token_args = {"module": args.pkcs11_module, "token_label": args.token_label, "pin_file": Path(args.pin_file),
+                      "softhsm2_conf": str(Path(args.softhsm2_conf).resolve()) if args.softhsm2_conf else None}
     try:
-        device_key = state.provision(args.device_id, vendor, authority, t, args.audit_capacity)
+        device_key = state.provision(args.device_id, vendor, authority, t, args.audit_capacity, token_args)
     except keys.KeyFileError as exc:
         raise CommandError(str(exc)) from None
+    if args.certify_with:
+        certify(state, load_private(args.certify_with), vendor, t)
     if manifest is not None:
         state.manifest_path.parent.mkdir(parents=True, exist_ok=True)
         state.manifest_path.write_bytes(manifest)
@@ -79,10 +104,31 @@ def device_handler(args) -> int:
     audit.append("provisioned", "device_id", None, args.device_id, actor="provisioning")
     audit.append("key_installed", "vendor", None, signing.key_id(vendor), actor="provisioning")
     audit.append("key_installed", "authority", None, signing.key_id(authority), actor="provisioning")
+    audit.append("key_installed", "device", state.key_store(), signing.key_id(device_key.public_key()),
+                 actor="provisioning")
     audit.close()
     print(f"provisioned {args.device_id} in {state.root}")
+    if state.key_store() != "pkcs11":
+        print("WARNING: DEVELOPMENT file key (readable on disk); a vehicle needs --pkcs11-module", file=sys.stderr)
     print(f"device key id {signing.key_id(device_key.public_key())}; public key {state.device_pub_path}")
     print(f"identity {status.display()}" + ("" if status.ok else f" ({status.reason})"))
+    return 0
+
+
+def certify(state, vendor_private, vendor_public, t_ms: int) -> None:
+    """Write STATE/keys/device.cert: the vendor's signature over device id, public key and key store."""
+    from terminal.trust import token
+    if signing.key_id(vendor_private.public_key()) != signing.key_id(vendor_public):
+        raise CommandError("the certifying key is not the vendor key installed on this device")
+    state.certificate_path.write_bytes(token.make_certificate(vendor_private, state.device_id(),
+                                                              state.device_public(), state.key_store(), t_ms))
+
+
+def certify_handler(args) -> int:
+    state = state_from(args)
+    certify(state, load_private(args.key), state.role_key("vendor"), now_ms())
+    print(f"certified device {state.device_id()} key {signing.key_id(state.device_public())} "
+          f"({state.key_store()}) -> {state.certificate_path}")
     return 0
 
 

@@ -23,7 +23,7 @@ from terminal.cli.commands._seal_common import (
     running_identity,
     state_from,
 )
-from terminal.trust import keys, seal
+from terminal.trust import keys, ledger, seal
 from terminal.trust.audit import AuditError
 from terminal.trust.tariff_store import (
     TariffFileError,
@@ -125,6 +125,9 @@ def install_handler(args) -> int:
         tf = verify_tariff(data, sig, state.role_key("authority"), args.file)
     except (TariffFileError, keys.KeyFileError) as exc:
         raise CommandError(f"not installed: {exc}") from None
+    if tf.sequence < 1:
+        raise CommandError("not installed: the tariff file carries no sequence number (sequence = N, signed by "
+                           "the authority); an unnumbered file could be an old one replayed")
     authorisation = read_bytes(args.authorisation, "authorisation") if args.authorisation else None
     t = now_ms()
     store = TariffStore(state.tariffs)
@@ -139,7 +142,9 @@ def install_handler(args) -> int:
         with audit.transaction():
             audit.append("tariff_installed", ",".join(t_.id for t_ in tf.tariffs), previous, tf.digest,
                          actor=decision.actor)
-            store.install(tf, sig, t, decision.actor)
+            entry = store.install(tf, sig, t, decision.actor)
+            audit.append("tariff_indexed", entry["file"], None, ledger.text(ledger.tariff_core(entry)),
+                         actor=decision.actor)
     except (seal.SealRefused, TariffFileError, AuditError) as exc:
         raise CommandError(f"not installed: {exc}") from None
     except OSError as exc:

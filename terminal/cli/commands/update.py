@@ -43,7 +43,11 @@ def register(subparsers) -> None:
     parser.add_argument("--health-check", metavar="CMD", help="command run on trial; exit 0 commits")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds the health check may take")
     parser.add_argument("--target", default=update_bundle.DEFAULT_TARGET, help="this device's (or the bundle's) target")
-    parser.add_argument("--vendor-key", metavar="PUB", help="vendor public key (default: the installed one)")
+    parser.add_argument("--vendor-key", metavar="PUB", help="vendor public key (default: the installed one; "
+                        "another key only with --development)")
+    parser.add_argument("--development", action="store_true",
+                        help="DEVELOPMENT: accept --vendor-key other than the provisioned one (audited with its "
+                             "fingerprint)")
     parser.add_argument("--key", metavar="KEY", help="(build) vendor private key")
     parser.add_argument("--version", dest="bundle_version", help="(build) version of the bundle")
     parser.add_argument("--min-version", default="0.0.0", help="(build) oldest version it may update")
@@ -100,11 +104,22 @@ def _verify(args, bundle: Path) -> int:
 
 
 def _install(args, bundle: Path) -> int:
+    from terminal.trust import signing
+
     state = state_from(args)
     status = running_identity(state, now_ms())
+    vendor = _vendor(args, state)
+    provisioned = state.role_key("vendor")
+    override = signing.key_id(vendor) != signing.key_id(provisioned)
+    if override and not args.development:
+        raise CommandError(f"not installed: --vendor-key {signing.key_id(vendor)} is not the provisioned vendor key "
+                           f"{signing.key_id(provisioned)} (another key only with --development)")
     audit = open_audit(state, status.software_id)
     try:
-        result = update.install(bundle, _root(args), _vendor(args, state), audit, args.health_check,
+        if override:
+            audit.append("update_vendor_override", "vendor_key", signing.key_id(provisioned), signing.key_id(vendor),
+                         actor="development")
+        result = update.install(bundle, _root(args), vendor, audit, args.health_check,
                                 terminal.__version__, args.target, Progress(sys.stderr), args.timeout)
     except update.UpdateError as exc:
         raise CommandError(str(exc)) from None
