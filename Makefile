@@ -11,7 +11,7 @@ MPDIR  := tests/micropython
 # SoftHSM: the PKCS#11 token holding the device key in the tests.
 APT_PACKAGES := mosquitto gpsd-clients fonts-wqy-microhei nodejs npm python3-venv softhsm2
 
-.PHONY: setup run test bench lint clean
+.PHONY: setup run test bench lint clean docs-images
 
 setup: $(STAMP)
 
@@ -45,6 +45,9 @@ bench: setup
 
 lint: setup
 	$(BIN)/ruff check .
+
+docs-images: setup
+	$(BIN)/python -m sim.docs_images
 
 clean:
 	rm -rf $(VENV) $(MPDIR)/node_modules bench/results.json

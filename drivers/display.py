@@ -4,7 +4,8 @@
 in tests, an SSD1306/SSD1322 through luma.oled on hardware (luma.oled is only needed there; without it
 opening one is a clear ``DisplayError``). ``DriverDisplay`` draws the screens of drivers/screens.py on
 it through luma's canvas and keeps the last frame. It also takes events: printer and sign troubles
-become short warnings beside the screen; the emergency alarm changes nothing, ever.
+become short warnings beside the screen, as do the faults the terminal hands ``set_faults`` (GNSS,
+antenna, speed sensor); the emergency alarm changes nothing, ever.
 """
 
 from luma.core.device import dummy
@@ -43,8 +44,10 @@ def open_display(spec: DisplaySpec):
         raise DisplayError(f"cannot open the {spec.kind} display on {spec.bus}{spec.port}: {exc}") from exc
 
 
-# What each device trouble is called on the cabin display.
-_PRINTER_WARNINGS = (("paper_out", "缺纸"), ("cover_open", "开盖"))
+# What each printer trouble is called on the cabin display, by the status's reason. A printer
+# out of paper also sets its offline bit (DLE EOT 1): the reason says why, and that is shown.
+PRINTER_WARNINGS = {"cover_open": "开盖", "paper_out": "缺纸", "error": "打印机故障", "offline": "打印机离线",
+                    "no_reply": "打印机离线", "link_error": "打印机离线", "malformed_reply": "打印机离线"}
 
 
 class DriverDisplay:
@@ -55,6 +58,7 @@ class DriverDisplay:
         self.frame: Image.Image | None = None
         self._printer: tuple[str, ...] = ()
         self._sign: tuple[str, ...] = ()
+        self._faults: tuple[str, ...] = ()
 
     @property
     def size(self) -> tuple[int, int]:
@@ -78,16 +82,28 @@ class DriverDisplay:
         """Follow device troubles; True if the frame changed. Alarm events are ignored on purpose."""
         if event.kind == "printer_status":
             data = event.data
-            if not data.get("online", True):
-                self._printer = ("打印机离线",)
-            else:
-                self._printer = tuple(label for key, label in _PRINTER_WARNINGS if data.get(key))
+            reason = data.get("reason") or next((k for k in ("cover_open", "paper_out", "error") if data.get(k)), None)
+            if reason is None and not data.get("online", True):
+                reason = "offline"
+            self._printer = (PRINTER_WARNINGS.get(reason, "打印机故障"),) if reason else ()
         elif event.kind == "sign_fault":
             self._sign = ("顶灯故障",) if event.data.get("active") else ()
         else:
             # alarm_button, the platform's alarm commands and everything else: not for the cabin.
             return False
-        warnings = self._printer + self._sign
+        return self._rewarn()
+
+    def warnings_due(self, labels: tuple[str, ...]) -> bool:
+        """Would ``set_faults(labels)`` change what is shown?"""
+        return tuple(labels) != self._faults
+
+    def set_faults(self, labels: tuple[str, ...]) -> bool:
+        """Device faults the terminal judged (GNSS, antenna, speed sensor); True if the frame changed."""
+        self._faults = tuple(labels)
+        return self._rewarn()
+
+    def _rewarn(self) -> bool:
+        warnings = self._printer + self._sign + self._faults
         if warnings == self.warnings:
             return False
         self.warnings = warnings

@@ -1,6 +1,9 @@
 """Draw every driver-display screen to PNG files, for the docs and for eyes: ``python -m drivers.preview DIR``.
 
-Each PNG is the panel's own pixels (1 bit) scaled up ``SCALE`` times without smoothing.
+Each PNG is the panel's own pixels (1 bit) scaled up ``SCALE`` times without smoothing. The
+docs' copies (docs/img) are made by ``make docs-images`` (``python -m sim.docs_images``), which
+gives the identity screen the software id and tariff id as the terminal really forms them;
+tests/sim/test_docs_images.py fails when they are stale.
 """
 
 import sys
@@ -15,6 +18,7 @@ from drivers.screens import (
     NoticeScreen,
     OfferScreen,
     SettleScreen,
+    SignedOutScreen,
 )
 
 SCALE = 3
@@ -24,6 +28,8 @@ SAMPLES = {
     "fare-for-hire-128": (FareScreen("for_hire", 0, 0, 0), 128, ()),
     "fare-hired-128-paper-out": (FareScreen("hired", 2350, 12345, 155_000), 128, ("缺纸",)),
     "settle-256": (SettleScreen(4550, (("路桥费", 1000), ("燃油附加", 100))), 256, ()),
+    "settle-toll-entry-256": (SettleScreen(2250, (("燃油附加费", 100),), ("0255", 3)), 256, ()),
+    "signed-out-256": (SignedOutScreen(), 256, ()),
     "offer-256": (OfferScreen("95128-0001", "人民广场地铁站2号口", "乘客带大件行李，请开后备箱"), 256, ()),
     "notice-256": (NoticeScreen("明日8:00起人民路施工封闭，请绕行中山路。"), 256, ()),
     "fault-256": (FaultScreen("计程脉冲中断，计价已停止，请联系维修站", "E21"), 256, ()),
@@ -32,10 +38,10 @@ SAMPLES = {
 }
 
 
-def write_all(directory: Path) -> list[Path]:
+def write_all(directory: Path, samples: dict | None = None) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, (screen, width, warnings) in SAMPLES.items():
+    for name, (screen, width, warnings) in (samples or SAMPLES).items():
         frame = render(screen, width, 64, warnings).convert("L")
         path = directory / f"display-{name}.png"
         frame.resize((frame.width * SCALE, frame.height * SCALE), 0).save(path)

@@ -76,10 +76,16 @@ class FareScreen:
 class SettleScreen:
     fare_fen: int
     extras: tuple = ()  # ((label, fen), ...) e.g. (("路桥费", 1000),)
+    entry: tuple = ()   # a toll being keyed in: (digits "0255" = 025.5 yuan, cursor index), not in the total yet
 
     @property
     def total_fen(self) -> int:
         return self.fare_fen + sum(fen for _, fen in self.extras)
+
+
+@dataclass(frozen=True)
+class SignedOutScreen:
+    """After sign-out until the next sign-in: the car is out of service."""
 
 
 @dataclass(frozen=True)
@@ -187,7 +193,7 @@ def draw_settle(draw, size, screen: SettleScreen, warnings: tuple = ()) -> None:
     draw.text((0, 0), "结算", font=font(16), fill=WHITE)
     _right(draw, width - 1, 0, f"合计 {yuan(screen.total_fen)} 元", font(16))
     items = [("车费", screen.fare_fen), *screen.extras]
-    rows = 3
+    rows = 2 if screen.entry else 3
     if len(items) > rows:
         rest = items[rows - 1:]
         items = items[: rows - 1] + [(f"其他 {len(rest)} 项", sum(fen for _, fen in rest))]
@@ -196,7 +202,28 @@ def draw_settle(draw, size, screen: SettleScreen, warnings: tuple = ()) -> None:
         draw.text((0, y), _fit(label, f, width // 2), font=f, fill=WHITE)
         _right(draw, width - 1, y, yuan(fen), f)
         y += 14
+    if screen.entry:
+        _draw_entry(draw, width, y, screen.entry, f)
     _warnings(draw, width, height, warnings)
+
+
+def _draw_entry(draw, width: int, y: int, entry: tuple, f) -> None:
+    """The toll being keyed in, "路桥费 输入  025.5", the digit under the cursor drawn inverted."""
+    digits, cursor = entry
+    if not (isinstance(digits, str) and digits.isdigit() and len(digits) >= 2 and 0 <= cursor < len(digits)):
+        raise ScreenError(f"toll entry must be (digits, cursor), got {entry!r}")
+    draw.text((0, y), "路桥费 输入", font=f, fill=WHITE)
+    chars = list(digits[:-1]) + [".", digits[-1]]
+    positions = list(range(len(digits) - 1)) + [None, len(digits) - 1]
+    x = width - 1 - sum(_text_width(c, f) for c in chars)
+    for char, pos in zip(chars, positions, strict=True):
+        w = _text_width(char, f)
+        if pos == cursor:
+            draw.rectangle((x - 1, y, x + w, y + 13), fill=WHITE)
+            draw.text((x, y), char, font=f, fill=BLACK)
+        else:
+            draw.text((x, y), char, font=f, fill=WHITE)
+        x += w
 
 
 def draw_offer(draw, size, screen: OfferScreen, warnings: tuple = ()) -> None:
@@ -209,6 +236,17 @@ def draw_offer(draw, size, screen: OfferScreen, warnings: tuple = ()) -> None:
         draw.text((0, 32), _fit(screen.text, f, width), font=f, fill=WHITE)
     draw.text((0, height - 14), "[接受]接单", font=f, fill=WHITE)
     _right(draw, width - 1, height - 14, "[拒绝]放弃", f)
+
+
+def draw_signed_out(draw, size, screen: SignedOutScreen, warnings: tuple = ()) -> None:
+    width, height = size
+    draw.text((0, 0), "停运", font=font(16), fill=WHITE)
+    _right(draw, width - 1, 2, "已签退", font(12))
+    big = font(22 if width >= 256 else 18)
+    _right(draw, width - 1, 20, "未签到", big)
+    draw.text((0, height - 14), _fit("按[签到]键签到", font(12), width // 2 if warnings else width),
+              font=font(12), fill=WHITE)
+    _warnings(draw, width, height, warnings)
 
 
 def draw_notice(draw, size, screen: NoticeScreen, warnings: tuple = ()) -> None:
@@ -247,6 +285,7 @@ def draw_identity(draw, size, screen: IdentityScreen, warnings: tuple = ()) -> N
 DRAWERS = {
     FareScreen: draw_fare,
     SettleScreen: draw_settle,
+    SignedOutScreen: draw_signed_out,
     OfferScreen: draw_offer,
     NoticeScreen: draw_notice,
     FaultScreen: draw_fault,

@@ -1,7 +1,8 @@
 """What the rooftop sign should show, decided from the terminal's situation (pure, no I/O).
 
 for_hire → vacant; hired, stopped, settling → occupied; out_of_service → out of service;
-an accepted on-call order while for hire → on call; a confirmed emergency alarm → alarm, above all
+the driver signed out (until the next sign-in) → out of service, as at a shift change
+(docs/sign.md); an accepted on-call order while for hire → on call; a confirmed emergency alarm → alarm, above all
 else; when the alarm is released the sign goes back to whatever the rest of the situation says.
 """
 
@@ -17,6 +18,7 @@ class SignFollower:
         self._meter = meter_state
         self._on_call = False
         self._alarm = False
+        self._signed_out = False
         self._shown = self.wanted()
 
     @staticmethod
@@ -29,7 +31,7 @@ class SignFollower:
             return "alarm"
         if self._meter in _OCCUPIED:
             return "occupied"
-        if self._meter == "out_of_service":
+        if self._meter == "out_of_service" or self._signed_out:
             return "out_of_service"
         if self._on_call:
             return "on_call"
@@ -60,4 +62,9 @@ class SignFollower:
     def alarm(self, active: bool) -> str | None:
         """The emergency alarm was confirmed (True) or released by the centre (False)."""
         self._alarm = bool(active)
+        return self._changed()
+
+    def signed_out(self, signed_out: bool) -> str | None:
+        """The driver signed out (True: out of service until the next sign-in) or signed in (False)."""
+        self._signed_out = bool(signed_out)
         return self._changed()

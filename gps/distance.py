@@ -206,6 +206,11 @@ class DistanceCrossCheck:
         self.active = False
         self._start: tuple[int, int] | None = None
 
+    def restart(self) -> None:
+        """Begin a new window at the next ``update``: GNSS was not healthy, so the open window proves nothing.
+        The verdict (``active``) stands until a whole window judges again."""
+        self._start = None
+
     def update(self, pulse_m: int, gnss_m: int) -> dict | None:
         if pulse_m < 0 or gnss_m < 0:
             raise ValueError("distances must not be negative")

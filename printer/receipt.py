@@ -1,8 +1,8 @@
 """The receipt model: what a passenger's receipt says, from the meter's trip record.
 
 Pure: a trip record plus vehicle information in, an ordered list of blocks out
-(title, key-value rows, itemised extras, totals, the e-receipt QR payload, the
-footer). No I/O and no clock; layout to a fixed number of printer columns is the
+(title, key-value rows, itemised extras, totals, the e-receipt QR code with its signed
+link from printer/e_receipt.py, the footer). No I/O and no clock; layout to a fixed number of printer columns is the
 pure helper ``layout_row`` so the text a printer prints is decided here too.
 
 Money is integer fen shown as yuan with two decimals, distance integer metres shown
@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 LANGUAGES = ("zh", "en")
-QR_SCHEME = "TAXI1"
 DEFAULT_SUPERVISION_PHONE = "12328"
 
 
@@ -209,8 +208,13 @@ def build_receipt(
     software_id: str,
     lang: str = "zh",
     reprint: bool = False,
+    e_receipt_link: str = "",
 ) -> Receipt:
-    """The receipt of one trip record. Raises ReceiptError naming the bad field."""
+    """The receipt of one trip record. Raises ReceiptError naming the bad field.
+
+    ``e_receipt_link`` is the signed link of this trip (printer/e_receipt.py) for the QR code;
+    without one the receipt has no QR code (a preview with no device key to sign with).
+    """
     if lang not in LANGUAGES:
         raise ReceiptError(f"unknown receipt language {lang!r}; known: {', '.join(LANGUAGES)}")
     _check_vehicle(vehicle)
@@ -228,7 +232,12 @@ def build_receipt(
     def money(fen: int) -> str:
         return f"{format_yuan(fen)}{L['yuan']}" if lang == "zh" else f"{L['yuan']} {format_yuan(fen)}"
 
-    qr_payload = qr_payload_for(trip, vehicle)
+    qr_payload = e_receipt_link
+    if qr_payload:
+        link = parse_qr_payload(qr_payload)
+        if (link["trip_no"], link["total_fen"], link["digest"], link["plate"]) != (
+                trip["trip_no"], trip["total_fen"], trip["digest"], vehicle.plate):
+            raise ReceiptError("the e-receipt link is not this trip's (trip, total, digest or plate differ)")
     blocks: list = [Title(L["title"])]
     if reprint:
         blocks.append(Note("reprint", L["reprint"]))
@@ -267,9 +276,9 @@ def build_receipt(
     ]
     if trip["flags"]:
         blocks.append(Row("flags", L["flags"], ",".join(trip["flags"])))
+    if qr_payload:
+        blocks += [QrCode(qr_payload), Note("qr_hint", L["qr_hint"])]
     blocks += [
-        QrCode(qr_payload),
-        Note("qr_hint", L["qr_hint"]),
         Rule(),
         Note("footer", L["footer"]),
     ]
@@ -287,24 +296,15 @@ def as_reprint(receipt: Receipt) -> Receipt:
                    blocks=tuple(blocks))
 
 
-def qr_payload_for(trip: dict, vehicle: Vehicle) -> str:
-    """The e-receipt QR payload: ``TAXI1|<plate>|<trip_no>|<total_fen>|<digest>``.
-
-    The digest is the trip record's SHA-256; a verifier looks the trip up by plate and
-    trip number and checks the stored record hashes to it and totals to ``total_fen``.
-    """
-    return "|".join((QR_SCHEME, vehicle.plate, str(trip["trip_no"]), str(trip["total_fen"]), trip["digest"]))
-
-
 def parse_qr_payload(payload: str) -> dict:
-    """The fields of an e-receipt QR payload; ReceiptError if it is not one."""
-    parts = payload.split("|")
-    if len(parts) != 5 or parts[0] != QR_SCHEME:
-        raise ReceiptError(f"not a {QR_SCHEME} e-receipt payload: {payload!r}")
-    _, plate, trip_no, total_fen, digest = parts
-    if not (trip_no.isdigit() and total_fen.lstrip("-").isdigit() and _is_hex64(digest)):
-        raise ReceiptError(f"malformed {QR_SCHEME} e-receipt payload: {payload!r}")
-    return {"plate": plate, "trip_no": int(trip_no), "total_fen": int(total_fen), "digest": digest}
+    """What a receipt's QR code says: {"plate", "trip_no", "total_fen", "digest", "device_id"}; ReceiptError if
+    it is not an e-receipt link (printer/e_receipt.py). The signature is checked elsewhere, with a key."""
+    from printer.e_receipt import EReceiptError, parse
+    try:
+        link = parse(payload)
+    except EReceiptError as exc:
+        raise ReceiptError(str(exc)) from None
+    return {k: link[k] for k in ("plate", "trip_no", "total_fen", "digest", "device_id")}
 
 
 # ---------------------------------------------------------------- validation
@@ -334,8 +334,6 @@ def _check_vehicle(vehicle: Vehicle) -> None:
         if not isinstance(value, str) or not value.strip():
             raise ReceiptError(f"vehicle {name} must be a non-empty string")
         _check_printable(value, f"vehicle {name}")
-    if "|" in vehicle.plate:
-        raise ReceiptError(f"vehicle plate must not contain '|': {vehicle.plate!r}")
 
 
 def _check_trip(trip: dict) -> None:

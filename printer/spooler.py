@@ -1,6 +1,8 @@
 """The receipt queue: jobs print in order, and a job leaves the queue only once written whole.
 
-Before each job the spooler asks the printer's real-time status. Offline, no reply,
+Before each job the spooler asks the printer's real-time status, and while the queue is
+empty it asks every ``idle_poll_s`` too, so the driver sees paper out (缺纸) from the
+moment the printer reports it, not only when the next receipt is due. Offline, no reply,
 paper out, cover open or a printer error keep the job in the queue; the reason goes to
 the one loop as ``Event("printer_status", t_ms, {...})`` (whenever it changes) and the
 job is tried again later. The trip itself was stored before its receipt was queued, so
@@ -81,13 +83,15 @@ class Spooler:
 
     def __init__(self, store: JobStore, connect: Callable[[], PrinterConnection], events,
                  clock: Callable[[], int], status_timeout_s: float = 0.5, retry_s: float = 2.0,
-                 columns: int = DEFAULT_COLUMNS) -> None:
+                 columns: int = DEFAULT_COLUMNS, idle_poll_s: float = 5.0) -> None:
         self.store = store
         self._connect = connect
         self._events = events
         self._clock = clock
         self.status_timeout_s = status_timeout_s
         self.retry_s = retry_s
+        self.idle_poll_s = idle_poll_s
+        self._polled_ms = clock()         # the first idle ask comes idle_poll_s after start, not in the boot rush
         self.columns = columns
         self._connection: PrinterConnection | None = None
         self._last_reported: dict | None = None
@@ -126,9 +130,13 @@ class Spooler:
         """Print the job at the head of the queue if the printer is ready.
 
         Returns "idle" (nothing queued), "held" (job kept; reason reported) or "printed".
+        Idle, it asks the printer's status once ``idle_poll_s`` has passed on the clock.
         """
         head = self.store.peek()
         if head is None:
+            now = self._clock()
+            if now - self._polled_ms >= self.idle_poll_s * 1000:
+                self._report(self._status())
             return "idle"
         job_id, job = head
         status = self._status()
@@ -146,6 +154,7 @@ class Spooler:
         return "printed"
 
     def _status(self) -> PrinterStatus:
+        self._polled_ms = self._clock()
         if self._connection is None:
             try:
                 self._connection = self._connect()
@@ -191,5 +200,5 @@ class Spooler:
             outcome = self.run_once()
             if outcome == "printed":
                 continue
-            self._wake.wait(None if outcome == "idle" else self.retry_s)
+            self._wake.wait(self.idle_poll_s if outcome == "idle" else self.retry_s)
             self._wake.clear()

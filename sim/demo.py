@@ -3,7 +3,8 @@
 Starts its own Mosquitto, runs sim/scenarios/demo.toml (50 simulated minutes: street
 hails, an on-call order, paper-out, a GNSS dropout, a tunnel, a power dip, the hidden
 alarm) at 30x real time with the text dashboard (state, fare, sign, GNSS, outbox depth,
-last platform message), checks the invariants and names the folder with the outputs:
+last platform message; in place, fitting the terminal's width), checks the invariants and
+names the folder with the outputs (Ctrl-C stops it cleanly, broker included):
 receipts, display frames and contact sheet, sign history, MQTT transcript, the signed
 audit export and summary.json. Works without a TTY (one line per change).
 """
@@ -35,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # the runner's shutdown has already stopped the terminal, the emulators and the broker
+        print(f"\ndemo stopped (Ctrl-C): terminal, emulators and broker closed.\nOutputs so far: {out}")
+        return 130
     print(f"\nThe demo's outputs: {out.resolve()}  (receipts/, frames/, contact-sheet.png, sign-history.json, "
           f"mqtt.jsonl, audit-export.json, trips.json, summary.json)")
     return 0 if summary["ok"] else 1

@@ -11,8 +11,9 @@ moment, while the bytes still travel the real way:
 - ``PtySign``: JT/T 905.2 frames to the sign emulator on its pty; an unanswered command
   becomes a ``sign_fault`` event, as the sign driver reports it.
 - ``FrameRecorder``: the driver display (luma dummy through drivers.display) that keeps
-  a rendered frame whenever the screen changes kind or state, and at most once a minute
-  otherwise (rendering every fare step of a 12-hour shift would cost more than the shift).
+  a frame whenever anything it shows changes (a value, a warning), with the values shown,
+  so that every moment of the display can be checked against the meter; the PNG is
+  rendered only when the run renders (``out_dir``).
 - Pulses: gpiozero mock pin + ``GpioPulseCounter`` (``gpio``) or a counter file +
   ``KernelPulseCounter`` (``kernel``), sampled by the runner once a period.
 """
@@ -144,42 +145,65 @@ class PtySign:
         self._port.close()
 
 
-class FrameRecorder:
-    """The cabin display: a real ``DriverDisplay`` on luma's dummy device, rendering what is worth keeping."""
+def shown_values(screen, warnings: tuple) -> dict:
+    """What a screen shows a person, as plain data: its kind and fields (amounts in fen)."""
+    values = {"screen": type(screen).__name__, "warnings": list(warnings)}
+    fields = getattr(screen, "__dataclass_fields__", {})
+    for name in fields:
+        value = getattr(screen, name)
+        values[name] = list(value) if isinstance(value, tuple) else value
+    if hasattr(screen, "total_fen"):
+        values["total_fen"] = screen.total_fen
+    return values
 
-    def __init__(self, display: DriverDisplay, clock: Callable[[], int], out_dir: Path | None,
-                 every_ms: int = 60_000) -> None:
+
+class FrameRecorder:
+    """The cabin display: a real ``DriverDisplay`` on luma's dummy device, keeping every frame it shows."""
+
+    def __init__(self, display: DriverDisplay, clock: Callable[[], int], out_dir: Path | None) -> None:
         self.display = display
         self._clock = clock
         self.out_dir = out_dir
-        self.every_ms = every_ms
         self.frames: list[tuple[int, str, str]] = []   # (t_ms, screen kind, file name)
+        self.shown: list[dict] = []                    # {"t_ms", "screen", fields..., "warnings", "file"}
         self.screen = None
-        self._last_key = None
-        self._last_ms = -every_ms
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
 
+    @property
+    def warnings(self) -> tuple:
+        return self.display.warnings
+
+    def warnings_due(self, labels: tuple) -> bool:
+        return self.display.warnings_due(labels)
+
+    def set_faults(self, labels: tuple) -> bool:
+        changed = self.display.set_faults(labels)
+        if changed and self.screen is not None:
+            self._record(self._clock())
+        return changed
+
     def show(self, screen) -> None:
         self.screen = screen
-        now = self._clock()
-        key = (type(screen).__name__, getattr(screen, "state", None))
-        if key != self._last_key or now - self._last_ms >= self.every_ms:
-            self._render(now, key)
+        self._record(self._clock())
 
     def on_event(self, event: Event) -> bool:
         changed = self.display.on_event(event)
         if changed and self.screen is not None:
-            self._render(self._clock(), ("warning", self.display.warnings))
+            self._record(self._clock())
         return changed
 
-    def _render(self, now: int, key) -> None:
-        self._last_key, self._last_ms = key, now
-        image = self.display.show(self.screen)
+    def _record(self, now: int) -> None:
+        values = shown_values(self.screen, self.display.warnings)
+        if self.shown and {k: v for k, v in self.shown[-1].items() if k not in ("t_ms", "file")} == values:
+            return
         name = f"frame_{len(self.frames):05d}.png"
         if self.out_dir is not None:
-            image.save(self.out_dir / name)
+            self.display.show(self.screen).save(self.out_dir / name)
+        else:
+            self.display.screen = self.screen
         self.frames.append((now, type(self.screen).__name__, name))
+        self.shown.append(dict(values, t_ms=now, file=f"frames/{name}" if self.out_dir is not None else None))
 
 
 def contact_sheet(frames_dir: Path, frames: list[tuple[int, str, str]], out: Path, columns: int = 4,

@@ -36,7 +36,7 @@ CLOCK_FILE = "killpoints-clock"   # the virtual clock, in the state directory
 # ``trip_snapshot`` is a committed meter snapshot with a trip open.
 KILL_POINTS = ("store_trip", "store_trip_open", "save_meter_state", "save_meter_state_open", "trip_snapshot",
                "trip_snapshot_open", "sign_in", "sign_out", "audit")
-DRIVER_CERT = "440100123456"
+DRIVER_CERT = "330100123456"
 
 log = logging.getLogger("killpoints")
 

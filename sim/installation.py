@@ -158,9 +158,12 @@ class Installation:
     def _receipt(self, record: dict):
         from printer.receipt import Vehicle as ReceiptVehicle
         from printer.receipt import build_receipt
+        from terminal.trust.receipt_signing import receipt_link
         t = self.config["terminal"]
         vehicle = ReceiptVehicle(t["plate"], t["company"], t["driver_cert"], t["supervision_phone"])
-        return build_receipt(record, vehicle, self.identity.software_id, lang=t["receipt_lang"])
+        link = receipt_link(self.state.device_key(), self.state.device_id(), t["receipt_verify_url"], record,
+                            vehicle.plate)
+        return build_receipt(record, vehicle, self.identity.software_id, lang=t["receipt_lang"], e_receipt_link=link)
 
     def close(self) -> None:
         for closer in (getattr(self, name, None) for name in ("link",)):

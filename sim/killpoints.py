@@ -221,6 +221,10 @@ class Drill:
                 time.sleep(kill.delay_s)
                 target.kill()
             else:
+                # start-up takes what it takes on a loaded machine (ready is also set if the kill point
+                # ends the process first); only then does the point get its two seconds
+                if not target.ready.wait(self.ready_timeout_s):
+                    raise Broken("the terminal starts again", f"no ready line within {self.ready_timeout_s} s")
                 try:
                     target.wait(2.0)
                 except subprocess.TimeoutExpired:

@@ -26,18 +26,26 @@ class SimError(RuntimeError):
 
 
 class LoopStep:
-    def __init__(self, car: Installation) -> None:
+    def __init__(self, car: Installation, witness=None) -> None:
         self.car = car
+        self.witness = witness      # sim.witness.Witness: looks after every loop turn
 
     def drain(self) -> None:
-        """The terminal's loop step: every queued event in order (the loop's own ``run`` does the same)."""
+        """The terminal's loop step: every queued event in order, then the display brought up to date, as the
+        loop's own ``run`` does after each batch (its other timers wait for the runner's tick)."""
         events, terminal = self.car.events, self.car.terminal
+        handled = False
         while True:
             try:
                 event = events.get_nowait()
             except queue.Empty:
-                return
+                break
             terminal.handle(event)
+            handled = True
+        if handled:
+            terminal.cabin.periodic(self.car.clock())
+        if self.witness is not None:
+            self.witness.observe()
 
     def await_event(self, predicate: Callable[[Event], bool], what: str, timeout_s: float = SYNC_TIMEOUT_S) -> Event:
         """Handle events (the simulated clock standing still) until one satisfies ``predicate``."""

@@ -9,7 +9,7 @@ sends every downlink command of docs/mqtt.md, signed with the platform's Ed25519
 simulated terminal; never a real platform's key).
 
     with PlatformEmulator(broker.host, broker.port, transcript="out/platform.jsonl") as centre:
-        cmd_id = centre.order_offer("T0001", "95128-0001", address="天河路 385 号")
+        cmd_id = centre.order_offer("T0001", "95128-0001", address="延安路 258 号")
         ack = centre.wait_ack(cmd_id)
         alarm = centre.wait_for(lambda m: m.kind == "alarm" and m.payload["extra"]["stage"] == "pre_alarm")
 """

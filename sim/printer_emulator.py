@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import queue
 import socket
 import threading
 import time
@@ -43,6 +44,8 @@ class PrinterEmulator:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._server: socket.socket | None = None
+        self._renders: queue.Queue = queue.Queue()   # receipts still to be written as files
+        self._renderer: threading.Thread | None = None
         self.parser = EscposParser(status_reply=self._status_reply, chinese_default=chinese_default,
                                    hold=self.hold_reason, on_receipt=self._on_receipt)
 
@@ -107,12 +110,32 @@ class PrinterEmulator:
         return render_text(self.receipts[index], self.paper_dots)
 
     def _on_receipt(self, receipt: PrintedReceipt) -> None:
+        # Files are written on a thread of their own: a real printer answers DLE EOT at once, also
+        # while it prints, and rendering a PNG here would hold up the status replies.
         if self.out_dir is None:
             return
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        stem = self.out_dir / f"receipt_{len(self.parser.receipts):04d}"
-        stem.with_suffix(".txt").write_text(render_text(receipt, self.paper_dots), encoding="utf-8")
-        render_png(receipt, stem.with_suffix(".png"), self.paper_dots)
+        if self._renderer is None:
+            self._renderer = threading.Thread(target=self._render_files, name="printer-files", daemon=True)
+            self._renderer.start()
+        self._renders.put((len(self.parser.receipts), receipt))
+
+    def _render_files(self) -> None:
+        while True:
+            item = self._renders.get()
+            try:
+                if item is None:
+                    return
+                number, receipt = item
+                self.out_dir.mkdir(parents=True, exist_ok=True)
+                stem = self.out_dir / f"receipt_{number:04d}"
+                stem.with_suffix(".txt").write_text(render_text(receipt, self.paper_dots), encoding="utf-8")
+                render_png(receipt, stem.with_suffix(".png"), self.paper_dots)
+            finally:
+                self._renders.task_done()
+
+    def flush_files(self) -> None:
+        """Wait until every receipt received so far is written as files."""
+        self._renders.join()
 
     # ---------------------------------------------------------------- transports
     def serve_pty(self, pty: PtyDevice) -> None:
@@ -174,6 +197,10 @@ class PrinterEmulator:
         for thread in self._threads:
             thread.join()
         self._threads = []
+        if self._renderer is not None:
+            self._renders.put(None)
+            self._renderer.join()
+            self._renderer = None
         if self._server is not None:
             self._server.close()
             self._server = None

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from sim import summary as summary_mod
 from sim.broker import Broker
+from sim.dashboard import screen_text
 from sim.devices import contact_sheet
 from sim.incidents import Incidents
 from sim.installation import Installation
@@ -32,6 +33,7 @@ from sim.shift_clock import ShiftClock
 from sim.shift_script import ShiftScript
 from sim.stepping import DeviceStepper
 from sim.vehicle import Vehicle
+from sim.witness import Witness
 
 __all__ = ["ShiftRunner", "SimError"]
 
@@ -64,7 +66,8 @@ class ShiftRunner:
         try:
             self.vehicle = Vehicle(self.scenario.vehicle.origin)
             self.stepper = DeviceStepper(car, self.vehicle, self.scenario, self.clock)
-            self.loop = LoopStep(car)
+            self.witness = Witness(self)
+            self.loop = LoopStep(car, self.witness)
             car.link.start()
             for jt_link in car.jt_links:
                 jt_link.start()
@@ -129,6 +132,7 @@ class ShiftRunner:
     def _loop_periodic(self) -> None:
         self.loop.drain()
         self.car.terminal.periodic(self.now)
+        self.witness.observe()
         self.stepper.spool()
 
     def _finish(self) -> None:
@@ -181,6 +185,10 @@ class ShiftRunner:
             "outbox": terminal.outbox.pending() if self.speed is not None or self.now % 60000 == 0 else None,
             "platform": terminal.last_platform, "trips": terminal.meter.totals.hirings,
             "link": self.car.link.connected, "powered": self.incidents.powered, "order": terminal.orders.state,
+            "display": screen_text(self.car.display.screen), "warnings": list(self.car.display.warnings),
+            "printer": terminal.reporting.printer_status.get("reason") or "ready",
+            "alarm": terminal.reporting.alarm_bits(), "faults": flags,
+            "shift": {"fares_fen": terminal.meter.totals.fares_fen, "extras_fen": terminal.meter.totals.extras_fen},
         }
 
     def _collect(self) -> dict:

@@ -88,8 +88,8 @@ class Vehicle:
     terminal_id: str = "T0042"
     k: int = 1000
     board: str = "sim"
-    plate: str = "粤A·D1234"
-    company: str = "示范出租汽车有限公司"
+    plate: str = "浙A·T1234"
+    company: str = "杭州示范出租汽车有限公司"
     pulse_input: str = "gpio"         # gpio: pulses on a mock pin; kernel: a counter file
     gnss_style: str = "ublox"
     origin: tuple[float, float] = (30.2741, 120.1551)
@@ -305,7 +305,7 @@ def parse(data: dict, base: Path = REPO, source: Path | None = None) -> Scenario
 
     dt = _table(data, "driver")
     _only(dt, ("cert",), "driver")
-    driver = dt.get("cert", "440100123456")
+    driver = dt.get("cert", "330100123456")
     if not isinstance(driver, str) or not 1 <= len(driver) <= 32:
         raise ScenarioError("driver.cert must be 1-32 characters (the qualification certificate number)")
 
@@ -361,8 +361,8 @@ def parse(data: dict, base: Path = REPO, source: Path | None = None) -> Scenario
                 raise ScenarioError(f"{where} ({do}): {key} is required")
             else:
                 params[key] = _param(kind, default, routes, f"{where}.{key}")
-        if params.get("tolls_fen", 0) % 100:
-            raise ScenarioError(f"{where}.tolls_fen must be whole yuan (the extra key adds 1.00 yuan a press)")
+        if params.get("tolls_fen", 0) % 10 or params.get("tolls_fen", 0) >= 1_000_000:
+            raise ScenarioError(f"{where}.tolls_fen must be whole jiao below 10000 yuan (keyed digit by digit)")
         if do in DRIVING:
             last_driving_start = i
         actions.append(Action(i, do, at_ms, into_ms, params))

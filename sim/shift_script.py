@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 from sim.scenario import Action, RouteSpec
 from sim.vehicle import split_route
+from terminal.app.cabin import toll_key_presses
 
 
 class ShiftScript:
@@ -116,9 +117,12 @@ class ShiftScript:
             return
         self.press("settle")
         yield ("wait", 3000)
-        for _ in range(p["tolls_fen"] // self.runner.car.config["keys"]["toll_step_fen"]):
-            self.press("extra")
-        self.press("hire")                      # commits the tolls and closes the trip: receipt prints
+        if p["tolls_fen"]:
+            for key in toll_key_presses(p["tolls_fen"]):   # digit by digit, on the display as keyed
+                self.press(key)
+                yield ("wait", 600)
+            yield ("wait", 3000)                # the passenger reads the new total
+        self.press("hire")                      # closes the trip: receipt prints
         yield ("wait", 5000)
 
     def _do_hail(self, action: Action) -> Iterator[tuple]:

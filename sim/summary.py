@@ -15,6 +15,10 @@ per invariant; ``write_outputs`` writes the run's folder. The invariants:
   fares_equal_reference       each trip's fare and waiting time equal an independent calculation
                               (tests/meter/reference.py) over the meter inputs the terminal applied
   orders_answered             every order offered reached an end the platform heard of
+
+and those of what people see (sim/visible_checks.py): display_equals_meter,
+settle_total_equals_receipt, sign_follows_state, device_faults_agree, alarm_bits_cleared,
+payload_fields_typed.
 """
 
 from __future__ import annotations
@@ -26,10 +30,12 @@ from pathlib import Path
 
 from printer.receipt import parse_qr_payload
 from sim import jtt_checks, recorder_checks
+from sim.visible_checks import VISIBLE, check_visible
 
 INVARIANTS = ("one_receipt_per_trip", "one_platform_record_per_trip", "totalisers_equal_sums", "no_report_lost",
               "platform_messages_valid", "alarm_lifecycle_complete", "fares_equal_reference", "orders_answered")
 INVARIANTS += recorder_checks.NAMES     # the driving record against the vehicle (sim/recorder_checks.py)
+INVARIANTS += VISIBLE               # what people see (sim/visible_checks.py)
 
 
 def hhmm(t_ms: int, offset_min: int) -> str:
@@ -73,7 +79,32 @@ def gather(runner) -> dict:
         "notes": list(runner.notes),
         "jtt": jtt_checks.gather(runner),
         "recorder": recorder_checks.gather(runner),
+        **seen(runner),
     }
+
+
+def seen(runner) -> dict:
+    """What the witness saw and what the checks of what people see need (sim/visible_checks.py)."""
+    car = runner.car
+    reporting = car.terminal.reporting
+    witness = getattr(runner, "witness", None)
+    causes = set(reporting.flags) if _causes_real(runner) else set()
+    return {
+        "witness": {"checked": dict(witness.checked), "problems": dict(witness.problems)} if witness else None,
+        "frames": list(car.display.shown),
+        "device_alarm_edges": [[r["t_ms"], r["parameter"], r["old"], r["new"]] for r in car.audit.records()
+                               if r["event"] == "device_alarm"],
+        "final_flags": sorted(reporting.flags),
+        "causes_at_end": sorted(causes),
+    }
+
+
+def _causes_real(runner) -> bool:
+    """Is any device trouble really going on at the end (an incident not over)?"""
+    car = runner.car
+    stepper = getattr(runner, "stepper", None)
+    return bool(car.printer.hold_reason() or car.sign_emulator.silent or car.terminal.meter.fault
+                or (stepper is not None and stepper.gnss_mode != "ok"))
 
 
 def tariffs_by_id(path: Path) -> dict:
@@ -285,7 +316,7 @@ def check(data: dict) -> list[dict]:
             problems.append(f"order {order_id}: completed but no trip carries it")
     results.append(_result("orders_answered", problems, len(steps)))
     results += [_result(name, problems, n) for name, problems, n in recorder_checks.check(data.get("recorder"))]
-    return results + jtt_checks.check(data)
+    return results + jtt_checks.check(data) + check_visible(data)
 
 
 def broken(results: list[dict]) -> list[str]:
@@ -302,8 +333,8 @@ def write_outputs(runner, data: dict) -> dict:
         [{"t_ms": t, "local": hhmm(t, runner.scenario.utc_offset_min), "state": s} for t, s in data["sign_history"]],
         ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     (out / "display-frames.json").write_text(json.dumps(
-        [{"t_ms": t, "screen": kind, "file": f"frames/{name}"} for t, kind, name in runner.car.display.frames],
-        indent=1) + "\n", encoding="utf-8")
+        [dict(f, local=hhmm(f["t_ms"], runner.scenario.utc_offset_min)) for f in runner.car.display.shown],
+        ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     export_file = write_export(runner)
     tot = data["totalisers"] or {}
     orders: dict[str, str] = {}

@@ -85,11 +85,25 @@ class _Fonts:
         return cls._cache[size]
 
 
+# Glyphs that reach lowest (descenders, the underscore) and highest (tall Chinese strokes).
+_LOW, _HIGH = "gjpqy_Q", "中国票"
+
+
+def _baseline_shift(font) -> int:
+    """Where every glyph is drawn in its cell: one offset for all, so letters share a baseline,
+    chosen so the descenders of g, j, p, q, y end inside the 24-dot cell and Chinese is not cut
+    at the top (the font's ascent + descent is taller than the cell)."""
+    bottom = max(font.getbbox(c)[3] for c in _LOW)
+    top = min(font.getbbox(c)[1] for c in _HIGH)
+    return max(min(1, CELL_H - bottom), -top)
+
+
 def _glyph_row(row: list[tuple[str, int, Run]]) -> Image.Image:
     """One printed row: each character drawn in its cell, scaled by its run's size."""
     height = max(CELL_H * run.height for _, _, run in row)
     image = Image.new("L", (sum(d for _, d, _ in row), height), 255)
     font = _Fonts.get()
+    dy = _baseline_shift(font)
     x = 0
     for char, dots, run in row:
         cell_w = dots // run.width
@@ -100,7 +114,7 @@ def _glyph_row(row: list[tuple[str, int, Run]]) -> Image.Image:
         draw = ImageDraw.Draw(cell)
         gx = (draw_w - (right - left)) // 2 - left
         for dx in ((0, 1) if run.bold else (0,)):
-            draw.text((gx + dx, 1), char, font=font, fill=0)
+            draw.text((gx + dx, dy), char, font=font, fill=0)
         if draw_w != cell_w:
             cell = cell.resize((cell_w, CELL_H), Image.LANCZOS)
             draw = ImageDraw.Draw(cell)

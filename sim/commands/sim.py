@@ -68,8 +68,12 @@ def handler(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(tempfile.gettempdir()) / f"taxiterm-sim-{sc.name}-{stamp}"
     if out.exists() and any(out.iterdir()):
         raise CommandError(f"{out} is not empty; give a new --out folder")
-    summary = run_scenario(sc, out, speed=args.speed, render=not args.no_render, dashboard=args.dashboard,
-                           link=args.link)
+    try:
+        summary = run_scenario(sc, out, speed=args.speed, render=not args.no_render, dashboard=args.dashboard,
+                               link=args.link)
+    except KeyboardInterrupt:
+        print(f"\nstopped (Ctrl-C); the simulated terminal and its broker are stopped. Outputs so far: {out}")
+        return 130
     return 0 if summary["ok"] else 1
 
 
@@ -91,7 +95,9 @@ def run_scenario(sc, out: Path, *, speed: float | None, render: bool = True, das
     finally:
         if board is not None:
             board.close()
-    print(f"{summary['trips']} trips, fares {summary['fares_fen'] / 100:.2f} yuan, "
+    extras = summary.get("extras_fen", 0)
+    print(f"{summary['trips']} trips, fares {summary['fares_fen'] / 100:.2f} + extras {extras / 100:.2f}"
+          f" = {(summary['fares_fen'] + extras) / 100:.2f} yuan, "
           f"{sum(summary['uplinks'].values())} platform messages, {summary['simulated_s']:.0f} s simulated "
           f"in {summary['wall_s']:.1f} s", file=stream)
     for note in summary["notes"]:

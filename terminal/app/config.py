@@ -18,6 +18,7 @@ DEFAULTS: dict[str, dict] = {
         "supervision_phone": "12328",
         "receipt_lang": "zh",
         "require_sealed_identity": True,
+        "receipt_verify_url": "https://verify.taxiterm.invalid/r",   # e-receipt QR links start here
     },
     "meter": {"k": 1000, "source": "pulses", "dip_ms": 10000, "max_kmh": 250, "speed_window_ms": 1000,
               "speed_window_pulses": 20, "kind": "internal", "link_port": ""},
@@ -25,7 +26,7 @@ DEFAULTS: dict[str, dict] = {
     "alarm": {"hold_ms": 3000},
     "orders": {"answer_s": 20},
     "outbox": {"capacity": 100000, "window": 100},
-    "keys": {"long_ms": 2000, "toll_step_fen": 100},
+    "keys": {"long_ms": 2000},
     "pulse": {"period_ms": 1000},
     "sign": {"query_s": 5},
     "recorder": {"continuous_s": 14400, "rest_s": 1200, "daily_s": 28800},   # docs/recorder.md
@@ -76,7 +77,7 @@ def from_dict(data: dict) -> dict:
         ("report", "vacant_s", 1, 86400), ("report", "occupied_s", 1, 86400), ("report", "alarm_s", 1, 3600),
         ("report", "health_s", 10, 86400), ("alarm", "hold_ms", 500, 10000), ("orders", "answer_s", 5, 300),
         ("outbox", "capacity", 1000, 10_000_000), ("outbox", "window", 1, 65000), ("keys", "long_ms", 300, 10000),
-        ("keys", "toll_step_fen", 1, 10000), ("pulse", "period_ms", 100, 10000), ("sign", "query_s", 1, 600),
+        ("pulse", "period_ms", 100, 10000), ("sign", "query_s", 1, 600),
         ("recorder", "continuous_s", 600, 86400), ("recorder", "rest_s", 60, 86400),
         ("recorder", "daily_s", 600, 86400),
         ("report", "fix_max_age_s", 1, 600), ("downlink", "window_s", 10, 86400),
@@ -90,6 +91,11 @@ def from_dict(data: dict) -> dict:
         raise ConfigError(f"meter.kind must be internal or link, got {config['meter']['kind']!r}")
     if config["terminal"]["receipt_lang"] not in ("zh", "en"):
         raise ConfigError("terminal.receipt_lang must be zh or en")
+    from printer.e_receipt import EReceiptError, check_base_url
+    try:
+        check_base_url(config["terminal"]["receipt_verify_url"])
+    except EReceiptError as exc:
+        raise ConfigError(f"terminal.receipt_verify_url: {exc}") from None
     config["mqtt"].setdefault("terminal_id", config["terminal"]["id"])
     _check_links(config)
     return config

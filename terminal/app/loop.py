@@ -101,7 +101,7 @@ class Terminal:
             "fix": self._on_fix,
             "gnss_health": lambda e: self.reporting.flag(e.data["alarm"], e.data["active"], e.t_ms),
             "sign_fault": self._on_sign_fault,
-            "pulse_silent": lambda e: self.reporting.flag("meter_fault", e.data.get("active", True), e.t_ms),
+            "pulse_silent": lambda e: self.metering.speed_sensor("pulse_silent", e.data.get("active", True), e.t_ms),
             "printer_status": self._on_printer_status,
             "seal": self._on_seal,
             "tick": lambda e: None,
@@ -147,6 +147,8 @@ class Terminal:
             log.error("metering refused: %s", refused)
         self.metering.start(self.clock())
         self.platform.restore(self.clock())   # alarm, order desk, platform parameters as before the stop
+        self.cabin.signed_out = self.cabin.signed_out_now()
+        self.follower.signed_out(self.cabin.signed_out)
         self.show_sign(self.follower.wanted(), force=True)
         self.metering.save(self.clock(), force=True)
 

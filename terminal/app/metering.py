@@ -28,6 +28,7 @@ from terminal.trust import ledger, startcheck
 log = logging.getLogger("taxiterm")
 
 SNAPSHOT_EVERY_MS = 5000
+GNSS_FRESH_MS = 3000       # a fix older than this: GNSS is not judging the speed sensor
 TRACK_POINTS = 64
 # operating-state names of the platform protocol (docs/mqtt.md)
 OPERATING = {"for_hire": "for_hire", "hired": "hired", "stopped": "stopped", "settling": "settle",
@@ -69,6 +70,7 @@ class Metering:
         self.crosscheck = DistanceCrossCheck()
         self.pulse_watch = PulseWatch() if not getattr(self.meter, "external", False) else \
             meter_port.PulseLineElsewhere()   # a fitted meter has the speed sensor; it watches it
+        self.last_fix_ms: int | None = None
 
     @property
     def operating(self) -> str:
@@ -220,21 +222,34 @@ class Metering:
         self.call(now, self.meter.reading, now, self.pulse_base + count, "pulses")
         silent = self.pulse_watch.on_pulses(now, count)
         if silent is not None:
-            self.term.reporting.flag("meter_fault", silent.data.get("active", True), silent.t_ms)
-        if self.meter.odometer.source == "pulses" and self.term.reporting.fix is not None:
+            self.speed_sensor("pulse_silent", silent.data.get("active", True), silent.t_ms)
+        if not self._gnss_healthy(now):
+            self.crosscheck.restart()       # a GNSS dropout is not a speed-sensor fault
+        elif self.meter.odometer.source == "pulses":
             mismatch = self.crosscheck.update(self.meter.totals.total_m, self.gnss_odometer.metres)
             if mismatch is not None:
                 self.term.audit_event("distance_mismatch", "pulse_vs_gnss", None, mismatch)
-                self.term.reporting.flag("meter_fault", True, now)
+                self.speed_sensor("distance_mismatch", mismatch["active"], now)
+
+    def _gnss_healthy(self, now: int) -> bool:
+        """A fix within the last few seconds and no GNSS fault: only then does GNSS distance judge pulses."""
+        flags = self.term.reporting.flags
+        return (self.last_fix_ms is not None and now - self.last_fix_ms <= GNSS_FRESH_MS
+                and not flags & {"gnss_fault", "antenna_open", "antenna_short"})
+
+    def speed_sensor(self, cause: str, active: bool, now: int) -> None:
+        """The speed sensor judged against GNSS: JT/T 905's speed-sensor fault bit, raised and cleared by cause."""
+        self.term.reporting.flag("speed_sensor_fault", active, now, cause=cause)
 
     def on_fix(self, fix, now: int) -> None:
+        self.last_fix_ms = now
         self.gnss_odometer.add(fix)
         if self.track is not None and self.meter.state == "hired":
             self._track_point(now)
         kmh = fix.speed_mps * 3.6 if fix.speed_mps is not None else None
         silent = self.pulse_watch.on_speed(now, kmh)
         if silent is not None:
-            self.term.reporting.flag("meter_fault", silent.data.get("active", True), silent.t_ms)
+            self.speed_sensor("pulse_silent", silent.data.get("active", True), silent.t_ms)
 
     def _track_point(self, now: int) -> None:
         """Track summary of the trip: fix count, top speed, a polyline of at most TRACK_POINTS points."""

@@ -1,17 +1,35 @@
 """Reporting (application room): what to report to the platform, when, with what position and bits.
 
 ``Reporting`` keeps what the reports describe but the meter does not: the last GNSS fix,
-the device fault flags (JT/T alarm names: GNSS, sign, meter faults) and the printer and
-sign conditions. It decides when a location or health report is due (intervals by
-state, the platform's parameters), builds the position, status and alarm bits every
-report carries, and puts the reports on the outbox. A raised or cleared flag is audited
-and reported at once.
+the device fault flags (JT/T alarm names: GNSS, sign, meter, speed-sensor faults) and the
+printer and sign conditions. It decides when a location or health report is due
+(intervals by state, the platform's parameters), builds the position, status and alarm
+bits every report carries, and puts the reports on the outbox. A raised or cleared flag
+is audited and reported at once.
+
+A flag is held by its causes (the speed sensor's: pulses silent while GNSS says the car
+moves, and pulse distance against GNSS distance) and clears when the last cause clears.
+The meter-fault bit is not a flag of its own: it is raised and cleared from the meter's
+own fault (and refused metering), the very condition health reports for the meter, so
+the bit and health cannot disagree. ``FAULTS`` says, for each flag, which health entry
+and which display warning go with it (docs/mqtt.md, "Device faults").
 """
 
 from __future__ import annotations
 
 from meter.taximeter import IN_TRIP
 from terminal.link import payloads
+
+# alarm flag -> (health device, display warning); the meter fault is a fault screen, the sign's
+# warning comes from the sign's own event (drivers/display.py)
+FAULTS = {
+    "gnss_fault": ("gnss", "定位故障"),
+    "antenna_open": ("gnss", "天线开路"),
+    "antenna_short": ("gnss", "天线短路"),
+    "speed_sensor_fault": ("speed_sensor", "脉冲故障"),
+    "sign_fault": ("sign", None),
+    "meter_fault": ("meter", None),
+}
 
 
 class Reporting:
@@ -25,6 +43,7 @@ class Reporting:
         self.fix_rx_ms: int | None = None # when it arrived (terminal clock): a fix is fresh only so long
         self.over_since_ms: int | None = None  # since when the fresh fix is above the platform's speed limit
         self.flags: set[str] = set()      # JT/T alarm names currently active (gnss, sign, meter faults)
+        self.causes: dict[str, set[str]] = {}   # flag -> what holds it up
         self.printer_status: dict = {}
         self.sign_state: str | None = None
         self.last_location_ms = 0
@@ -43,6 +62,7 @@ class Reporting:
         return report["vacant_s"] * 1000
 
     def periodic(self, now: int) -> None:
+        self.follow_meter(now)
         if now - self.last_location_ms >= self.location_interval_ms():
             self.location(now)
         if now - self.last_health_ms >= self.config["report"]["health_s"] * 1000:
@@ -93,16 +113,32 @@ class Reporting:
         return payloads.alarm_bits(name for name in self.flags if name in payloads.ALARM_BITS)
 
     # -- device flags ---------------------------------------------------------------------------------
-    def flag(self, name: str, active: bool, now: int) -> None:
-        before = name in self.flags
-        if active == before:
-            return
+    def flag(self, name: str, active: bool, now: int, cause: str | None = None) -> None:
+        """``cause`` (default: the flag itself) raises or clears its hold on flag ``name``."""
+        causes = self.causes.setdefault(name, set())
         if active:
+            causes.add(cause or name)
+        else:
+            causes.discard(cause or name)
+        before, after = name in self.flags, bool(causes)
+        if after == before:
+            return
+        if after:
             self.flags.add(name)
         else:
             self.flags.discard(name)
-        self.term.audit_event("device_alarm", name, before, active)
+        self.term.audit_event("device_alarm", name, before, after)
         self.location(now)
+
+    def follow_meter(self, now: int) -> None:
+        """The meter-fault bit follows the meter's own fault and refused metering, both ways."""
+        meter_fault = self.term.meter.fault is not None or bool(self.term.metering.refused)
+        if meter_fault != ("meter_fault" in self.flags):
+            self.flag("meter_fault", meter_fault, now)
+
+    def fault_labels(self) -> tuple[str, ...]:
+        """The display warnings of the flags now raised (GNSS, antenna, speed sensor)."""
+        return tuple(FAULTS[name][1] for name in FAULTS if name in self.flags and FAULTS[name][1])
 
     def on_fix(self, fix) -> None:
         self.fix = fix
@@ -128,12 +164,14 @@ class Reporting:
         refused = term.metering.refused
         devices = {
             "sign": {"ok": "sign_fault" not in self.flags, "detail": self.sign_state or ""},
-            "printer": {"ok": self.printer_status.get("online", True) and not self.printer_status.get("paper_out"),
-                        "detail": str(self.printer_status.get("reason", ""))},
+            "printer": {"ok": not self.printer_status.get("reason") and self.printer_status.get("online", True),
+                        "detail": self.printer_status.get("reason") or ""},
             "gnss": {"ok": not gnss_faults, "detail": ",".join(gnss_faults) or
                      ("positioned" if self.fix is not None else "no fix")},
             "meter": {"ok": term.meter.fault is None and not refused,
                       "detail": term.meter.fault or refused or ""},
+            "speed_sensor": {"ok": "speed_sensor_fault" not in self.flags,
+                             "detail": ",".join(sorted(self.causes.get("speed_sensor_fault", ())))},
         }
         depth = term.outbox.pending()
         downlink = term.platform.guard.counters()

@@ -69,6 +69,9 @@ def configure_logging(level: str = "INFO", stream=None) -> logging.Handler:
     return handler
 
 
+NOT_CONFIGURED = "未配置"     # on a receipt where the configuration lacks a vehicle field (logged at start)
+
+
 class StartError(RuntimeError):
     """The terminal cannot start; the message says what to fix."""
 
@@ -159,6 +162,10 @@ class Runtime:
         self.state = keys.DeviceState(config["terminal"]["state_dir"])
         if not self.state.provisioned:
             raise StartError(f"{self.state.root} is not provisioned (taxiterm provision device)")
+        missing = [k for k in ("plate", "company", "driver_cert") if not config["terminal"][k].strip()]
+        if missing:
+            # a trip must still close and be stored: the receipt says 未配置 where the value belongs
+            log.error("receipts need terminal.%s in the configuration", ", terminal.".join(missing))
         self.profile = load_board(board, config["board"] or None)
         # A damaged tariff or key is a meter fault (reported, shown, alarm working), never a crash.
         try:
@@ -224,9 +231,13 @@ class Runtime:
 
     def _receipt(self, record: dict):
         from printer.receipt import Vehicle, build_receipt
+        from terminal.trust.receipt_signing import receipt_link
         t = self.config["terminal"]
-        vehicle = Vehicle(t["plate"] or "-", t["company"] or "-", t["driver_cert"] or "-", t["supervision_phone"])
-        return build_receipt(record, vehicle, self.identity.software_id, lang=t["receipt_lang"])
+        vehicle = Vehicle(*(t[k].strip() or NOT_CONFIGURED for k in ("plate", "company", "driver_cert")),
+                          t["supervision_phone"])
+        link = receipt_link(self.state.device_key(), self.state.device_id(), t["receipt_verify_url"], record,
+                            vehicle.plate)
+        return build_receipt(record, vehicle, self.identity.software_id, lang=t["receipt_lang"], e_receipt_link=link)
 
     def start(self) -> None:
         d = self.devices

@@ -40,6 +40,7 @@ ALARM_BITS = {
     "power_lost": 8,
     "meter_fault": 10,
     "sign_fault": 15,
+    "speed_sensor_fault": 23,
 }
 # JT/T 905 driving-time alarms raised by the driving recorder (terminal/recorder/, docs/recorder.md)
 ALARM_BITS["continuous_driving"] = 17

@@ -2,6 +2,7 @@
 duplicated, the totalisers and the audit chain hold, and an interrupted trip resumes or is closed."""
 
 import json
+import random
 import signal
 import sqlite3
 
@@ -34,12 +35,22 @@ def kill_at(state_dir, point: str, down_ms=0) -> kp.Target:
 
 
 def test_forty_random_kills_of_a_shift_break_no_invariant(tmp_path):
+    """Every assertion here holds however fast the machine is. How many trips a round completes
+    before its kill, whether a kill lands in a trip (resume or close at the restart) and whether
+    a kill point is reached in the time a round allows all depend on the machine's speed, so they
+    are reported, not asserted (29 trips for 40 kills under load, every kill survived, once failed
+    ``trips > KILLS``); the restart paths have deterministic tests of their own below."""
     report = kp.drill(KILLS, seed=3, directory=tmp_path)
     assert report.ok, report.summary()
-    assert report.survived == KILLS
-    # the drill really went through both restart paths and stopped at chosen commits
-    assert report.restarts_resumed > 0 and report.restarts_closed > 0, report.summary()
-    assert report.killpoints_hit > 0 and report.trips > KILLS
+    assert report.survived == KILLS and len(report.rounds) == KILLS
+    # what the drill planned (from its seed alone): kills at chosen commits, short dips and long losses
+    rng = random.Random(3)
+    plan = [kp.plan_kill(rng) for _ in range(KILLS)]
+    assert [str(k) for k in plan] == report.rounds
+    assert any(k.point for k in plan) and any(not k.point for k in plan)
+    assert any(k.down_ms < 6000 for k in plan) and any(k.down_ms >= 20_000 for k in plan)
+    # the clean run after the last kill closes two trips, so trips were stored and checked
+    assert report.trips >= 2
 
 
 def test_a_trip_killed_just_after_its_commit_is_kept_and_never_closed_twice(state_dir):

@@ -4,12 +4,12 @@ from printer.device import open_printer
 from printer.escpos_out import write_receipt
 from printer.receipt import build_receipt, parse_qr_payload
 
-from .conftest import DATA, SOFTWARE_ID
+from .conftest import DATA, SOFTWARE_ID, VERIFY_URL
 
 
-def test_chinese_receipt_prints_over_a_pty_exactly_as_the_golden_text(pty_printer, trip, vehicle):
+def test_chinese_receipt_prints_over_a_pty_exactly_as_the_golden_text(pty_printer, trip, vehicle, signed_link):
     emulator, pty = pty_printer
-    receipt = build_receipt(trip, vehicle, SOFTWARE_ID, "zh")
+    receipt = build_receipt(trip, vehicle, SOFTWARE_ID, "zh", e_receipt_link=signed_link)
     with open_printer(pty.path) as printer:
         write_receipt(printer.escpos, receipt)
         assert emulator.wait_for_receipts(1)
@@ -20,20 +20,20 @@ def test_chinese_receipt_prints_over_a_pty_exactly_as_the_golden_text(pty_printe
     assert emulator.parser.unknown == {} and emulator.parser.decode_errors == 0
 
 
-def test_qr_payload_decoded_by_the_printer_is_the_e_receipt(pty_printer, trip, vehicle):
+def test_qr_payload_decoded_by_the_printer_is_the_e_receipt(pty_printer, trip, vehicle, signed_link):
     emulator, pty = pty_printer
     with open_printer(pty.path) as printer:
-        write_receipt(printer.escpos, build_receipt(trip, vehicle, SOFTWARE_ID))
+        write_receipt(printer.escpos, build_receipt(trip, vehicle, SOFTWARE_ID, e_receipt_link=signed_link))
         assert emulator.wait_for_receipts(1)
     payloads = emulator.receipts[0].qr_payloads
-    assert payloads == [f"TAXI1|粤A·D12345|12|4200|{trip['digest']}"]
+    assert payloads == [signed_link] and payloads[0].startswith(VERIFY_URL + "?")
     assert parse_qr_payload(payloads[0])["digest"] == trip["digest"]
 
 
-def test_english_receipt_matches_its_golden_text(pty_printer, trip, vehicle):
+def test_english_receipt_matches_its_golden_text(pty_printer, trip, vehicle, signed_link):
     emulator, pty = pty_printer
     with open_printer(pty.path) as printer:
-        write_receipt(printer.escpos, build_receipt(trip, vehicle, SOFTWARE_ID, "en"))
+        write_receipt(printer.escpos, build_receipt(trip, vehicle, SOFTWARE_ID, "en", e_receipt_link=signed_link))
         assert emulator.wait_for_receipts(1)
     assert emulator.text(0) == (DATA / "trip_12_en.txt").read_text(encoding="utf-8")
 

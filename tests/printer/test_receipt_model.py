@@ -21,7 +21,7 @@ from printer.receipt import (
     parse_qr_payload,
 )
 
-from .conftest import SOFTWARE_ID
+from .conftest import DEVICE_ID, SOFTWARE_ID, VERIFY_URL, device_key, link_of
 
 A3_FIELDS = ("plate", "company", "driver_cert", "supervision_phone", "date", "board", "alight", "distance",
              "waiting", "unit_price", "fare", "total", "trip_no", "tariff_id", "software")
@@ -54,12 +54,40 @@ def test_chinese_amounts_distance_and_waiting(trip, vehicle):
     assert rows["extra:0"] == "1.00元" and rows["extra:1"] == "10.00元"
 
 
-def test_qr_carries_plate_trip_total_and_digest(trip, vehicle):
-    receipt = build_receipt(trip, vehicle, SOFTWARE_ID)
+def test_qr_carries_a_signed_verification_link(trip, vehicle, signed_link):
+    """Issue 14, item 8: a phone opens a URL, and a platform checks the device's signature offline."""
+    from terminal.trust.receipt_signing import check_link
+    receipt = build_receipt(trip, vehicle, SOFTWARE_ID, e_receipt_link=signed_link)
     qr = [b for b in receipt.blocks if isinstance(b, QrCode)]
-    assert [q.payload for q in qr] == [f"TAXI1|粤A·D12345|12|4200|{trip['digest']}"]
+    assert [q.payload for q in qr] == [signed_link]
+    assert signed_link.startswith(VERIFY_URL + "?v=1&dev=SIM-0001&plate=%E7%B2%A4A%C2%B7D12345&trip=12&total=4200")
     assert parse_qr_payload(qr[0].payload) == {"plate": "粤A·D12345", "trip_no": 12, "total_fen": 4200,
-                                               "digest": trip["digest"]}
+                                               "digest": trip["digest"], "device_id": DEVICE_ID}
+    assert check_link(signed_link, device_key().public_key(), DEVICE_ID)["total_fen"] == 4200
+
+
+def test_a_tampered_or_foreign_link_does_not_verify(trip, vehicle, signed_link):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from terminal.trust.receipt_signing import check_link
+    from terminal.trust.signing import SignatureError
+    with pytest.raises(SignatureError):
+        check_link(signed_link.replace("total=4200", "total=420"), device_key().public_key())
+    with pytest.raises(SignatureError):
+        check_link(signed_link, Ed25519PrivateKey.generate().public_key())
+    with pytest.raises(SignatureError, match="names device"):
+        check_link(signed_link, device_key().public_key(), "SIM-0002")
+
+
+def test_a_link_of_another_trip_is_refused(trip, vehicle):
+    other = dict(trip, trip_no=13)
+    with pytest.raises(ReceiptError, match="not this trip"):
+        build_receipt(trip, vehicle, SOFTWARE_ID, e_receipt_link=link_of(other, vehicle.plate))
+
+
+def test_without_a_link_there_is_no_qr_code(trip, vehicle):
+    receipt = build_receipt(trip, vehicle, SOFTWARE_ID)
+    assert not [b for b in receipt.blocks if isinstance(b, QrCode)] and receipt.qr_payload == ""
 
 
 def test_order_id_and_flags_are_shown_when_present(trip, vehicle):
@@ -122,7 +150,7 @@ def test_missing_fields_and_bad_vehicle_are_refused(trip, vehicle):
     with pytest.raises(ReceiptError, match="lacks tariff_id"):
         build_receipt(trip, vehicle, SOFTWARE_ID)
     with pytest.raises(ReceiptError, match="plate"):
-        build_receipt({}, Vehicle("A|B", "c", "d"), SOFTWARE_ID)
+        build_receipt({}, Vehicle(" ", "c", "d"), SOFTWARE_ID)
     with pytest.raises(ReceiptError, match="language"):
         build_receipt({}, vehicle, SOFTWARE_ID, "fr")
 
@@ -148,7 +176,7 @@ def test_printed_total_is_total_fen_and_extras_are_itemised(trip, vehicle, fare_
     record = dict(trip, fare_fen=fare_fen, extras=extras, extras_fen=sum(e["amount_fen"] for e in extras),
                   distance_m=distance_m, waiting_ms=waiting_ms)
     record["total_fen"] = fare_fen + record["extras_fen"]
-    receipt = build_receipt(record, vehicle, SOFTWARE_ID, lang)
+    receipt = build_receipt(record, vehicle, SOFTWARE_ID, lang, e_receipt_link=link_of(record, vehicle.plate))
     rows = receipt.rows()
     total = rows["total"].replace("元", "").replace("CNY ", "")
     yuan, cents = total.split(".")

@@ -55,7 +55,7 @@ def test_dummy_printer_collects_bytes_and_never_reports_ready(trip, vehicle):
         assert query_status(printer, 0.01).reason == "no_reply"
 
 
-def test_network_printer_path_prints_and_reports_status(trip, vehicle):
+def test_network_printer_path_prints_and_reports_status(trip, vehicle, signed_link):
     with PrinterEmulator() as emulator:
         port = emulator.serve_tcp("127.0.0.1", 0)
         with open_printer(f"tcp://127.0.0.1:{port}") as printer:
@@ -63,10 +63,10 @@ def test_network_printer_path_prints_and_reports_status(trip, vehicle):
             emulator.set_state(cover_open=True)
             assert query_status(printer).reason == "cover_open"
             emulator.set_state(cover_open=False)
-            write_receipt(printer.escpos, build_receipt(trip, vehicle, SOFTWARE_ID, "en"))
+            write_receipt(printer.escpos, build_receipt(trip, vehicle, SOFTWARE_ID, "en", e_receipt_link=signed_link))
             assert emulator.wait_for_receipts(1)
         assert "TOTAL  CNY 42.00" in emulator.text(0)
-        assert emulator.receipts[0].qr_payloads[0].startswith("TAXI1|粤A·D12345|12|4200|")
+        assert emulator.receipts[0].qr_payloads == [signed_link]
 
 
 def test_emulator_listens_on_loopback_only():
@@ -80,6 +80,7 @@ def test_emulator_writes_text_and_png_per_receipt(tmp_path, pty_printer, trip, v
     with open_printer(pty.path) as printer:
         write_receipt(printer.escpos, build_receipt(trip, vehicle, SOFTWARE_ID))
         assert emulator.wait_for_receipts(1)
+    emulator.flush_files()
     assert (tmp_path / "receipt_0001.txt").read_text(encoding="utf-8") == emulator.text(0)
     from PIL import Image
     with Image.open(tmp_path / "receipt_0001.png") as image:

@@ -66,7 +66,7 @@ def test_a_fare_that_differs_from_the_reference_is_named(good):
         d["trips"][0]["total_fen"] += 10
         d["totalisers"]["fares_fen"] += 10
     assert broken_after(good, change) == ["one_receipt_per_trip", "one_platform_record_per_trip",
-                                          "fares_equal_reference"]
+                                          "fares_equal_reference", "settle_total_equals_receipt"]
 
 
 def test_totalisers_that_do_not_add_up_are_named(good):
@@ -78,6 +78,56 @@ def test_an_alarm_never_released_is_named(good):
         d["uplinks"].append({"kind": "alarm", "valid": True, "errors": [], "rx_ms": 0,
                              "payload": {"seq": 10**6, "extra": {"alarm_id": "A1", "stage": "pre_alarm"}}})
     assert "alarm_lifecycle_complete" in broken_after(good, change)
+
+
+# -- what people see (issue 14) -----------------------------------------------------------------------
+
+def test_the_run_watched_the_display_the_sign_and_the_faults(good):
+    checked = {r["invariant"]: r["checked"] for r in summary.check(good)}
+    assert checked["display_equals_meter"] > 100 and checked["sign_follows_state"] > 100
+    assert checked["settle_total_equals_receipt"] == 2 and checked["alarm_bits_cleared"] > 10
+    tolls = [f for f in good["frames"] if f["screen"] == "SettleScreen" and f["entry"]]
+    assert tolls, "the toll being keyed is on the display"
+
+
+def test_a_display_behind_the_meter_is_named(good):
+    def change(d):
+        d["witness"]["problems"]["display_equals_meter"].append("16:00:00: display 2350 fen, meter 2850 fen")
+    assert broken_after(good, change) == ["display_equals_meter"]
+
+
+def test_a_settle_screen_that_never_showed_the_toll_is_named(good):
+    def change(d):
+        trip = d["trips"][0]
+        last = [f for f in d["frames"] if f["screen"] == "SettleScreen" and f["t_ms"] <= trip["end_ms"]][-1]
+        last["total_fen"] -= 200                 # the recorder missed the toll added after settle
+    assert broken_after(good, change) == ["settle_total_equals_receipt"]
+
+
+def test_a_sign_that_stays_vacant_after_sign_out_is_named(good):
+    def change(d):
+        d["witness"]["problems"]["sign_follows_state"].append("17:40:00: sign shows vacant, wanted out_of_service")
+    assert broken_after(good, change) == ["sign_follows_state"]
+
+
+def test_an_alarm_bit_left_on_with_health_ok_is_named(good):
+    def change(d):
+        last = max((m for m in d["uplinks"] if m["kind"] == "health"), key=lambda m: m["payload"]["seq"])
+        last["payload"]["alarm"] = 1024          # meter fault bit, while health says the meter is ok
+    assert broken_after(good, change) == ["device_faults_agree", "alarm_bits_cleared"]
+
+
+def test_a_raise_without_its_clear_in_the_audit_trail_is_named(good):
+    def change(d):
+        d["device_alarm_edges"].append([0, "speed_sensor_fault", "off", "on"])
+    assert broken_after(good, change) == ["alarm_bits_cleared"]
+
+
+def test_none_as_text_in_a_payload_is_named(good):
+    def change(d):
+        health = next(m for m in d["uplinks"] if m["kind"] == "health")
+        health["payload"]["devices"]["printer"]["detail"] = "None"
+    assert broken_after(good, change) == ["payload_fields_typed"]
 
 
 def test_reference_fare_prices_pauses_and_power_dips_like_the_meter():

@@ -29,7 +29,7 @@ def with_(change):
     (lambda d: d.update(tariff={"file": "nowhere.toml"}), "tariff.file"),
     (lambda d: d["actions"].append({"do": "fly"}), "actions[2].do"),
     (lambda d: d["actions"][1].update(route="airport"), "actions[1].route: no route named 'airport'"),
-    (lambda d: d["actions"][1].update(tolls_fen=150), "actions[1].tolls_fen must be whole yuan"),
+    (lambda d: d["actions"][1].update(tolls_fen=155), "actions[1].tolls_fen must be whole jiao"),
     (lambda d: d["actions"][1].update(speed=3), "unknown key(s) speed"),
     (lambda d: d["actions"].append({"do": "paper_out", "duration": "1m"}), "needs at (a time) or into"),
     (lambda d: d["actions"].append({"do": "gnss_dropout", "into": "1m", "duration": "soon"}),

@@ -91,7 +91,7 @@ def test_demo_writes_every_output(tmp_path):
         assert (out / name).stat().st_size > 0, name
     assert len(list((out / "receipts").glob("*.png"))) == summary["trips"]
     texts = sorted((out / "receipts").glob("*.txt"))
-    assert "粤A·D1234" in texts[0].read_text(encoding="utf-8")
+    assert "浙A·T1234" in texts[0].read_text(encoding="utf-8")
     assert len(list((out / "frames").glob("*.png"))) == summary["display_frames"] > 10
     transcript = [json.loads(line) for line in (out / "mqtt.jsonl").read_text().splitlines()]
     assert any(e["dir"] == "out" and e["topic"].endswith("/down/order_offer") for e in transcript)

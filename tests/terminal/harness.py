@@ -45,8 +45,8 @@ class Car:
         if provision:
             provision_state(tmp / "state")
         self.config = config_mod.from_dict({
-            "terminal": {"id": TID, "state_dir": str(tmp / "state"), "plate": "粤A·D1234",
-                         "company": "示范出租汽车有限公司", "driver_cert": "440100123456"},
+            "terminal": {"id": TID, "state_dir": str(tmp / "state"), "plate": "浙A·T1234",
+                         "company": "杭州示范出租汽车有限公司", "driver_cert": "330100123456"},
             "meter": {"k": 1000},
             "report": {"vacant_s": 30, "occupied_s": 10, "alarm_s": 5},
             "pulse": {"period_ms": 100},

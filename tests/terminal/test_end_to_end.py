@@ -27,9 +27,12 @@ def test_street_hail_trip_is_stored_printed_reported_and_signed_on_the_roof(car)
     assert car.wait(lambda: car.meter().view()["distance_m"] >= 3990), str((car.meter().view(), runtime.devices.pulse_counter.count, car.meter().totals.as_dict(), car.meter().odometer.snapshot()))
     car.press("settle")
     assert car.wait(lambda: car.meter().state == "settling")
+    car.press("extra")          # toll entry: 000.0, the cursor on the tens
+    car.press("pause")          # the cursor on the yuan
     car.press("extra")
-    car.press("extra")          # two presses: 2.00 yuan of tolls pending
-    car.press("hire")           # commits the toll and closes the trip
+    car.press("extra")          # 002.0 yuan
+    car.press("settle")         # adds the toll
+    car.press("hire")           # closes the trip
     assert car.wait(lambda: car.meter().state == "for_hire")
 
     trips = runtime.storage.trips()
@@ -42,7 +45,7 @@ def test_street_hail_trip_is_stored_printed_reported_and_signed_on_the_roof(car)
 
     assert car.printer.wait_for_receipts(1, timeout_s=10)
     text = car.printer.text(0)
-    assert "粤A·D1234" in text and "12328" in text
+    assert "浙A·T1234" in text and "12328" in text
     total = f"{trip['total_fen'] // 100}.{trip['total_fen'] % 100:02d}"
     assert total in text
 
@@ -66,7 +69,9 @@ def test_hidden_alarm_is_reported_shown_outside_only_and_released_by_the_centre(
     assert pre.valid, pre.errors
     assert pre.payload["extra"]["stage"] == "pre_alarm"
     assert pre.payload["alarm"] & 0b11 == 0b11
-    assert len(car.platform.received("alarm")) == 1
+    # one alarm for the two presses: the brush raised nothing (the alarm's periodic reports,
+    # 5 s apart on the 100x clock, may already follow: they are not counted)
+    assert [m.payload["extra"]["stage"] for m in car.platform.received("alarm")].count("pre_alarm") == 1
     assert runtime.terminal.screen() == frame_before     # silent in the cabin
     assert car.sign.state == "vacant"
 
@@ -88,8 +93,13 @@ def test_hidden_alarm_is_reported_shown_outside_only_and_released_by_the_centre(
 def test_malformed_command_gets_an_error_ack_and_changes_nothing(car):
     runtime = car.start()
     assert car.wait(lambda: car.platform.status(TID) and car.platform.status(TID)["online"])
-    before = json.dumps(runtime.terminal.meter.snapshot(), sort_keys=True)
+    def meter_state():
+        # the meter's clock ("t") moves with every pulse sample of the standing car, whatever the
+        # machine's speed: everything else must stay as it was
+        return json.dumps({k: v for k, v in runtime.terminal.meter.snapshot().items() if k != "t"}, sort_keys=True)
+
+    before = meter_state()
     cmd = car.platform.send(TID, "alarm_release", {"alarm_id": 12}, cmd_id="bad-1")
     ack = car.platform.wait_ack(cmd)
     assert ack["result"] == 2
-    assert json.dumps(runtime.terminal.meter.snapshot(), sort_keys=True) == before
+    assert meter_state() == before
