@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from meter import canonical
 
 PURPOSES = ("tariff", "update", "manifest", "authorisation", "audit", "export", "meter_state", "witness",
-            "certificate")
+            "certificate", "receipt")
 SIGNATURE_LEN = 64
 
 
