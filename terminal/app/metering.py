@@ -197,7 +197,8 @@ class Metering:
                 spooler.submit_receipt(term.receipt_builder(record))
             term.outbox.enqueue(term.reporting.topic("trip"), lambda seq: payloads.trip(
                 seq=seq, ts_ms=now, record=record, board_pos=track["board"], alight_pos=pos,
-                track=summary, evaluation=term.evaluation.for_trip(record["trip_no"])), "trip")
+                track=summary, evaluation=term.evaluation.for_trip(record["trip_no"]),
+                witness=self.last_witness if head is not None else None), "trip")
         term.daybook.trip(record)
         term.carry_out(term.orders.trip_closed(record["order_id"], record["trip_no"], record["total_fen"], now), now)
 

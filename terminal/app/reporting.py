@@ -155,7 +155,7 @@ class Reporting:
         term.outbox.enqueue(self.topic("location"), lambda seq: payloads.location(
             seq=seq, ts_ms=now, pos=pos, alarm=alarm, status=self.status(),
             operating=term.metering.operating, mileage_m=term.meter.totals.total_m,
-            order_id=trip.order_id if trip else "0", overspeed=overspeed), "location")
+            order_id=trip.order_id if trip else "0", overspeed=overspeed, chain=self.chain_head()), "location")
 
     def health(self, now: int) -> None:
         term = self.term
@@ -182,7 +182,13 @@ class Reporting:
         term.outbox.enqueue(self.topic("health"), lambda seq: payloads.health(
             seq=seq, ts_ms=now, software=term.software_id, uptime_ms=now - term.started_ms,
             devices=devices, outbox_depth=depth, dropped_positions=dropped, alarm=self.alarm_bits(),
-            downlink=downlink), "health")
+            downlink=downlink, chain=self.chain_head()), "health")
+
+    def chain_head(self) -> tuple | None:
+        """(counter, hash) of the legal chain now: every location and health report carries it, so
+        the platform holds a witness of the device's record (``taxiterm inspect --platform-head``)."""
+        audit = self.term.audit
+        return audit.head() if audit is not None else None
 
     def alarm(self, body: dict, now: int) -> None:
         term = self.term

@@ -18,6 +18,7 @@ bit tables they share, so one page is the whole uplink contract in code.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -62,6 +63,9 @@ MAX_WORD = 0xFFFF
 MAX_DWORD = 0xFFFFFFFF
 BCD_TIME_MIN_MS = 946656000000   # 2000-01-01 00:00:00 GMT+8: YY cannot go lower
 BCD_TIME_MAX_MS = 4102415999999  # 2099-12-31 23:59:59.999 GMT+8
+
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 class PayloadError(ValueError):
@@ -248,12 +252,14 @@ OPERATING_STATES = ("for_hire", "hired", "stopped", "settle", "out_of_service")
 
 def location(*, seq: int, ts_ms: int, pos: Mapping, alarm: int = 0, status: Iterable[str] = (),
              operating: str, mileage_m: int, order_id: str = "0", overspeed: bool = False,
-             extra: Mapping | None = None) -> dict:
+             extra: Mapping | None = None, chain: tuple | None = None) -> dict:
     """A position report (up/location). ``status`` names from STATUS_BITS except south/west."""
     if operating not in OPERATING_STATES:
         raise PayloadError(f"unknown operating state {operating!r}")
     ext = {"mileage": mileage_01km(mileage_m), "operating": operating, "order_id": _order_id(order_id),
            "overspeed": bool(overspeed), **(extra or {})}
+    if chain is not None:       # the legal chain's head: the platform's witness of the device's record
+        ext["chain"] = chain_head(chain)
     return envelope("location", seq=seq, ts_ms=ts_ms, body={**_jt808_fields(pos, alarm, status), "extra": ext})
 
 
@@ -279,7 +285,8 @@ TRIP_FIELDS = ("trip_no", "order_id", "tariff_id", "tariff_digest", "utc_offset_
 
 
 def trip(*, seq: int, ts_ms: int, record: Mapping, board_pos: Mapping, alight_pos: Mapping,
-         track: Mapping, discount_fen: int = 0, evaluation: Mapping | None = None) -> dict:
+         track: Mapping, discount_fen: int = 0, evaluation: Mapping | None = None,
+         witness: Mapping | None = None) -> dict:
     """A closed trip (up/trip): the meter's record unchanged, plus places, track summary, discount.
 
     ``board_pos``/``alight_pos`` are ``position()`` results; ``track`` is
@@ -297,6 +304,8 @@ def trip(*, seq: int, ts_ms: int, record: Mapping, board_pos: Mapping, alight_po
     if evaluation is not None:   # the passenger's rating, when it came before the trip closed
         body["evaluation"] = {"id": evaluation["id"], "rating": evaluation["rating"],
                               "extended": evaluation["extended"]}
+    if witness is not None:     # the trip bound to its chain record, signed by the device (docs/audit.md)
+        body["witness"] = {k: witness[k] for k in ("trip_no", "digest", "chain_counter", "chain_hash", "signature")}
     return envelope("trip", seq=seq, ts_ms=ts_ms, body=body)
 
 
@@ -332,7 +341,8 @@ def daily(*, seq: int, ts_ms: int, stats: Mapping) -> dict:
 
 
 def health(*, seq: int, ts_ms: int, software: str, uptime_ms: int, devices: Mapping[str, Mapping],
-           outbox_depth: int, dropped_positions: int, alarm: int = 0, downlink: Mapping | None = None) -> dict:
+           outbox_depth: int, dropped_positions: int, alarm: int = 0, downlink: Mapping | None = None,
+           chain: tuple | None = None) -> dict:
     """Device health (up/health): software identity, per-device state, outbox figures.
 
     devices: name -> {"ok": bool, "detail": str}, e.g. {"sign": {"ok": False, "detail": "no answer"}}.
@@ -347,7 +357,19 @@ def health(*, seq: int, ts_ms: int, software: str, uptime_ms: int, devices: Mapp
             "dropped_positions": _count(dropped_positions, "dropped_positions")}
     if downlink is not None:
         body["downlink"] = {k: (dict(v) if isinstance(v, Mapping) else _count(v, k)) for k, v in downlink.items()}
+    if chain is not None:
+        body["chain"] = chain_head(chain)
     return envelope("health", seq=seq, ts_ms=ts_ms, body=body)
+
+
+def chain_head(chain: tuple) -> dict:
+    """The legal chain's head as reports carry it: {"counter": int, "hash": 64 hex} (docs/audit.md)."""
+    counter, head_hash = chain
+    if isinstance(counter, bool) or not isinstance(counter, int) or counter < 0:
+        raise PayloadError(f"chain counter must be a non-negative integer, got {counter!r}")
+    if not isinstance(head_hash, str) or not _HEX64.fullmatch(head_hash):
+        raise PayloadError("chain hash must be 64 lower-case hex digits")
+    return {"counter": counter, "hash": head_hash}
 
 
 RESULT_OK, RESULT_FAILED, RESULT_MALFORMED, RESULT_UNSUPPORTED, RESULT_REFUSED = 0, 1, 2, 3, 4
