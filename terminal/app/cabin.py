@@ -200,7 +200,7 @@ class Cabin:
         if term.metering.refused:
             return FaultScreen("计价器软件校验失败", "E-ID")
         if v["fault"]:
-            return FaultScreen(v["fault"][:40], "E-PULSE")
+            return FaultScreen(v["fault"][:40], fault_code(v["fault"]))
         if self.notice:
             return NoticeScreen(self.notice[0])
         if self.offer:
@@ -222,3 +222,14 @@ class Cabin:
         screen = self.screen()
         if screen != display.screen:      # drawing text is the costly part: only what changed
             display.show(screen)
+
+
+def fault_code(reason: str) -> str:
+    """The code a meter fault shows on the display, from what stopped metering: the stored legal
+    data disagreeing with the chain (E-DATA), the sealed meter on the 905.2 link (E-LINK), or the
+    distance sensor (E-PULSE: an implausible speed, docs/meter.md)."""
+    if reason.startswith("integrity"):
+        return "E-DATA"
+    if "(meter link)" in reason:
+        return "E-LINK"
+    return "E-PULSE"
