@@ -145,6 +145,24 @@ class JtDesk:
                                    "params": self._params_now(link, set(body.get("ids", [])))})
         return None
 
+    # -- the driving record ---------------------------------------------------------------------------------
+    def _m8700(self, link, message, body, cmd_id, now):
+        """Recorder data collection (JT/T 808 0x8700): the GB/T 19056 frame of what was asked for,
+        in 0x0700; a request that cannot be read gets the recorder's error frame (docs/recorder.md)."""
+        import base64
+
+        from terminal.recorder.export import collect
+        if link.protocol != "jt808":
+            return NOT_SUPPORTED
+        recorder = getattr(self.term, "recorder", None)
+        if recorder is not None:
+            recorder.flush(now)           # the open batch too: the platform asks about up to now
+        command = int(body["command"]) & 0xFF
+        data = collect(self.term.storage, command, base64.b64decode(body.get("param") or "", validate=False))
+        link.send_message(0x0700, {"seq": message["header"]["msg_sn"], "command": command,
+                                   "data": base64.b64encode(data).decode("ascii")})
+        return None
+
     # -- position ------------------------------------------------------------------------------------------
     def _m8201(self, link, message, body, cmd_id, now):
         link.send_message(0x0201, {"seq": message["header"]["msg_sn"], "params": self._location(link, now)})

@@ -85,3 +85,25 @@ def test_an_on_call_order_over_jt905_is_offered_answered_and_reported(rig):
     sn = platform.command(0x8B09, {"order_id": 4711})
     assert platform.wait_reply(sn)["body"]["result"] == 0
     assert car.wait(lambda: runtime.terminal.orders.state == "idle")
+
+
+def test_the_platform_collects_the_driving_record_over_jt808(rig):
+    """JT/T 808 0x8700 → 0x0700 with the GB/T 19056 frame of the asked-for records (docs/recorder.md);
+    JT/T 905 has no such message."""
+    import base64
+
+    from terminal.recorder import blocks
+    car, runtime, platform = rig
+    if platform.protocol != "jt808":
+        pytest.skip("JT/T 905 carries no recorder data collection")
+    now = runtime.clock()
+    param = blocks.window_param(0x09, now - 3_600_000, now + 60_000, 5)       # positions, the last hour
+    sn = platform.command(0x8700, {"command": 0x09, "param": base64.b64encode(param).decode("ascii")})
+    reply = platform.wait_for(lambda m: m["header"]["msg_id"] == 0x0700 and m["body"]["seq"] == sn, 10)
+    assert reply is not None and reply["body"]["command"] == 0x09
+    data = base64.b64decode(reply["body"]["data"])
+    code, _ = blocks.read_frame(data, head=blocks.UP)
+    assert code == 0x09
+    bad = platform.command(0x8700, {"command": 0x09, "param": base64.b64encode(b"junk").decode("ascii")})
+    reply = platform.wait_for(lambda m: m["header"]["msg_id"] == 0x0700 and m["body"]["seq"] == bad, 10)
+    assert blocks.read_frame(base64.b64decode(reply["body"]["data"]), head=blocks.UP)[0] == blocks.ERROR_COLLECT
