@@ -197,7 +197,10 @@ class Cabin:
             shown = self.selftest.screen(term.clock())
             if shown is not None:
                 return shown
-        if term.metering.refused:
+        refused = term.metering.refused
+        if refused and refused.startswith("K not calibrated"):
+            return FaultScreen("未在铅封下标定K值 (K not calibrated)", "E-CAL")
+        if refused:
             return FaultScreen("计价器软件校验失败", "E-ID")
         if v["fault"]:
             return FaultScreen(v["fault"][:40], fault_code(v["fault"]))

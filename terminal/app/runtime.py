@@ -72,6 +72,15 @@ def configure_logging(level: str = "INFO", stream=None) -> logging.Handler:
 NOT_CONFIGURED = "未配置"     # on a receipt where the configuration lacks a vehicle field (logged at start)
 
 
+UNCALIBRATED = "K not calibrated under the seal (taxiterm calibrate); [meter] k is for the sim board only"
+
+
+def uncalibrated(profile, config: dict, calibrated_k: int | None) -> bool:
+    """A vehicle board (real GPIO) with the in-process meter and no calibration stored under the seal."""
+    return profile.pin_factory != "mock" and config["meter"].get("kind", "internal") == "internal" \
+        and calibrated_k is None
+
+
 class StartError(RuntimeError):
     """The terminal cannot start; the message says what to fix."""
 
@@ -188,7 +197,7 @@ class Runtime:
             self.identity.ok = False
             self.identity.reason = f"device key or audit trail unusable: {exc}"
         self.events: queue.Queue = queue.Queue()
-        self.pin_factory = make_pin_factory(self.profile)
+        self.pin_factory = make_pin_factory(self.profile) if devices is None else None
         self.devices = devices if devices is not None else build_devices(
             self.profile, config, self.events, clock, self.storage, self.identity.software_id, self.pin_factory)
         self.bench = self._bench_socket(bench_socket)
@@ -201,10 +210,10 @@ class Runtime:
             calibrated_k=self._calibrated_k())
         from terminal.app.jt_desk import attach as attach_jt_links
         self.jt_links = attach_jt_links(self.terminal, config, self.events, clock)
-        if self.terminal.metering.pending_k is None and self._calibrated_k() is None and \
-                self.profile.pin_factory != "mock":
-            log.warning("K not calibrated under the seal: metering with [meter] k = %d from the configuration, "
-                        "which is for the sim board; calibrate (taxiterm calibrate)", config["meter"]["k"])
+        if uncalibrated(self.profile, config, self._calibrated_k()) and not self.terminal.metering.refused:
+            # K's one source on a vehicle is the calibration under the seal ([meter] k is the sim board's)
+            self.terminal.metering.refused = UNCALIBRATED
+            log.error("metering refused: %s", UNCALIBRATED)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()
