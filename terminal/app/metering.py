@@ -65,7 +65,7 @@ class Metering:
                 self.pending_k = None
         self.track: dict | None = None     # the open trip's board position and track summary
         self.last_snapshot_ms = 0
-        self._saved_blob: bytes | None = None  # what the last save stored
+        self._saved_content: tuple | None = None  # what the last save signed and stored
         self.gnss_odometer = GnssOdometer()
         self.crosscheck = DistanceCrossCheck()
         self.pulse_watch = PulseWatch() if not getattr(self.meter, "external", False) else \
@@ -207,15 +207,16 @@ class Metering:
             return          # a snapshot that disagrees with the chain is never signed over
         if force or now - self.last_snapshot_ms >= SNAPSHOT_EVERY_MS:
             audit = self.term.audit
-            if audit is None:
-                blob = canonical.encode(self.meter.snapshot())
-            else:
-                blob = ledger.snapshot_blob(self.meter.snapshot(), head or audit.head(), audit.signer)
-            # A parked meter's snapshot does not change: the stored one is already this one,
-            # so the commit (and the SD card's write) is only paid when something changed.
-            if force or blob != self._saved_blob:
+            snapshot = self.meter.snapshot()
+            head = None if audit is None else (head or audit.head())
+            # A parked meter's snapshot does not change: what would be signed is compared, not the
+            # signed bytes (a token's ECDSA signature differs every time), so neither the token's
+            # signature nor the commit (and the SD card's write) is paid when nothing changed.
+            content = (canonical.encode(snapshot), head)
+            if force or content != self._saved_content:
+                blob = content[0] if audit is None else ledger.snapshot_blob(snapshot, head, audit.signer)
                 self.storage.save_meter_state(blob)
-                self._saved_blob = blob
+                self._saved_content = content
             self.last_snapshot_ms = now
 
     # -- the speed sensor and GNSS ------------------------------------------------------------------
