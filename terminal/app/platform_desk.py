@@ -172,6 +172,7 @@ class PlatformDesk:
         except Exception:
             self.restore_snapshot(before)
             raise
+        term.outbox.pump()      # stored, so it may leave now: an alarm does not wait for its audit record
         for effect in after:
             if effect[0] == "audit_event":
                 term.audit_event(*effect[1:5], actor=effect[5])
