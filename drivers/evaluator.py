@@ -17,6 +17,7 @@ from drivers import evaluator_codec as ev
 from drivers import meter_link_codec as ml
 from drivers.event import Event
 from drivers.peripheral_frame import FrameDecoder, FrameError, Rejected, encode
+from drivers.peripheral_port import read_forever
 
 
 class EvaluatorDriver:
@@ -63,17 +64,7 @@ class EvaluatorDriver:
             self._port.write(encode(frame))
 
     def _read_loop(self) -> None:
-        port = self._port
-        while not self._stop.is_set():
-            try:
-                data = port.read(max(1, port.in_waiting))
-            except (serial.SerialException, OSError, TypeError):
-                if self._stop.is_set():
-                    return
-                self._stop.wait(0.05)
-                continue
-            if data:
-                self.received(data)
+        read_forever(self._port, self._stop, self.received)
 
     def received(self, data: bytes) -> None:
         for item in self._decoder.feed(data):

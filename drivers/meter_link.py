@@ -17,6 +17,7 @@ import serial
 from drivers import meter_link_codec as ml
 from drivers.event import Event
 from drivers.peripheral_frame import Frame, FrameDecoder, FrameError, Rejected, encode
+from drivers.peripheral_port import read_forever
 from drivers.sign_health import SignHealth
 
 
@@ -128,19 +129,11 @@ class MeterLinkDriver:
             self._stop.wait(0.05)
 
     def _read_loop(self) -> None:
-        port = self._port
-        while not self._stop.is_set():
-            try:
-                data = port.read(max(1, port.in_waiting))
-            except (serial.SerialException, OSError, TypeError) as exc:
-                if self._stop.is_set():
-                    return
-                with self._lock:
-                    self.health.garbage(self._clock(), f"read failed: {exc}")
-                self._stop.wait(0.05)
-                continue
-            if data:
-                self.received(data)
+        read_forever(self._port, self._stop, self.received, self._read_failed)
+
+    def _read_failed(self, reason: str) -> None:
+        with self._lock:
+            self.health.garbage(self._clock(), reason)
 
     def received(self, data: bytes) -> None:
         """Decode bytes from the meter (the reader thread; tests call it directly)."""

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import serial
 
+from drivers.peripheral_port import read_forever
 from drivers.sign_follower import SignFollower
 from drivers.sign_frame import (
     ACK_OK,
@@ -192,20 +193,11 @@ class SignDriver:
             self._wake.wait(min(max(until - self._clock(), 5), 1000) / 1000)
 
     def _read_loop(self) -> None:
-        port = self._port
-        while not self._stop.is_set():
-            try:
-                data = port.read(max(1, port.in_waiting))
-            except (serial.SerialException, OSError, TypeError) as exc:
-                # TypeError/OSError: pyserial's read on a port closed under it while stopping
-                if self._stop.is_set():
-                    return
-                with self._lock:
-                    self.health.garbage(self._clock(), f"read failed: {exc}")
-                self._stop.wait(0.05)
-                continue
-            if data:
-                self._received(data)
+        read_forever(self._port, self._stop, self._received, self._read_failed)
+
+    def _read_failed(self, reason: str) -> None:
+        with self._lock:
+            self.health.garbage(self._clock(), reason)
 
     def _received(self, data: bytes) -> None:
         t = self._clock()
