@@ -30,6 +30,10 @@ OUR_RESULT = {0: OK, 1: FAILED, 2: BAD, 3: NOT_SUPPORTED, 4: FAILED}
 # 0x8103 parameter id -> our platform parameters (docs/jtt-mapping.md)
 PARAMS_808 = {0x0028: ("report_alarm_s",), 0x0029: ("report_vacant_s", "report_occupied_s"),
               0x0055: ("speed_limit_kmh",), 0x0056: ("overspeed_s",)}
+# JT/T 905 (SmallChi/JT905's parameter table) has separate vacant / occupied intervals
+PARAMS_905 = {0x0025: ("report_vacant_s",), 0x0026: ("report_occupied_s",), 0x0028: ("report_alarm_s",),
+              0x0055: ("speed_limit_kmh",), 0x0056: ("overspeed_s",)}
+PARAMS = {"jt808": PARAMS_808, "jt905": PARAMS_905}
 RANGES = {"report_vacant_s": (1, 3600), "report_occupied_s": (1, 3600), "report_alarm_s": (1, 600),
           "speed_limit_kmh": (10, 250), "overspeed_s": (1, 600)}
 ORDER_TYPES = {0: "immediate", 1: "reservation", 2: "assigned"}
@@ -110,8 +114,8 @@ class JtDesk:
                     server["port"] = int(port)
             elif pid == 0x0018 and isinstance(value, int):
                 server["port"] = value
-            elif link.protocol == "jt808" and pid in PARAMS_808:
-                for name in PARAMS_808[pid]:
+            elif pid in PARAMS[link.protocol]:
+                for name in PARAMS[link.protocol][pid]:
                     params[name] = value
         for name, value in params.items():
             low, high = RANGES[name]
@@ -130,14 +134,18 @@ class JtDesk:
     def _params_now(self, link, ids=None) -> list:
         report, params = self.term.config["report"], self.term.platform.params
         values = {0x0001: link.session.heartbeat_s, 0x0013: link.cfg["host"], 0x0018: link.cfg["port"],
-                  0x0028: report["alarm_s"], 0x0029: report["vacant_s"], 0x0055: params.get("speed_limit_kmh", 0),
-                  0x0056: params.get("overspeed_s", 0)}
+                  0x0028: report["alarm_s"]}
+        if link.protocol == "jt905":
+            values.update({0x0025: report["vacant_s"], 0x0026: report["occupied_s"]})
+        else:
+            values[0x0029] = report["vacant_s"]
+        values.update({0x0055: params.get("speed_limit_kmh", 0), 0x0056: params.get("overspeed_s", 0)})
         return [{"id": k, "value": v} for k, v in values.items() if ids is None or k in ids]
 
     def _m8104(self, link, message, body, cmd_id, now):
-        if link.protocol == "jt905":
-            return NOT_SUPPORTED               # no parameters reply in the 905 table we follow
-        link.send_message(0x0104, {"seq": message["header"]["msg_sn"], "params": self._params_now(link)})
+        # 808: all parameters; 905 (SmallChi JT905_0x8104): the ids listed, none listed = all
+        ids = set(body.get("ids") or []) or None
+        link.send_message(0x0104, {"seq": message["header"]["msg_sn"], "params": self._params_now(link, ids)})
         return None
 
     def _m8106(self, link, message, body, cmd_id, now):

@@ -58,6 +58,22 @@ def test_parameters_location_query_text_and_tracking(rig):
         sn = platform.command(0x8104)
         values = {p["id"]: p["value"] for p in platform.wait_reply(sn)["body"]["params"]}
         assert values[0x0029] == 15 and values[0x0055] == 100
+    else:       # 905 has its own ids: 0x0025 vacant, 0x0026 occupied interval (SmallChi/JT905)
+        sn = platform.command(0x8103, {"params": [{"id": 0x0025, "value": 15}, {"id": 0x0026, "value": 7},
+                                                  {"id": 0x0055, "value": 100}]})
+        assert platform.wait_reply(sn)["body"]["result"] == 0
+        assert (term.config["report"]["vacant_s"], term.config["report"]["occupied_s"]) == (15, 7)
+        assert term.platform.params["speed_limit_kmh"] == 100
+        sn = platform.command(0x8103, {"params": [{"id": 0x0026, "value": 0}]})
+        assert platform.wait_reply(sn)["body"]["result"] == 1
+        assert term.config["report"]["occupied_s"] == 7
+        sn = platform.command(0x8104)            # every parameter, answered with 0x0104
+        reply = platform.wait_reply(sn)
+        assert reply["header"]["msg_id"] == 0x0104
+        values = {p["id"]: p["value"] for p in reply["body"]["params"]}
+        assert (values[0x0025], values[0x0026], values[0x0055]) == (15, 7, 100)
+        sn = platform.command(0x8104, {"ids": [0x0026]})
+        assert platform.wait_reply(sn)["body"]["params"] == [{"id": 0x0026, "value": 7}]
     sn = platform.command(0x8103, {"params": [{"id": 0x0013, "value": "10.9.8.7"}]})
     assert platform.wait_reply(sn)["body"]["result"] == 0
     assert runtime.jt_links[0].cfg["host"] == "10.9.8.7"
