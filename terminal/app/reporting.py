@@ -152,10 +152,26 @@ class Reporting:
         overspeed = self.overspeed(now)
         trip = term.meter.trip
         alarm = self.alarm_bits() | (term.alarm.flags if term.alarm.active else 0)
+        items = self.sensor_items(now)
         term.outbox.enqueue(self.topic("location"), lambda seq: payloads.location(
             seq=seq, ts_ms=now, pos=pos, alarm=alarm, status=self.status(),
             operating=term.metering.operating, mileage_m=term.meter.totals.total_m,
-            order_id=trip.order_id if trip else "0", overspeed=overspeed, chain=self.chain_head()), "location")
+            order_id=trip.order_id if trip else "0", overspeed=overspeed, extra=items,
+            chain=self.chain_head()), "location")
+
+    def sensor_items(self, now: int) -> dict:
+        """``extra.pulse_speed`` (0.1 km/h, the driving recorder's pulse speed) while the pulse samples are
+        fresh and ``extra.satellites`` (used by a fresh fix): JT/T 808 location items 0x03 and 0x31
+        (docs/jtt-mapping.md). The board knows no modem signal strength, so item 0x30 is never sent."""
+        from terminal.recorder.core import STALE_MS
+        items = {}
+        recorder = getattr(self.term, "recorder", None)
+        source = recorder.core.source if recorder is not None else None
+        if source is not None and source.pulse_t is not None and 0 <= now - source.pulse_t <= STALE_MS:
+            items["pulse_speed"] = min(max(int(source.pulse_speed), 0), 0xFFFF)
+        if self.fix_fresh(now) and self.fix.sats is not None:
+            items["satellites"] = min(max(int(self.fix.sats), 0), 255)
+        return items
 
     def health(self, now: int) -> None:
         term = self.term
