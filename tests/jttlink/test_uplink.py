@@ -101,6 +101,9 @@ def test_shifts_and_order_steps_in_905():
     assert steps["accepted"] == [(0x0B01, {"order_id": 77})] and steps["completed"] == [(0x0B07, {"order_id": 77})]
     assert steps["cancelled"] == [(0x0B08, {"order_id": 77, "reason": 0})]
     assert steps["rejected"] == steps["timeout"] == steps["boarded"] == []
+    # the centre's own cancel (0x8B09) is answered by 0x0001; it is not the driver cancelling (0x0B08)
+    centre = {"type": "order", "order_id": "77", "event": "cancelled", "reason": "centre: 乘客取消"}
+    assert uplink.to_905(centre) == []
 
 
 @pytest.mark.parametrize("kind", ["health", "audit", "ack", "notice_ack"])
