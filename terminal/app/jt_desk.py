@@ -37,6 +37,7 @@ PARAMS = {"jt808": PARAMS_808, "jt905": PARAMS_905}
 RANGES = {"report_vacant_s": (1, 3600), "report_occupied_s": (1, 3600), "report_alarm_s": (1, 600),
           "speed_limit_kmh": (10, 250), "overspeed_s": (1, 600)}
 ORDER_TYPES = {0: "immediate", 1: "reservation", 2: "assigned"}
+GMT8_MS = 8 * 3_600_000      # 0x8004 carries UTC; the codec's BCD times are GMT+8
 
 
 def attach(term, config: dict, events, clock) -> list:
@@ -197,6 +198,14 @@ class JtDesk:
 
     def _m8204(self, link, message, body, cmd_id, now) -> int:
         return OK
+
+    # -- time (808-2019) --------------------------------------------------------------------------------------
+    def _m8004(self, link, message, body, cmd_id, now):
+        """The platform's time (UTC, the answer to the session's 0x0004): the platform's ``time_sync``,
+        recorded as a clock correction or refused mid-trip. A reply needs no reply."""
+        utc_ms = epoch_ms(body["time"]) + GMT8_MS
+        self._run(self.term.platform._time_sync(Command("time_sync", cmd_id, {"utc_ms": utc_ms}, now), now), now)
+        return None
 
     # -- alarm -----------------------------------------------------------------------------------------------
     def _m8203(self, link, message, body, cmd_id, now) -> int:

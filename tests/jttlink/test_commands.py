@@ -7,22 +7,43 @@ from sim.jtt_platform import JttPlatform
 from tests.terminal.harness import Car
 
 
-@pytest.fixture(params=["jt808", "jt905"])
-def rig(request, tmp_path, mosquitto):
-    protocol = request.param
+def start(tmp_path, mosquitto, protocol, **link):
     platform = JttPlatform(protocol).start()
     car = Car(tmp_path, mosquitto)
     from terminal.app import config as config_mod
     raw = {k: v for k, v in car.config.items()}
     raw["links"] = {"use": ["mqtt", protocol]}
-    raw[protocol] = {"port": platform.port, "reconnect_min_s": 0.05, "reconnect_max_s": 0.2}
+    raw[protocol] = {"port": platform.port, "reconnect_min_s": 0.05, "reconnect_max_s": 0.2, **link}
     raw["mqtt"] = {k: v for k, v in raw["mqtt"].items() if k != "terminal_id"}
     car.config = config_mod.from_dict(raw)
     runtime = car.start()
     platform.wait_online(10)
+    return car, runtime, platform
+
+
+@pytest.fixture(params=["jt808", "jt905"])
+def rig(request, tmp_path, mosquitto):
+    car, runtime, platform = start(tmp_path, mosquitto, request.param)
     yield car, runtime, platform
     car.close()
     platform.stop()
+
+
+def test_a_2019_terminal_takes_the_platforms_time_from_0x8004(tmp_path, mosquitto):
+    """808-2019 carries the platform's time (0x0004 -> 0x8004, UTC): it is the platform's
+    time_sync, recorded as a clock correction (docs/jtt.md)."""
+    car, runtime, platform = start(tmp_path, mosquitto, "jt808", proto_ver=1, imei="860000000000001")
+    try:
+        query = platform.wait_for(lambda m: m["header"]["msg_id"] == 0x0004, 10)
+        assert query["header"]["proto_ver"] == 1 and len(query["header"]["phone"]) == 20
+        assert platform.messages(0x0102)[-1]["body"]["imei"] == "860000000000001"
+        assert car.wait(lambda: any(r["event"] in ("clock_correction", "clock_correction_refused")
+                                    for r in runtime.audit.records()), 10)
+        record = next(r for r in runtime.audit.records() if r["event"].startswith("clock_correction"))
+        assert record["actor"] == "platform"
+    finally:
+        car.close()
+        platform.stop()
 
 
 def test_alarm_confirm_and_release_follow_the_emergency_alarm(rig):
