@@ -53,6 +53,7 @@ class JttPlatform:
         self.received: list[dict] = []
         self.auth_codes: dict[str, str] = {}     # terminal id -> code handed out
         self.registrations = 0
+        self.deregistrations = 0
         self.authentications = 0
         self.connections = 0
         self.acking = True
@@ -261,6 +262,9 @@ class JttPlatform:
             return authenticated or ok
         if msg_id in (0x0001, 0x0201, 0x0104):
             return authenticated       # answers to our commands: recorded, not answered
+        if msg_id == 0x0003 and authenticated and self.acking:   # deregistration: the code is void
+            self.auth_codes.pop(term, None)
+            self.deregistrations += 1
         if msg_id == 0x0004:           # 808-2019 server time query: 0x8004, UTC YYMMDDhhmmss
             self._send(conn, 0x8004, term, {"time": jtt.bcd_time(self.clock() - 8 * 3_600_000)})
             return authenticated

@@ -77,6 +77,26 @@ def test_registers_once_and_authenticates_at_every_connect(tmp_path):
         assert (tmp_path / "jt808.auth").read_text() == platform.auth_codes["000000000001"]
 
 
+def test_deregistration_from_the_command_line_forgets_the_code_and_the_next_start_registers(tmp_path, capsys):
+    from terminal.cli import main
+    with JttPlatform("jt808") as platform:
+        with Rig(tmp_path, platform, "jt808"):
+            wait_until(lambda: platform.authentications == 1, "registered and authenticated")
+        config = tmp_path / "taxiterm.toml"
+        config.write_text(f"""[terminal]\nid = "T0001"\nstate_dir = "{tmp_path / 'state'}"\n
+[links]\nuse = ["mqtt", "jt808"]\n
+[jt808]\nport = {platform.port}\nauth_file = "{tmp_path / 'jt808.auth'}"\nreconnect_min_s = 0.02\n""",
+                          encoding="utf-8")
+        assert main(["jt", "deregister", "--config", str(config), "--timeout", "10"]) == 0
+        assert "deregistered" in capsys.readouterr().out
+        assert platform.messages(0x0003) and platform.deregistrations == 1
+        assert not (tmp_path / "jt808.auth").exists()
+        assert main(["jt", "deregister", "--config", str(config)]) != 0      # nothing left to deregister
+        assert "nothing to deregister" in capsys.readouterr().err
+        with Rig(tmp_path, platform, "jt808"):
+            wait_until(lambda: platform.registrations == 2, "registered anew")
+
+
 def test_a_refused_authentication_registers_again(tmp_path):
     with JttPlatform("jt808") as platform:
         (tmp_path / "jt808.auth").write_text("stale")

@@ -99,6 +99,7 @@ class JttLink:
         self._drop = threading.Event()
         self._thread: threading.Thread | None = None
         self._timers: list[tuple[int, dict]] = []  # (due ms, jt_command data) the loop asked for
+        self._deregistered = threading.Event()
         self.counters = {"connects": 0, "sent": 0, "acked": 0, "not_carried": 0, "not_supported": 0, "batches": 0}
         self.last_error = ""
 
@@ -201,6 +202,18 @@ class JttLink:
             if self._sock is not None:
                 self._write(b"".join(jtt.split(self.session.message(msg_id, body)) if self.protocol == "jt808"
                                      else [jtt.encode(self.session.message(msg_id, body))]))
+
+    def deregister(self, timeout_s: float = 10.0) -> bool:
+        """JT/T 808 deregistration (0x0003) once online: True when the platform accepted it; the auth
+        code is then deleted and the link stops (it would register again). ``taxiterm jt deregister``."""
+        deadline = time.monotonic() + timeout_s
+        while not self.connected:
+            if time.monotonic() > deadline or self._stop.is_set():
+                return False
+            time.sleep(0.02)
+        with self._lock:
+            self._carry_out([self.session.deregister(_now())])
+        return self._deregistered.wait(max(0.0, deadline - time.monotonic()))
 
     def after(self, delay_ms: int, data: dict) -> None:
         """Put a ``jt_command`` event with ``data`` on the loop's queue in ``delay_ms`` (temporary tracking's end)."""
@@ -360,6 +373,10 @@ class JttLink:
                     self._event("puback", {"mid": mid, "ok": ok})
             elif kind == "command":
                 self._event("jt_command", {"protocol": self.protocol, "message": action[1]})
+            elif kind == "deregistered":
+                self._deregistered.set()
+                self._stop.set()          # not connected again: that would register anew
+                return "deregistered"
             elif kind == "register_failed":
                 self.last_error = f"registration refused (result {action[1]})"
                 return self.last_error
