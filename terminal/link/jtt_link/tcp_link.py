@@ -19,7 +19,9 @@ queue, each with ``data["link"]`` = the link's name:
   jt_command  {"link", "protocol", "message"}  a platform command (JSON as the codec gives it)
 
 Nothing here touches the terminal's state; ``reply`` and ``send_message`` let the
-loop answer a command on the connection it came on.
+loop answer a command on the connection it came on. Only the link's own thread writes to
+the socket: what the loop sends is queued and the thread woken, so a platform that stops
+reading delays its own link only (``OUT_HIGH`` queued bytes make ``publish`` say "not now").
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from terminal.link.jtt.session905 import Session905
 log = logging.getLogger(__name__)
 
 RESULT_OK, RESULT_NOT_SUPPORTED, RESULT_ALARM_CONFIRMED = 0, 3, 4
+OUT_HIGH = 256 * 1024     # bytes queued for the platform above which the outbox is asked to wait
 DEFAULTS = {"host": "127.0.0.1", "port": 7611, "tls": False, "ca_file": "", "server_name": "",
             "phone": "", "isu": "", "proto_ver": -1, "heartbeat_s": 60, "reply_timeout_s": 10,
             "reconnect_min_s": 1.0, "reconnect_max_s": 60.0, "auth_file": "", "window": 1000,
@@ -100,6 +103,12 @@ class JttLink:
         self._thread: threading.Thread | None = None
         self._timers: list[tuple[int, dict]] = []  # (due ms, jt_command data) the loop asked for
         self._deregistered = threading.Event()
+        # Only the link's own thread writes to the socket: the loop appends to ``_out`` and wakes it, so a
+        # platform that stops reading holds up its own link, never the loop (nor the other links).
+        self._out = bytearray()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
         self.counters = {"connects": 0, "sent": 0, "acked": 0, "not_carried": 0, "not_supported": 0, "batches": 0}
         self.last_error = ""
 
@@ -144,8 +153,8 @@ class JttLink:
     def publish(self, topic: str, payload: bytes) -> int | None:
         message = json.loads(payload)
         with self._lock:
-            if not self.connected:
-                return None
+            if not self.connected or len(self._out) >= OUT_HIGH:
+                return None          # not now: the outbox offers it again at a later pump
             mid = self._next_mid
             self._next_mid += 1
             pieces = self._map(message, self.vehicle)
@@ -229,16 +238,27 @@ class JttLink:
                 self.cfg["port"] = port
 
     def _write(self, data: bytes) -> bool:
-        sock = self._sock
-        if sock is None:
+        """Queue bytes for the connection (under the lock); the link's thread sends them."""
+        if self._sock is None:
             return False
+        self._out += data
+        self._wake()
+        return True
+
+    def _wake(self) -> None:
         try:
+            self._wake_w.send(b"\0")
+        except (BlockingIOError, OSError):
+            pass                     # already awake (the pair's buffer is full) or closed
+
+    def _send_out(self, sock) -> None:
+        """On the link's thread: what was queued, outside the lock. A platform that takes nothing
+        for ``reply_timeout_s`` fails the send (the socket's timeout) and the connection is dropped."""
+        with self._lock:
+            data = bytes(self._out)
+            self._out.clear()
+        if data:
             sock.sendall(data)
-            return True
-        except OSError as exc:
-            self.last_error = f"send: {exc}"
-            self._drop.set()
-            return False
 
     def _event(self, kind: str, data: dict) -> None:
         self._events.put(Event(kind, self._clock(), dict(data, link=self.name)))
@@ -255,6 +275,7 @@ class JttLink:
     def stop(self, timeout_s: float = 3.0) -> None:
         self._stop.set()
         self._drop.set()
+        self._wake()
         if self._thread is not None:
             self._thread.join(timeout_s)
 
@@ -301,9 +322,12 @@ class JttLink:
         was_online = self.connected
         try:
             while reason is None and not self._drop.is_set() and not self._stop.is_set():
+                self._send_out(sock)
                 pending = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0   # TLS bytes already read
-                readable = pending or select.select([sock], [], [], 0.05)[0]
-                if readable:
+                ready = [sock] if pending else select.select([sock, self._wake_r], [], [], 0.05)[0]
+                if self._wake_r in ready:
+                    self._drain_wake()
+                if sock in ready:
                     data = sock.recv(65536)
                     if not data:
                         reason = "closed by the platform"
@@ -321,6 +345,7 @@ class JttLink:
                 self.session.disconnected()
                 self._mids.clear()
                 self._batch.clear()
+                self._out.clear()
             try:
                 sock.close()
             except OSError:
@@ -330,6 +355,13 @@ class JttLink:
         if was_online:
             self._event("link", {"up": False, "reason": reason})
         return was_online
+
+    def _drain_wake(self) -> None:
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except (BlockingIOError, OSError):
+            pass
 
     def _received(self, decoder, reassembler, data: bytes) -> str | None:
         for item in decoder.feed(data):
