@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import select
 import socket
@@ -43,45 +42,12 @@ from terminal.link import jtt
 from terminal.link.jtt import uplink
 from terminal.link.jtt.session import ONLINE, Session
 from terminal.link.jtt.session905 import Session905
+from terminal.link.jtt_link.settings import link_config, load_auth, store_auth  # noqa: F401 - link_config: re-exported
 
 log = logging.getLogger(__name__)
 
 RESULT_OK, RESULT_NOT_SUPPORTED, RESULT_ALARM_CONFIRMED = 0, 3, 4
 OUT_HIGH = 256 * 1024     # bytes queued for the platform above which the outbox is asked to wait
-DEFAULTS = {"host": "127.0.0.1", "port": 7611, "tls": False, "ca_file": "", "server_name": "",
-            "phone": "", "isu": "", "proto_ver": -1, "heartbeat_s": 60, "reply_timeout_s": 10,
-            "reconnect_min_s": 1.0, "reconnect_max_s": 60.0, "auth_file": "", "window": 1000,
-            "province": 44, "city": 100, "manufacture": "TAXIT", "model": "TT-1", "dev_id": "",
-            "plate_color": 1, "imei": "", "sw_version": ""}
-
-
-def link_config(protocol: str, table: dict, terminal: dict) -> dict:
-    """A link's settings: ``table`` (``[jt808]`` / ``[jt905]``) over the defaults; ids from ``[terminal]``."""
-    unknown = sorted(set(table) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"unknown key {protocol}.{unknown[0]}; known: {', '.join(DEFAULTS)}")
-    cfg = dict(DEFAULTS, **table)
-    for key, value in table.items():
-        default = DEFAULTS[key]
-        kind = (int, float) if isinstance(default, float) else type(default)
-        if isinstance(value, bool) != isinstance(default, bool) or not isinstance(value, kind):
-            raise ValueError(f"{protocol}.{key} must be {type(default).__name__}, got {value!r}")
-    digits = "".join(ch for ch in str(terminal.get("id", "")) if ch.isdigit())
-    if protocol == "jt808":
-        width = 20 if cfg["proto_ver"] >= 0 else 12
-        cfg["phone"] = (cfg["phone"] or digits).zfill(width)[-width:]
-        if not cfg["phone"].isdigit():
-            raise ValueError(f"{protocol}.phone must be digits, got {cfg['phone']!r}")
-    else:
-        cfg["isu"] = (cfg["isu"] or digits).zfill(12)[-12:]
-        if not cfg["isu"].isdigit():
-            raise ValueError(f"{protocol}.isu must be 12 digits, got {cfg['isu']!r}")
-    if not 1 <= cfg["port"] <= 65535 or not 5 <= cfg["heartbeat_s"] <= 3600 or cfg["reconnect_min_s"] <= 0 \
-            or cfg["reconnect_max_s"] < cfg["reconnect_min_s"] or not 1 <= cfg["window"] <= 65000:
-        raise ValueError(f"[{protocol}] port, heartbeat_s (5-3600), reconnect_*_s or window out of range")
-    return cfg
-
-
 class JttLink:
     def __init__(self, name: str, protocol: str, cfg: dict, events, clock: Callable[[], int], *,
                  vehicle: uplink.Vehicle | None = None) -> None:
@@ -126,24 +92,11 @@ class JttLink:
                        reply_timeout_s=cfg["reply_timeout_s"])
 
     def _load_auth(self) -> str | None:
-        if self._auth_path is None or not self._auth_path.exists():
-            return None
-        code = self._auth_path.read_text(encoding="utf-8").strip()
-        return code or None
+        return load_auth(self._auth_path)
 
     def _store_auth(self, code: str | None) -> None:
         """Durably, before authenticating with it: registration happens once per terminal."""
-        if self._auth_path is None:
-            return
-        if code is None:
-            self._auth_path.unlink(missing_ok=True)
-            return
-        tmp = self._auth_path.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(code)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self._auth_path)
+        store_auth(self._auth_path, code)
 
     @property
     def connected(self) -> bool:
