@@ -56,13 +56,15 @@ class JtDesk:
         self.term = term
         self.links = links
         self.tracking: dict | None = None     # report intervals to restore when temporary tracking ends
+        self.tracking_no = 0                  # the latest 0x8202: only its own expiry ends the tracking
 
     def on_command(self, data: dict, now: int) -> None:
         link = self.links.get(data.get("link"))
         if link is None:
             return
         if data.get("tracking_end"):
-            self._end_tracking(now)
+            if data["tracking_end"] == self.tracking_no:
+                self._end_tracking(now)
             return
         message = data["message"]
         header, body = message["header"], message.get("body") or {}
@@ -187,7 +189,8 @@ class JtDesk:
             self.tracking = {"vacant_s": report["vacant_s"], "occupied_s": report["occupied_s"]}
         report["vacant_s"] = report["occupied_s"] = max(1, period)
         self.term.audit_event("tracking", "report_s", None, period, actor="platform")
-        link.after(expiry * 1000, {"link": link.name, "tracking_end": True})
+        self.tracking_no += 1
+        link.after(expiry * 1000, {"link": link.name, "tracking_end": self.tracking_no})
         return OK
 
     def _end_tracking(self, now: int) -> None:

@@ -108,6 +108,20 @@ def test_parameters_location_query_text_and_tracking(rig):
     assert car.wait(lambda: term.config["report"]["vacant_s"] == 3)
 
 
+def test_a_new_temporary_tracking_is_not_ended_by_the_previous_ones_expiry(rig):
+    car, runtime, platform = rig
+    report = runtime.terminal.config["report"]
+    sn = platform.command(0x8202, {"period": 3, "expiry": 60})     # 60 s on the terminal's clock
+    assert platform.wait_reply(sn)["body"]["result"] == 0
+    sn = platform.command(0x8202, {"period": 4, "expiry": 3600})   # the platform extends it
+    assert platform.wait_reply(sn)["body"]["result"] == 0
+    assert car.wait(lambda: report["vacant_s"] == 4)
+    assert not car.wait(lambda: report["vacant_s"] != 4, 2.0)     # past the first expiry: still tracking
+    sn = platform.command(0x8202, {"period": 0, "expiry": 0})      # period 0 ends it
+    assert platform.wait_reply(sn)["body"]["result"] == 0
+    assert car.wait(lambda: report["vacant_s"] == 30)
+
+
 def test_an_on_call_order_over_jt905_is_offered_answered_and_reported(rig):
     car, runtime, platform = rig
     if platform.protocol != "jt905":
