@@ -120,3 +120,19 @@ def test_unit_conversions_between_808_and_905():
 def test_a_905_parameter_query_without_ids_encodes_from_an_empty_body():
     assert encode({"header": {"msg_id": 0x8104, "isu": ISU, "msg_sn": 15}, "body": {}}) == \
         frame("8104 0000 108000000316 000f")
+
+
+def test_smallchi_parameter_query_and_reply_frames():
+    query = bytes.fromhex("7E81040010108000000316000000110012001300140015001600170018187E")
+    assert decode(query, "jt905")["body"] == {"ids": [0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18]}
+    assert encode(decode(query, "jt905")) == query
+    device_query = bytes.fromhex("7e8104000210010739502700000010cf7e")      # a device capture in its tests
+    assert decode(device_query, "jt905")["body"] == {"ids": [0x0010]}
+    reply = bytes.fromhex("7E0104004A012345678900000A00000001040000000A0002040000000F001007313131313131310011"
+                          "0732323232333232004B01090090043132323100910A30303030303030303030009406453333394B4B00"
+                          "AF02000ACC7E")
+    body = decode(reply, "jt905")["body"]
+    assert body["seq"] == 0 and body["params"][:3] == [{"id": 1, "value": 10}, {"id": 2, "value": 15},
+                                                       {"id": 0x10, "value": "1111111"}]
+    assert body["params"][-2] == {"id": 0x94, "value": "E339KK"} and len(body["params"]) == 9
+    assert encode(decode(reply, "jt905")) == reply
