@@ -101,7 +101,8 @@ class JtDesk:
         message = payloads.location(seq=1, ts_ms=now, pos=r.position(now),
                                     alarm=r.alarm_bits() | (term.alarm.flags if term.alarm.active else 0),
                                     status=r.status(), operating=term.metering.operating,
-                                    mileage_m=term.meter.totals.total_m, order_id=trip.order_id if trip else "0")
+                                    mileage_m=term.meter.totals.total_m, order_id=trip.order_id if trip else "0",
+                                    extra=r.sensor_items(now))
         return uplink.location_905(message) if link.protocol == "jt905" else uplink.location_808(message)
 
     # -- parameters ------------------------------------------------------------------------------------
