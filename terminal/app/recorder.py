@@ -2,7 +2,7 @@
 
 ``Recorder`` sees every event after its own desk has handled it (``on_event``) and the
 loop's periodic turn. It feeds the pure ``RecorderCore`` the pulse count with the meter's
-K, positioned GNSS fixes, the supply, the status signals (ignition, occupied) and the
+K (every 0.2 s reading the counter batched into its ``pulses`` event, drivers/pulse.py), positioned GNSS fixes, the supply, the status signals (ignition, occupied) and the
 driver from the meter's shift, and the platform's speed limit; it buffers the records in
 the ``RecordStore`` and flushes a batch every ``FLUSH_MS``, at once after a stop, a
 sign-in/out, a supply change or an alarm change, and at shutdown. Continuous and daily
@@ -54,7 +54,11 @@ class Recorder:
         self._advance(now)
         kind = event.kind
         if kind == "pulses":
-            self.core.pulses(now, event.data["count"], self.term.meter.odometer.k)
+            k = self.term.meter.odometer.k
+            for t, count in event.data.get("fine") or ():
+                self.core.pulses(t, count, k)
+            self.core.pulses(now, event.data["count"], k)
+            self._take(self.core.advance(now), now)      # the readings just in: their samples now
         elif kind == "fix":
             fix = event.data["fix"]
             if fix.positioned:
@@ -104,7 +108,7 @@ class Recorder:
         term = self.term
         core = self.core
         meter = term.meter
-        core.status = (STATUS_ACC if meter.powered else 0) | (STATUS_OCCUPIED if meter.state in IN_TRIP else 0)
+        core.set_status(now, (STATUS_ACC if meter.powered else 0) | (STATUS_OCCUPIED if meter.state in IN_TRIP else 0))
         core.source.pulse_fault = "meter_fault" in term.reporting.flags
         params = term.platform.params
         core.limit_kmh = params.get("speed_limit_kmh")
