@@ -23,6 +23,12 @@ from terminal.recorder import store
 from terminal.recorder.core import FINE_MS, MOVING_01, NO_SPEED, STILL_MS, STOP_SAMPLES
 from terminal.recorder.ring import EVENT_CAPACITY
 
+# A stop record may come before the vehicle's stop as the whole seconds show it: the vehicle
+# stands from some moment inside its first still second, and 0.2 s samples cannot tell a car
+# under one pulse per 0.2 s (18 km/h at K = 1000; the last ~1.3 s of braking at 4 m/s^2)
+# from a standing one.
+EARLY_MS = 2000
+
 
 def recorded_seconds(speed_rows) -> dict[int, int]:
     """{second start ms: speed_01} from ``rec_speed`` rows (minute_ms, data)."""
@@ -98,7 +104,7 @@ def stop_problems(stop_bodies: list[dict], vehicle_stop_ms: list[int], *, lag_ms
     # car falls after the stop (the sensor's resolution); the 20 s it keeps end there.
     slack = lag_ms + FINE_MS + 1000
     for stop in vehicle_stop_ms:
-        found = [b for b in stop_bodies if stop - 1000 <= b["t_ms"] <= stop + slack]
+        found = [b for b in stop_bodies if stop - EARLY_MS <= b["t_ms"] <= stop + slack]
         if not found:
             problems.append(f"no stop record for the vehicle's stop at {stop}")
             continue
@@ -123,7 +129,7 @@ def stop_bodies_for(stop_bodies: list[dict], vehicle_stop_ms: list[int], *, lag_
     slack = lag_ms + FINE_MS + 1000
     out = []
     for stop in vehicle_stop_ms:
-        found = [b for b in stop_bodies if stop - 1000 <= b["t_ms"] <= stop + slack]
+        found = [b for b in stop_bodies if stop - EARLY_MS <= b["t_ms"] <= stop + slack]
         if found:
             out.append(found[0])
     return out

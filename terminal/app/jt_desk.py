@@ -155,10 +155,13 @@ class JtDesk:
         if link.protocol != "jt808":
             return NOT_SUPPORTED
         recorder = getattr(self.term, "recorder", None)
+        facts = None
         if recorder is not None:
             recorder.flush(now)           # the open batch too: the platform asks about up to now
+            facts = recorder.facts()
         command = int(body["command"]) & 0xFF
-        data = collect(self.term.storage, command, base64.b64decode(body.get("param") or "", validate=False))
+        data = collect(self.term.storage, command, base64.b64decode(body.get("param") or "", validate=False),
+                       facts=facts, now_ms=now)
         link.send_message(0x0700, {"seq": message["header"]["msg_sn"], "command": command,
                                    "data": base64.b64encode(data).decode("ascii")})
         return None

@@ -24,7 +24,7 @@ log = logging.getLogger("taxiterm")
 
 DEFAULTS = {"continuous_s": 14400, "rest_s": 1200, "daily_s": 28800}
 DEFAULT_OVERSPEED_S = 10
-URGENT = ("stop", "driver", "power", "alarm", "overtime", "overspeed")
+URGENT = ("stop", "driver", "power", "alarm", "overtime", "overspeed", "speed_status")
 QUERY_LIMIT = 600
 
 
@@ -40,6 +40,7 @@ class Recorder:
         if saved:
             fatigue.restore(saved.get("fatigue", {}))
             self.core.overspeed.restore(saved.get("overspeed", {}))
+            self.core.speed_status.restore(saved.get("speed_status", {}))
         shift = term.meter.shift_info
         self.driver = shift["driver"] if shift else None
         if fatigue.driver != (self.driver or ""):
@@ -82,12 +83,23 @@ class Recorder:
             self.flush(now)
 
     def flush(self, now: int | None = None) -> None:
-        self.store.set_state({"fatigue": self.core.fatigue.snapshot(), "overspeed": self.core.overspeed.snapshot()})
+        self.store.set_state({"fatigue": self.core.fatigue.snapshot(), "overspeed": self.core.overspeed.snapshot(),
+                              "speed_status": self.core.speed_status.snapshot(), "facts": self.facts()})
         self.store.flush()
         self.urgent = False
         self.last_flush_ms = now if now is not None else self.term.clock()
 
     # -- what the others ask --------------------------------------------------------------------------
+    def facts(self) -> dict:
+        """What the recorder's header blocks (00H-07H) tell about now: driver, K, distance, plate, device."""
+        term = self.term
+        meter = term.meter
+        totals = getattr(meter, "totals", None)
+        cfg = term.config.get("terminal", {})
+        return {"driver": self.driver or "", "k": getattr(meter.odometer, "k", None) or 0,
+                "total_m": getattr(totals, "total_m", 0) if totals is not None else 0,
+                "plate": cfg.get("plate", ""), "device_id": cfg.get("id", "")}
+
     def over_limit(self) -> bool:
         """The car is over the platform's speed limit (for at least its overspeed duration) now."""
         return self.core.over_limit()

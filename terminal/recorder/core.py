@@ -17,6 +17,7 @@ became due:
   Moving while positioned fixes keep one position for ``FROZEN_MS`` is recorded too
   (``position_unchanged``, once until the position changes);
 - ``("overtime", body)``, ``("overspeed", body)``, ``("alarm", name, active)``: from rules.py;
+- ``("speed_status", body)``: the sensor against GNSS (GB/T 19056 15H), from speed_status.py;
 - ``("driver", body)`` and ``("power", body)``: sign-in/out and the supply, as they happen.
 
 Speed source: the pulse sensor (speed over the last sampling period of the counter)
@@ -26,6 +27,7 @@ leaves the seconds in between unrecorded rather than invented.
 """
 
 from terminal.recorder.rules import MOVING_01, Fatigue, Overspeed
+from terminal.recorder.speed_status import SpeedStatus
 
 FINE_MS = 200
 STOP_SAMPLES = 100             # 20 s at 0.2 s
@@ -111,6 +113,7 @@ class RecorderCore:
         self.source = SpeedSource()
         self.fatigue = fatigue or Fatigue()
         self.overspeed = Overspeed()
+        self.speed_status = SpeedStatus(self.fatigue.offset_ms // 60_000)
         self.status = 0
         self.status_log = []       # (t, status) changes not yet sampled past
         self.pos = None            # last GNSS position (lat_1e6, lon_1e6, alt_m)
@@ -230,6 +233,9 @@ class RecorderCore:
         out = [("second", t, speed, self._status_at(t), source)]
         out.extend(self.fatigue.second(t, speed, self.pos))
         out.extend(self.overspeed.second(t, speed, self.limit_kmh, self.hold_ms, self.pos, self.fatigue.driver))
+        ref = _latest(self.source.gnss_speeds, t + 1000)
+        ref = ref[1] if ref is not None and t + 1000 - ref[0] <= STALE_MS else None
+        out.extend(self.speed_status.second(t, speed, source == SOURCE_PULSES, ref))
         return out
 
     def _minute(self, t):
