@@ -111,6 +111,9 @@ def power_block(body):
 
 def parameter_block(row):
     code = PARAMETER_CODES.get(row["event"])
+    if code is None and row["event"] == "parameter":
+        from terminal.recorder.setting import PARAMETER_WORDS
+        code = PARAMETER_WORDS.get(row.get("parameter"))
     return None if code is None else bcd6(row["t_ms"]) + bytes((code,))
 
 
