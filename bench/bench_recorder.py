@@ -12,7 +12,7 @@ of one-minute positions, every event ring full), minus the same database without
 recorder's tables, in MB (10^6 bytes), after a WAL checkpoint.
 
 record_export_s_48h: seconds to write the JSON lines export of the last 48 h of that
-database (every record kind) to a file.
+database (every record kind) and its GB/T 19056 data file (blocks 00H-15H) to files.
 """
 
 from __future__ import annotations
@@ -107,10 +107,14 @@ def fill_full_retention(db: Path) -> int:
             t = end - (cap - i) * 60_000
             if kind == "stop":
                 body = {"t_ms": t, "reason": "stopped", "driver_cert": "440100123456", "interval_ms": 200,
-                        "samples": samples, "first_ms": t - 19_800, "position": pos}
+                        "samples": samples, "age_ms": [(i * 37) % 200 for i in range(100)], "first_ms": t - 19_800,
+                        "position": pos}
             elif kind in ("overtime", "overspeed"):
                 body = {"driver_cert": "440100123456", "start_ms": t - 4 * HOUR_MS, "end_ms": t, "driven_ms": 14_460_000,
                         "top_01kmh": 900, "limit_kmh": 80, "start_pos": pos, "end_pos": pos}
+            elif kind == "speed_status":
+                body = {"t_ms": t, "start_ms": t - 59_000, "end_ms": t, "status": 1 + i % 2,
+                        "recorded": [600 + j % 7 for j in range(60)], "reference": [603 + j % 5 for j in range(60)]}
             elif kind == "driver":
                 body = {"t_ms": t, "driver_cert": "440100123456", "event": "sign_in" if i % 2 else "sign_out"}
             else:
@@ -145,6 +149,7 @@ def record_export_s_48h() -> dict:
         start = time.perf_counter()
         with (Path(tmp) / "out.jsonl").open("w", encoding="utf-8") as out:
             export.write_jsonl(out, storage, end - 48 * HOUR_MS, end)
+        (Path(tmp) / "out.vdr").write_bytes(export.gbt_file(storage, end - 48 * HOUR_MS, end))
         took = time.perf_counter() - start
         storage.close()
         return {"value": round(took, 3), "unit": "s", "better": "lower"}

@@ -18,7 +18,7 @@ from meter.taximeter import IN_TRIP
 from terminal.recorder import export
 from terminal.recorder.core import STATUS_ACC, STATUS_OCCUPIED, RecorderCore
 from terminal.recorder.rules import Fatigue
-from terminal.recorder.store import FLUSH_MS, RecordStore, saved_state
+from terminal.recorder.store import FLUSH_MS, RecordStore, last_events, saved_state
 
 log = logging.getLogger("taxiterm")
 
@@ -48,6 +48,8 @@ class Recorder:
         self.core.powered = bool(term.meter.powered)
         self.last_flush_ms = term.clock()
         self.urgent = False
+        if saved and saved.get("t_ms") is not None:
+            self._restarted(saved["t_ms"], term.clock())
 
     # -- the loop's hooks ---------------------------------------------------------------------------
     def on_event(self, event) -> None:
@@ -83,11 +85,13 @@ class Recorder:
             self.flush(now)
 
     def flush(self, now: int | None = None) -> None:
+        now = now if now is not None else self.term.clock()
         self.store.set_state({"fatigue": self.core.fatigue.snapshot(), "overspeed": self.core.overspeed.snapshot(),
-                              "speed_status": self.core.speed_status.snapshot(), "facts": self.facts()})
+                              "speed_status": self.core.speed_status.snapshot(), "facts": self.facts(),
+                              "t_ms": now})
         self.store.flush()
         self.urgent = False
-        self.last_flush_ms = now if now is not None else self.term.clock()
+        self.last_flush_ms = now
 
     # -- what the others ask --------------------------------------------------------------------------
     def facts(self) -> dict:
@@ -116,6 +120,16 @@ class Recorder:
         return [("report", "record", reply), ("report", "ack", cmd.ack(0, f"{len(found)} records"))]
 
     # -- inside -------------------------------------------------------------------------------------
+    def _restarted(self, alive_ms: int, now: int) -> None:
+        """The terminal was off since its last batch (``alive_ms``): the supply it lost and got back are
+        external power records (13H) even though nothing could write them at the time."""
+        last = last_events(self.term.storage, "power", 1)
+        if (not last or last[0]["on"]) and alive_ms < now:
+            self.store.event("power", alive_ms, {"t_ms": alive_ms, "on": False, "cause": "terminal_off"})
+        if self.core.powered:
+            self.store.event("power", now, {"t_ms": now, "on": True, "cause": "terminal_on"})
+        self.store.flush()
+
     def _advance(self, now: int) -> None:
         term = self.term
         core = self.core
