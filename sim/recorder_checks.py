@@ -158,7 +158,7 @@ def fine_sample_problems(stop_bodies: list[dict], fine_truth_01: dict[int, int],
         if stale:
             problems.append(f"{where}: {len(stale)} samples come from readings {max(stale)} ms old")
         wrong = []
-        for (speed, _status), at in zip(body["samples"], measured):
+        for (speed, _status), at in zip(body["samples"], measured, strict=False):
             if at is None or at not in fine_truth_01 or speed == NO_SPEED:
                 continue
             if abs(speed - fine_truth_01[at]) > tolerance_01:

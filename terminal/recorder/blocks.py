@@ -119,7 +119,7 @@ def parameter_block(row):
 
 def speed_status_block(body):
     """15H from a speed status log (terminal/recorder/speed_status.py)."""
-    pairs = list(zip(body["recorded"], body["reference"]))[:60]
+    pairs = list(zip(body["recorded"], body["reference"], strict=False))[:60]
     pairs += [(NO_SPEED, NO_SPEED)] * (60 - len(pairs))
     out = bytearray(bytes((body["status"] & 0xFF,)) + bcd6(body["start_ms"]) + bcd6(body["end_ms"]))
     for recorded, reference in pairs:

@@ -25,7 +25,7 @@ from terminal.recorder.blocks import FrameError
 GMT8_MS = 8 * 3600 * 1000
 
 TIME = ("now", "time", 6)
-STATUS_NAMES = tuple(("d%d" % i, "gbk", 10) for i in range(8))
+STATUS_NAMES = tuple((f"d{i}", "gbk", 10) for i in range(8))
 
 # collection command word -> (name, layout) of the data the recorder answers with
 COLLECT = {
@@ -62,22 +62,22 @@ def _date_bcd(t_ms):
 
 def _pad(raw, n, name):
     if len(raw) > n:
-        raise ValueError("%s: %d bytes do not fit in %d" % (name, len(raw), n))
+        raise ValueError(f"{name}: {len(raw)} bytes do not fit in {n}")
     return raw + b"\0" * (n - len(raw))
 
 
 def _field(name, kind, n, value):
     if kind == "bcd":
         if not isinstance(value, int) or value < 0 or value >= 10 ** (2 * n):
-            raise ValueError("%s: %r is not a %d-digit number" % (name, value, 2 * n))
-        return bytes.fromhex("%0*d" % (2 * n, value))
+            raise ValueError(f"{name}: {value!r} is not a {2 * n}-digit number")
+        return bytes.fromhex(str(value).zfill(2 * n))
     if kind in ("time", "date"):
         if value is None:
             return b"\0" * n
         return bytes.fromhex(bcd_time(value) if kind == "time" else _date_bcd(value))
     if kind in ("byte", "word"):
         if not isinstance(value, int) or not 0 <= value < 256 ** n:
-            raise ValueError("%s: %r does not fit in %d byte(s)" % (name, value, n))
+            raise ValueError(f"{name}: {value!r} does not fit in {n} byte(s)")
         return value.to_bytes(n, "big")
     if kind == "raw":
         return _pad(bytes(value or b""), n, name)
@@ -85,7 +85,7 @@ def _field(name, kind, n, value):
     try:
         raw = text.encode("ascii" if kind == "ascii" else "gbk")
     except UnicodeEncodeError:
-        raise ValueError("%s: %r is not %s text" % (name, text, kind))
+        raise ValueError(f"{name}: {text!r} is not {kind} text") from None
     return _pad(raw, n, name)
 
 
@@ -100,7 +100,7 @@ def pack(layout, values):
 def _bcd_digits(raw, name):
     digits = raw.hex()
     if not digits.isdigit():
-        raise FrameError("%s: %s is not BCD" % (name, digits))
+        raise FrameError(f"{name}: {digits} is not BCD")
     return digits
 
 
@@ -112,14 +112,14 @@ def _time_of(raw, name, kind):
         digits += "000000"
     y, mo, d, h, mi, s = (int(digits[i:i + 2]) for i in range(0, 12, 2))
     if not (1 <= mo <= 12 and 1 <= d <= calendar.monthrange(2000 + y, mo)[1] and h < 24 and mi < 60 and s < 60):
-        raise FrameError("%s: %s is not a valid date and time" % (name, digits))
+        raise FrameError(f"{name}: {digits} is not a valid date and time")
     return calendar.timegm((2000 + y, mo, d, h, mi, s)) * 1000 - GMT8_MS
 
 
 def unpack(layout, data):
     """The values of ``layout`` read from ``data``; FrameError when it is not that layout."""
     if len(data) != size(layout):
-        raise FrameError("data of %d bytes, the layout has %d" % (len(data), size(layout)))
+        raise FrameError(f"data of {len(data)} bytes, the layout has {size(layout)}")
     values, pos = {}, 0
     for name, kind, n in layout:
         raw = data[pos:pos + n]
@@ -136,7 +136,7 @@ def unpack(layout, data):
             try:
                 values[name] = raw.rstrip(b"\0").decode("ascii" if kind == "ascii" else "gbk")
             except UnicodeDecodeError:
-                raise FrameError("%s: not %s text" % (name, kind))
+                raise FrameError(f"{name}: not {kind} text") from None
     return values
 
 

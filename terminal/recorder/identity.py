@@ -44,7 +44,7 @@ def set_params(storage, values):
     """Write parameters (names from PARAM_NAMES) in one transaction."""
     unknown = [name for name in values if name not in PARAM_NAMES]
     if unknown:
-        raise ValueError("unknown recorder parameter(s): %s" % ", ".join(unknown))
+        raise ValueError("unknown recorder parameter(s): {}".format(", ".join(unknown)))
     create_table(storage)
     with storage.transaction() as db:
         db.executemany("INSERT OR REPLACE INTO rec_param (name, value) VALUES (?, ?)",
@@ -71,7 +71,7 @@ def header_values(params, facts, now_ms):
     total_01km = max(0, facts.get("total_m") or 0) // 100
     serial = "".join(ch for ch in (facts.get("device_id") or "") if ch.isascii() and ch.isalnum())[-4:]
     status = {"now": now_ms, "signals": params.get("status_signals", STATUS_SIGNALS) & 0xFF}
-    status.update(("d%d" % i, fit(name, 10)) for i, name in enumerate(names))
+    status.update((f"d{i}", fit(name, 10)) for i, name in enumerate(names))
     return {
         0x00: {"year": STANDARD_YEAR, "amendment": AMENDMENT},
         0x01: {"licence": fit(facts.get("driver") or "", 18, "ascii")},

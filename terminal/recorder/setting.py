@@ -22,10 +22,10 @@ from the message's) or ``"unknown"`` (not a setting command word); audits are
 from terminal.recorder import blocks, header_blocks, identity
 
 # legal setting words -> (seal action, what is asked, in words)
-LEGAL = {0xC2: ("clock_correction", lambda v: "recorder time %s" % v["now"]),
-         0xC3: ("set_k", lambda v: "K %d" % v["k"]),
-         0xC4: ("initial_mileage", lambda v: "initial mileage %d x 0.1 km" % v["initial_01km"])}
-REFUSAL = "a remote recorder setting %02XH (%s): legal parameters change only under the seal, on site"
+LEGAL = {0xC2: ("clock_correction", lambda v: "recorder time {}".format(v["now"])),
+         0xC3: ("set_k", lambda v: f"K {v['k']}"),
+         0xC4: ("initial_mileage", lambda v: f"initial mileage {v['initial_01km']} x 0.1 km")}
+REFUSAL = "a remote recorder setting {:02X}H ({}): legal parameters change only under the seal, on site"
 # audit parameter -> GB/T 19056 setting command word (for the 14H parameter change blocks)
 PARAMETER_WORDS = {"recorder.vin": 0x82, "recorder.plate": 0x82, "recorder.plate_class": 0x82,
                    "recorder.first_install": 0x83, "recorder.status_config": 0x84}
@@ -37,7 +37,7 @@ def _values_for(command, values):
         return {"vin": values["vin"], "plate": values["plate"], "plate_class": values["plate_class"]}
     if command == 0x83:
         return {"first_install_ms": values["first_install"]}
-    return {"status_signals": values["signals"], "status_names": [values["d%d" % i] for i in range(8)]}
+    return {"status_signals": values["signals"], "status_names": [values[f"d{i}"] for i in range(8)]}
 
 
 def _audits(command, old, new):
@@ -68,7 +68,7 @@ def download(storage, command, param):
         return "bad", []
     if code in LEGAL:
         action, asked = LEGAL[code]
-        return "refused", [("seal_refused", action, None, REFUSAL % (code, asked(values)))]
+        return "refused", [("seal_refused", action, None, REFUSAL.format(code, asked(values)))]
     new = _values_for(code, values)
     old = identity.params(storage)
     audits = _audits(code, old, new)

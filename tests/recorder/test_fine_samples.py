@@ -72,10 +72,10 @@ def test_the_stop_record_holds_a_hundred_distinct_fifth_second_measurements(tmp_
     assert len(set(measured)) == 100                  # each sample its own reading, none repeated
     assert all(0 <= age < 200 for age in ages)
     resolution = pulse_speed_01(1, 200, 1000)         # one pulse in 0.2 s: 18 km/h
-    for (speed, _), at in zip(samples, measured):
+    for (speed, _), at in zip(samples, measured, strict=False):
         assert abs(speed - truth[at]) <= resolution, (at, speed, truth[at])
     # the 5 s of braking show within each second (readings repeated once a second would change
     # at most once a second: 6 times)
     speeds = [s for s, _ in samples]
-    changes = sum(1 for a, b in zip(speeds, speeds[1:]) if a != b)
+    changes = sum(1 for a, b in zip(speeds, speeds[1:], strict=False) if a != b)
     assert changes >= 10

@@ -22,7 +22,7 @@ def packed(code, vals):
 def test_golden_bytes_of_the_header_blocks():
     v = values()
     assert packed(0x00, v) == "1200"                                   # 2012, no amendment
-    assert packed(0x01, v) == "440100123456".encode().hex() + "00" * 6
+    assert packed(0x01, v) == b"440100123456".hex() + "00" * 6
     assert packed(0x02, v) == T0_BCD
     # now, first installation (a day before), initial mileage 0, 123456.7 km in 0.1 km, BCD[4] each
     assert packed(0x03, v) == T0_BCD + "261117190700" + "00000000" + "01234567"

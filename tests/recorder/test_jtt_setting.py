@@ -78,7 +78,7 @@ def test_first_installation_and_status_configuration_are_applied_and_audited(tmp
     desk, link, storage, audits = rig(tmp_path)
     assert setting(desk, 0x83, {"first_install": T0 - 86_400_000})[1] == 0
     assert export.header_values(storage, {}, T0)[0x03]["first_install"] == T0 - 86_400_000
-    names = {"d%d" % i: n for i, n in enumerate(("钥匙", "空重车", "", "", "", "", "", "刹车"))}
+    names = {f"d{i}": n for i, n in enumerate(("钥匙", "空重车", "", "", "", "", "", "刹车"))}
     assert setting(desk, 0x84, {"now": T0, "signals": 0x83, **names})[1] == 0
     status = export.header_values(storage, {}, T0)[0x06]
     assert status["signals"] == 0x83 and status["d0"] == "钥匙" and status["d7"] == "刹车"
