@@ -90,3 +90,16 @@ def test_show_summarises_for_a_technician(state, capsys):
     assert "180 seconds recorded" in text
     assert "stop:" in text and "stopped, top 30.0 km/h in the last 20 s" in text
     assert "sign_in 440100123456" in text and "supply off" in text
+
+
+def test_show_lists_speed_status_logs(state, capsys):
+    storage = Storage(state.database)
+    s = RecordStore(storage)
+    t = T0 + 36_000_000                 # outside the windows the other tests export
+    s.event("speed_status", t, {"t_ms": t, "start_ms": t - 59_000, "end_ms": t, "status": 2,
+                                "recorded": [500] * 60, "reference": [600] * 60})
+    s.flush()
+    storage.close()
+    assert main(["record", "show", "--state", str(state.root)]) == 0
+    text = capsys.readouterr().out
+    assert "speed_status:" in text and "ABNORMAL: the sensor -16.7 % against GNSS" in text

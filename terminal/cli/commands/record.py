@@ -162,4 +162,10 @@ def _event_text(kind: str, body: dict) -> str:
                f"limit {body['limit_kmh']} km/h"
     if kind == "driver":
         return f"{_when(body['t_ms'])} {body['event']} {body['driver_cert']}"
-    return f"{_when(body['t_ms'])} supply {'on' if body['on'] else 'off'}"
+    if kind == "speed_status":
+        rec, ref = sum(body["recorded"]), sum(body["reference"])
+        off = (rec - ref) * 100 / ref if ref else 0.0
+        return f"{_when(body['start_ms'])} .. {_when(body['end_ms'])} " \
+               f"{'normal' if body['status'] == 1 else 'ABNORMAL'}: the sensor {off:+.1f} % against GNSS"
+    cause = {"terminal_off": " (the terminal went down)", "terminal_on": " (the terminal started)"}
+    return f"{_when(body['t_ms'])} supply {'on' if body['on'] else 'off'}{cause.get(body.get('cause'), '')}"
