@@ -43,7 +43,8 @@ class DeviceStepper:
         if self.car.train is not None:
             self.car.train.drive(metres)
         else:
-            self.car.kernel_file.add(metres * self.scenario.vehicle.k // 1000)
+            k = self.scenario.vehicle.k        # from the cumulative distance: no pulse lost to rounding per call
+            self.car.kernel_file.add(whole * k // 1000 - (whole - metres) * k // 1000)
 
     def gnss_epoch(self) -> None:
         self._feed.current = self.vehicle.truth(self.clock() - self.scenario.start_ms)
