@@ -74,3 +74,29 @@ def test_a_48_hour_speed_collection_arrives_in_sub_packages_and_whole(rig):
 def blocks_time(unit):
     from terminal.link.jtt.fields import epoch_ms
     return epoch_ms(unit[:6].hex())
+
+
+def test_header_blocks_and_settings_over_a_real_connection(rig):
+    from terminal.recorder import header_blocks
+    runtime, platform = rig
+
+    def collect(code):
+        sn = platform.command(0x8700, {"command": code, "param": base64.b64encode(
+            blocks.frame(blocks.DOWN, code, b"")).decode("ascii")})
+        reply = platform.wait_for(lambda m: m["header"]["msg_id"] == 0x0700 and m["body"]["seq"] == sn, 10)
+        got, data = blocks.read_frame(base64.b64decode(reply["body"]["data"]), blocks.UP)
+        assert got == code
+        return header_blocks.unpack(header_blocks.COLLECT[code][1], data)
+
+    def setting(code, values):
+        frame = blocks.frame(blocks.DOWN, code, header_blocks.pack(header_blocks.SETTING[code][1], values))
+        sn = platform.command(0x8701, {"command": code, "param": base64.b64encode(frame).decode("ascii")})
+        return platform.wait_reply(sn, 10)["body"]["result"]
+
+    assert collect(0x04)["k"] == 1000
+    assert collect(0x05)["plate"] == "浙A·T1234"                                    # the configured plate
+    now = runtime.clock()
+    assert setting(0xC3, {"now": now - now % 1000, "k": 1234}) == 1                # legal: refused
+    assert collect(0x04)["k"] == 1000 and runtime.terminal.meter.odometer.k == 1000
+    assert setting(0x82, {"vin": "LSVAU2180N2183294", "plate": "浙A88888", "plate_class": "出租"}) == 0
+    assert collect(0x05) == {"vin": "LSVAU2180N2183294", "plate": "浙A88888", "plate_class": "出租"}
