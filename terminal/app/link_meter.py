@@ -73,6 +73,7 @@ class LinkMeter:
         self.status: dict | None = None
         self.device_id: dict | None = None
         self.speed_kmh = 0
+        self.relays_ratings = False      # the meter has relayed a passenger's rating (0x00F5)
 
     # -- the port: what the loop may ask of any meter -------------------------------------------
     def key(self, t, name, amount_fen=None, label=None, order_id=None):
@@ -206,7 +207,8 @@ class LinkMeter:
         return {"kind": "link", "state": self.state, "t": self.t, "powered": self.powered,
                 "trip": [self.trip.trip_no, self.trip.board_ms] if self.trip else None,
                 "totals": self.totals.as_dict(), "shift": self.shift.as_dict(), "shift_info": self.shift_info,
-                "last_trip_no": self.last_trip_no, "utc_offset_min": self.utc_offset_min,
+                "last_trip_no": self.last_trip_no, "relays_ratings": self.relays_ratings,
+                "utc_offset_min": self.utc_offset_min,
                 "tariff": {k: (v.hex() if isinstance(v, bytes) else list(v) if isinstance(v, tuple) else v)
                            for k, v in self.tariff.items()}
                 if self.tariff else None}
@@ -224,6 +226,7 @@ class LinkMeter:
         m.shift = Totalisers(s["shift"])
         m.shift_info = s["shift_info"]
         m.last_trip_no = s["last_trip_no"]
+        m.relays_ratings = s.get("relays_ratings", False)
         if s.get("tariff"):
             m.tariff = {k: (bytes.fromhex(v) if k in ("reserved", "vendor_area") else
                             (tuple(v) if isinstance(v, list) else v)) for k, v in s["tariff"].items()}
