@@ -65,7 +65,8 @@ class PeripheralPort:
         self._port = None
         self._next_query: int | None = None
         self.rejected = 0                    # malformed frames seen
-        self.bytes_in = 0                    # bytes decoded (the simulator waits for its own to arrive)
+        self.bytes_in = 0                    # bytes decoded, and bytes written: the simulator waits
+        self.bytes_out = 0                   # for every byte to have crossed before its clock moves
 
     # --- life cycle --------------------------------------------------------------------------
     def start(self, pace: bool = True):
@@ -107,6 +108,7 @@ class PeripheralPort:
         data = encode(frame)
         with self._write_lock:
             self._port.write(data)
+            self.bytes_out += len(data)
 
     def _emit(self, events: list) -> None:
         for event in events:

@@ -8,7 +8,9 @@
 //   node sim/meter_device_host.mjs --flash FILE [--size BYTES] [--now MS] [--setup JSON]
 //   stdin:  {"t": ms, "uart": "hex"} | {"t", "pulses": n} | {"t", "key": name} | {"t", "power": bool}
 //           {"t", "seal": bool} | {"t", "tick": true} | {"stats": true}
-//   stdout: {"ready": true, "software_id": hex} then per line {"uart": hex, "error"?: text, ...}
+//   stdout: {"ready": true, "software_id": hex} then per line {"uart": hex, "state": meter state, "error"?: text, ...}
+// Time: every command carries the simulated time "t" (ms); the firmware has no clock of its own here,
+// so the clock-set command (0x0001) is answered and the injected time is the device's time.
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, writeSync, fstatSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { dirname, join } from "node:path";
@@ -80,7 +82,8 @@ def _files():
 SETUP = json.loads(${JSON.stringify(setup)})
 CODE_ID = software_id(_files())
 gc.collect()
-dev = MeterDevice(HostFlash(${size}), SETUP["tariffs"], SETUP["profile"], ${now0}, code_id=CODE_ID)
+dev = MeterDevice(HostFlash(${size}), SETUP["tariffs"], SETUP["profile"], ${now0}, params=SETUP.get("params"),
+                  code_id=CODE_ID)
 
 def handle(line):
     cmd = json.loads(line)
@@ -109,6 +112,7 @@ def handle(line):
         dev.tick(t)
     except Exception as exc:
         out["error"] = "%s: %s" % (type(exc).__name__, exc)
+    out["state"] = dev.meter.state
     out["uart"] = binascii.hexlify(dev.take()).decode()
     return json.dumps(out)
 `);

@@ -73,6 +73,7 @@ class LinkMeter:
         self.status: dict | None = None
         self.device_id: dict | None = None
         self.speed_kmh = 0
+        self.answered = False            # a status answer came since the start (clears the first fault)
         self.relays_ratings = False      # the meter has relayed a passenger's rating (0x00F5)
 
     # -- the port: what the loop may ask of any meter -------------------------------------------

@@ -81,6 +81,9 @@ def on_link(metering, now: int, command: int, values: dict) -> None:
     if command == ml.CMD_EVALUATION:
         _relayed_rating(metering, now, values)
         return
+    if command == ml.CMD_STATUS and not meter.answered:
+        meter.answered = True                   # the meter answers: set its clock, read its tariff
+        on_fault(metering, now, False, "answering")
     if command not in _RECORDS:
         replies = meter.on_frame(command, values, now)
         metering.after([], now, state_before=before)
