@@ -125,7 +125,7 @@ class LinkMeter:
         return f"meter-{y:04d}{m:02d}{d:02d}{h:02d}"
 
     # -- frames from the meter ------------------------------------------------------------------
-    def record_from(self, values: dict, now: int) -> dict:
+    def record_from(self, values: dict, now: int, order_id: str = "0") -> dict:
         """The trip record (docs/trip-record.md) of one operation-data body (0x00E8 / 0x00F2)."""
         board = local_ms(values["board"], self.utc_offset_min)
         ah, am = values["alight"]
@@ -138,7 +138,7 @@ class LinkMeter:
         start = min(fare, tariff.get("start_day_fen", 0))
         wh, wm = values["waiting"]
         record = {
-            "trip_no": values["trip_no"], "order_id": "0", "tariff_id": self.tariff_id(),
+            "trip_no": values["trip_no"], "order_id": order_id, "tariff_id": self.tariff_id(),
             "tariff_digest": tariff_digest(self.tariff), "utc_offset_min": self.utc_offset_min,
             "board_ms": board, "alight_ms": alight, "end_ms": alight,
             "distance_m": values["distance_100m"] * 100, "empty_m": values["empty_100m"] * 100,

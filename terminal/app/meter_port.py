@@ -90,7 +90,7 @@ def on_link(metering, now: int, command: int, values: dict) -> None:
         _send(metering, replies)
         return
     try:
-        record = meter.record_from(values, now)
+        record = meter.record_from(values, now, order_id=_order_aboard(metering))
     except (MeterError, ValueError, KeyError) as exc:
         log.error("meter record %s unusable: %s", values.get("trip_no"), exc)
         _send(metering, [ml.ack(command, ok=False)])
@@ -122,6 +122,13 @@ def on_link(metering, now: int, command: int, values: dict) -> None:
         if metering.storage.trip(missing) is None:
             _send(metering, [ml.meter_frame(ml.CMD_RESEND_REQUEST, ml.DOWN, {"trip_no": missing})])
     _send(metering, [ml.meter_frame(ml.CMD_DEVICE_ID, ml.DOWN, {})])   # its head after the trip, to countersign
+
+
+def _order_aboard(metering) -> str:
+    """The on-call order whose passenger boarded (the 905.2 record has no order field), or "0"."""
+    from terminal.app.orders import IN_TRIP
+    orders = metering.term.orders
+    return orders.order_id if orders.state == IN_TRIP else "0"
 
 
 def _relayed_rating(metering, now: int, values: dict) -> None:
