@@ -60,6 +60,9 @@ class FittedMeter:
         self.pulses_sent: int | None = None
         self.from_terminal = 0         # bytes the terminal wrote that the meter has been handed
         self.refused: list[str] = []
+        self.last_t = clock()          # the time of the last input the meter applied
+        self.cuts = 0
+        self.final: dict = {}          # the meter's own account at the end (trips, state, pending)
 
     def start(self) -> FittedMeter:
         self.meter.start(threads=False)
@@ -67,8 +70,32 @@ class FittedMeter:
         return self
 
     def close(self) -> None:
+        self.final = self.meter.stats()
         self.driver.close()
         self.meter.close()
+
+    # -- the device's power-fail drill ------------------------------------------------------------
+    def cut(self) -> None:
+        """The meter's supply is cut at once (``device``: the MicroPython process is killed between
+        two inputs): it journals nothing more; at the next boot it finds itself powered since its
+        last journaled event, which is when the reference sees the power go."""
+        if self.kind != "device" or self.meter.proc is None:
+            return
+        self.meter.kill()
+        self.cuts += 1
+        if self.powered:
+            self.journal.append(("power", (self.last_t, False), {}))
+
+    def restore(self) -> None:
+        """The supply is back: the firmware boots from its flash (a loss longer than the dip closes the trip)."""
+        if self.kind != "device" or self.meter.proc is not None:
+            return
+        t = max(self.clock(), self.last_t)
+        self.meter.restart()
+        self.last_t = t
+        self.journal.append(("power", (t, True), {}))      # the boot powers the meter on
+        if not self.powered:            # the car's supply is off: the supply sense says so at once
+            self._input(("power", (False,)), power=False)
 
     @property
     def state(self) -> str | None:
@@ -84,6 +111,7 @@ class FittedMeter:
         if journal_as is not None and answer:
             name, args = journal_as
             self.journal.append((name, (t,) + args, {}))
+            self.last_t = t
         return bool(answer)
 
     def press(self, key: str, amount_fen: int | None = None, label: str | None = None) -> bool:

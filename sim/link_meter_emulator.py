@@ -43,6 +43,11 @@ class LinkMeterEmulator:
     def close(self) -> None:
         self.pty.close()
 
+    def stats(self) -> dict:
+        dev = self.device
+        return {"state": dev.meter.state, "trips": dev.meter.totals.hirings,
+                "pending": [r["trip_no"] for r in dev.pending]}
+
     def answer(self, **cmd) -> dict:
         """One input at the caller's time, as the device emulator's ``command``: {} or {"error": ...}."""
         t = cmd.get("t", self.clock())

@@ -75,11 +75,18 @@ class MeterDeviceEmulator:
         self.boots += 1
 
     def kill(self) -> None:
-        """Cut the power: the firmware stops wherever it is."""
+        """Cut the power: the firmware stops wherever it is — between two commands or inside one
+        (the signal does not wait for the command lock: a flash write may be cut half done)."""
+        proc = self.proc
+        if proc is None:
+            return
+        try:
+            os.kill(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         with self._lock:
-            if self.proc is not None:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+            proc.wait()
+            if self.proc is proc:
                 self.proc = None
 
     def restart(self) -> None:
@@ -108,9 +115,12 @@ class MeterDeviceEmulator:
                 line = proc.stdout.readline()
             except (BrokenPipeError, OSError, ValueError):
                 return {}
-        if not line:
+        try:
+            answer = json.loads(line) if line else {}
+        except ValueError:
+            return {}                 # the line was cut by the power cut
+        if not answer:
             return {}
-        answer = json.loads(line)
         if answer.get("error"):
             self.errors.append(answer["error"])
         self.state = answer.get("state", self.state)

@@ -154,7 +154,7 @@ def on_fault(metering, now: int, active: bool, reason: str) -> None:
     term = metering.term
     meter.fault = f"计价器故障 (meter link): {reason}" if active else None
     term.reporting.flag("meter_fault", active, now)
-    term.show_sign(term.follower.meter("out_of_service" if active else meter.state))
+    term.show_sign(term.follower.meter_fault(active))
     if not active:
         link = getattr(term.devices, "meter_link", None)
         if link is not None:
