@@ -9,6 +9,8 @@ terminal. The script judges the meter's state by the meter's own display, as a d
 
 from __future__ import annotations
 
+from sim.fitted_meter import MeterSyncError
+from sim.loop_step import SimError
 from sim.shift_script import ShiftScript
 
 TOLL_LABEL = "通行费"
@@ -44,7 +46,10 @@ class MeterKeysScript(ShiftScript):
             if name is not None:
                 self.meter.press(name)
         r.clock.now += hold_ms
-        self.meter.exchange(r.loop.drain)
+        try:
+            self.meter.exchange(r.loop.drain)
+        except MeterSyncError as exc:
+            raise SimError(f"the fitted meter: {exc}") from None
 
     def _meter_key(self, key: str, long: bool) -> str | None:
         state = self.meter.state

@@ -109,7 +109,11 @@ class ShiftRunner:
     def _fitted_meter_second(self) -> None:
         """A meter fitted on the link gets the car's supply and pulses, and its bytes cross (sim/fitted_meter.py)."""
         if self.car.fitted_meter is not None:
-            self.car.fitted_meter.second(self.vehicle.odometer_m, self.incidents.powered, self.loop.drain)
+            from sim.fitted_meter import MeterSyncError
+            try:
+                self.car.fitted_meter.second(self.vehicle.odometer_m, self.incidents.powered, self.loop.drain)
+            except MeterSyncError as exc:
+                raise SimError(f"the fitted meter: {exc}") from None
 
     def _schedule_incidents(self) -> dict[int, list[Action]]:
         """Incidents at a time go on the clock now; those anchored to a driving action wait for it."""
