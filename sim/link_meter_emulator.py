@@ -17,6 +17,7 @@ from meter.device.firmware import MeterDevice
 from meter.device.flash import RamFlash
 from meter.errors import MeterError, TariffError
 from sim.meter_device import DEFAULT_PROFILE
+from sim.meter_device_commands import apply
 from sim.pty import PtyDevice
 
 FLASH_BYTES = 256 * 1024
@@ -50,19 +51,11 @@ class LinkMeterEmulator:
 
     def answer(self, **cmd) -> dict:
         """One input at the caller's time, as the device emulator's ``command``: {} or {"error": ...}."""
-        t = cmd.get("t", self.clock())
+        cmd.setdefault("t", self.clock())
         dev = self.device
         out: dict = {}
         try:
-            if "uart" in cmd:
-                dev.receive(t, bytes.fromhex(cmd["uart"]))
-            elif "pulses" in cmd:
-                dev.pulses(t, cmd["pulses"])
-            elif "key" in cmd:
-                dev.press(t, cmd["key"], cmd.get("amount_fen"), cmd.get("label"))
-            elif "power" in cmd:
-                dev.power(t, cmd["power"])
-            dev.tick(t)
+            apply(dev, cmd)
         except (MeterError, TariffError, ValueError) as exc:
             out["error"] = f"{type(exc).__name__}: {exc}"
             self.errors.append(out["error"])
