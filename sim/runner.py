@@ -41,7 +41,7 @@ __all__ = ["ShiftRunner", "SimError"]
 class ShiftRunner:
     def __init__(self, scenario: Scenario, out_dir: str | Path, *, speed: float | None = None,
                  broker: Broker | None = None, render: bool = True, state_dir: Path | None = None,
-                 on_tick: Callable[[dict], None] | None = None, link: str = "mqtt") -> None:
+                 on_tick: Callable[[dict], None] | None = None, link: str = "mqtt", meter: str = "internal") -> None:
         self.clock = ShiftClock(scenario.start_ms, speed)
         self.scenario = scenario
         self.out = Path(out_dir)
@@ -49,7 +49,7 @@ class ShiftRunner:
         self.render = render
         self.on_tick = on_tick
         self.car = Installation(scenario, self.out, self.clock, broker=broker, render=render, state_dir=state_dir,
-                                link=link)
+                                link=link, meter=meter)
         self.notes: list[str] = []
         self.recorder_truth: dict[int, int] = {}   # second start ms -> the vehicle's mean speed, 0.1 km/h
         self.recorder_fine_truth: dict[int, int] = {}   # end of each 0.2 s -> the vehicle's speed over it
@@ -78,7 +78,7 @@ class ShiftRunner:
             limits = {k: v for k, v in self.scenario.recorder.items() if k in ("speed_limit_kmh", "overspeed_s")}
             if limits:       # the platform's speed limit, as a params command (docs/recorder.md)
                 self.loop.command(car.platform.params, self.scenario.vehicle.terminal_id, limits)
-            self.script = ShiftScript(self, self._schedule_incidents())
+            self.script = self._script_class()(self, self._schedule_incidents())
             self.clock.at(self.now, self.script.resume)
             self._next_tick = self.now + 1000
             self._tick_no = 0
@@ -99,6 +99,22 @@ class ShiftRunner:
             return self._collect()
         finally:
             car.close()
+
+    def _script_class(self):
+        """The driver presses the meter's own keys when a meter is fitted on the link (sim/meter_keys.py)."""
+        if self.car.fitted_meter is None:
+            return ShiftScript
+        from sim.meter_keys import MeterKeysScript
+        return MeterKeysScript
+
+    def _fitted_meter_second(self) -> None:
+        """A meter fitted on the link gets the car's supply and pulses, and its bytes cross (sim/fitted_meter.py)."""
+        if self.car.fitted_meter is not None:
+            from sim.fitted_meter import MeterSyncError
+            try:
+                self.car.fitted_meter.second(self.vehicle.odometer_m, self.incidents.powered, self.loop.drain)
+            except MeterSyncError as exc:
+                raise SimError(f"the fitted meter: {exc}") from None
 
     def _schedule_incidents(self) -> dict[int, list[Action]]:
         """Incidents at a time go on the clock now; those anchored to a driving action wait for it."""
@@ -145,6 +161,7 @@ class ShiftRunner:
                 self.car.counter.read(t)
 
     def _loop_periodic(self) -> None:
+        self._fitted_meter_second()
         self.loop.drain()
         self.car.terminal.periodic(self.now)
         self.witness.observe()
