@@ -160,15 +160,16 @@ class Reporting:
             chain=self.chain_head()), "location")
 
     def sensor_items(self, now: int) -> dict:
-        """``extra.pulse_speed`` (0.1 km/h, the driving recorder's pulse speed) while the pulse samples are
-        fresh and ``extra.satellites`` (used by a fresh fix): JT/T 808 location items 0x03 and 0x31
+        """``extra.pulse_speed`` (0.1 km/h) while the driving recorder takes its speed from the pulse sensor
+        (fresh samples, no pulse fault) and ``extra.satellites`` (used by a fresh fix): JT/T 808 items 0x03, 0x31
         (docs/jtt-mapping.md). The board knows no modem signal strength, so item 0x30 is never sent."""
-        from terminal.recorder.core import STALE_MS
+        from terminal.recorder.core import SOURCE_PULSES
         items = {}
         recorder = getattr(self.term, "recorder", None)
-        source = recorder.core.source if recorder is not None else None
-        if source is not None and source.pulse_t is not None and 0 <= now - source.pulse_t <= STALE_MS:
-            items["pulse_speed"] = min(max(int(source.pulse_speed), 0), 0xFFFF)
+        if recorder is not None:
+            speed, source = recorder.core.source.at(now)[:2]     # the recorder's own choice of speed now
+            if source == SOURCE_PULSES:
+                items["pulse_speed"] = min(max(int(speed), 0), 0xFFFF)
         if self.fix_fresh(now) and self.fix.sats is not None:
             items["satellites"] = min(max(int(self.fix.sats), 0), 255)
         return items
