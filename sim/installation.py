@@ -136,8 +136,12 @@ class Installation:
         self.printer.serve_pty(self.printer_pty)
         from printer.device import open_printer
         from printer.spooler import Spooler
-        self.spooler = Spooler(StoredJobs(self.storage.receipt_queue), lambda: open_printer(self.printer_pty.path),
-                               self.events, clock)
+        if getattr(clock, "speed", 1) is None:    # the virtual clock: the same conversation, in process
+            from sim.loopback_port import open_loopback_printer
+            connect = functools.partial(open_loopback_printer, self.printer_pty.path, self.printer.feed)
+        else:
+            connect = functools.partial(open_printer, self.printer_pty.path)
+        self.spooler = Spooler(StoredJobs(self.storage.receipt_queue), connect, self.events, clock)
         self.gnss = PtyGnss(self.events, clock)
         self.display = FrameRecorder(DriverDisplay(open_display(profile.display)), clock,
                                      self.out / "frames" if self.render else None)
@@ -179,6 +183,8 @@ class Installation:
                 device.close()
         if getattr(self, "counter", None) is not None:
             self.counter.stop()
+        if getattr(self, "kernel_file", None) is not None:
+            self.kernel_file.close()
         if getattr(self, "spooler", None) is not None:
             self.spooler.stop()
         for name in ("platform",):
