@@ -167,7 +167,7 @@ def _stamp(epoch_ms, style: str, midnights: dict) -> tuple[str, str, datetime.da
     s, ms = divmod(ms, 1000)
     h, s = divmod(s, 3600)
     m, s = divmod(s, 60)
-    hms = "%02d%02d%02d.%02d" % (h, m, s, ms // 10) if style == "ublox" else "%02d%02d%02d.%03d" % (h, m, s, ms)
+    hms = f"{h:02d}{m:02d}{s:02d}.{ms // 10:02d}" if style == "ublox" else f"{h:02d}{m:02d}{s:02d}.{ms:03d}"
     return hms, dmy, midnight
 
 
