@@ -4,8 +4,9 @@ In the simulator room. On a virtual clock the terminal's own timer threads would
 time, so each simulated second the runner has ``DeviceStepper`` send what the car did: the
 metres driven as pulses (gpiozero pulse train or the kernel counter's file), the counter's
 sample, one NMEA epoch of the vehicle's truth through the GNSS pty (silent, without fix or
-with an antenna report when an incident says so), and a synchronous run of the receipt
-spooler that waits its retry time after the printer held a job.
+with an antenna report when an incident says so), and the receipt spooler's turn, taken
+synchronously when its worker thread would have woken: a job queued, the idle status poll
+due, or the retry time after the printer held a job.
 """
 
 from __future__ import annotations
