@@ -64,8 +64,8 @@ class ShiftRunner:
     def run(self) -> dict:
         started = time.monotonic()
         car = self.car
-        car.build()
         try:
+            car.build()         # inside: a fitting that fails half way is taken out again
             self.vehicle = Vehicle(self.scenario.vehicle.origin)
             self.stepper = DeviceStepper(car, self.vehicle, self.scenario, self.clock)
             self.witness = Witness(self)
