@@ -24,6 +24,8 @@ import json
 import logging
 import queue
 import re
+import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -358,6 +360,16 @@ class MqttLink:
 
     def _on_connect_fail(self, client, userdata) -> None:
         error = f"cannot reach {self.config.host}:{self.config.port}"
+        # paho calls this inside its ``except OSError``: the exception says why (refused, no
+        # route, the broker's certificate not trusted...)
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            error = (f"TLS with {self.config.host}:{self.config.port} failed: certificate verify failed: "
+                     f"{exc.verify_message} (is mqtt.tls_ca the broker's CA?)")
+        elif isinstance(exc, ssl.SSLError):
+            error = f"TLS with {self.config.host}:{self.config.port} failed: {exc.reason or exc}"
+        elif exc is not None:
+            error = f"{error}: {exc.strerror or exc}" if isinstance(exc, OSError) else f"{error}: {exc}"
         if error != self.last_error:
             log.warning("mqtt: %s", error)
         self.last_error = error

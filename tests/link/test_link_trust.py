@@ -232,3 +232,39 @@ def test_item2_the_signature_in_the_payload_is_the_one_of_docs(car):
     sent = [json.loads(line) for line in (car.tmp / "mqtt.jsonl").read_text().splitlines()]
     message = next(m["payload"] for m in sent if m["dir"] == "out" and m["payload"].get("cmd_id") == cmd_id)
     assert downlink.verify(f"taxi/{TID}/down/notice", message, key) == ""
+
+
+def test_wanted_every_reader_thread_counts_for_the_watchdog_the_sign_and_jt_links_too(car):
+    """'If a reader thread dies anyway, the terminal notices and restarts it, and the watchdog is
+    fed only while the loop and its links are healthy': the serial sign's threads and the JT/T
+    links' threads count like the GNSS reader's."""
+    runtime = car.runtime
+    assert runtime.healthy()
+    sign = runtime.devices.sign
+    real = list(sign._threads)
+    sign._threads[0] = threading.Thread(target=lambda: None, name="sign-reader")   # ended by an exception
+    try:
+        assert runtime.threads()["sign"] is False and not runtime.healthy()
+    finally:
+        sign._threads[:] = real
+    assert runtime.healthy()
+
+    class JtLink:                               # a JT/T 808 link whose reader thread ended
+        name = "jt808"
+
+        def __init__(self):
+            self.stopped = threading.Event()
+            self._thread = threading.Thread(target=lambda: None, name="link-jt808")
+
+        def _run(self):
+            self.stopped.wait()
+
+    link = JtLink()
+    runtime.jt_links.append(link)
+    try:
+        assert runtime.threads()["jt808"] is False and not runtime.healthy()
+        assert runtime.supervise() == ["jt808"]
+        assert runtime.threads()["jt808"] and runtime.healthy()
+    finally:
+        runtime.jt_links.remove(link)
+        link.stopped.set()
