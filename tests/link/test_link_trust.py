@@ -222,6 +222,13 @@ def test_item8_reports_say_only_what_is_true(car):
     term.outbox.pump()
     loc = centre.wait_for(lambda m: m.kind == "location" and m.payload["extra"]["operating"] == "out_of_service", 10)
     assert loc.valid and loc.payload["status"] & (1 << 4) and not loc.payload["status"] & (1 << 1)
+    # the meter stops answering: alarm bit 10 and health's meter.ok say the same
+    term.events.put(Event("meter_fault", term.clock(), {"active": True, "reason": "no answer"}))
+    wait_until(lambda: "meter_fault" in term.reporting.flags, "meter fault raised")
+    term.reporting.health(term.clock())
+    term.outbox.pump()
+    health = centre.wait_for(lambda m: m.kind == "health" and m.payload["alarm"] & (1 << 10), 10)
+    assert health.valid and health.payload["devices"]["meter"]["ok"] is False
 
 
 def test_item2_the_signature_in_the_payload_is_the_one_of_docs(car):
