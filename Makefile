@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml $(MPDIR)/package.json Makefile
 	fi
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]' --config-settings editable_mode=compat
+	$(BIN)/python -m pip install -q -e '.[test]'
 	cd $(MPDIR) && npm install --no-audit --no-fund --silent
 	touch $(STAMP)
 

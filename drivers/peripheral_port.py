@@ -1,10 +1,24 @@
-"""The reader thread of a JT/T 905.2 peripheral on its serial port (device layer).
+"""A JT/T 905.2 peripheral on its serial port (device layer): what the sign, the meter on the link and
+the passenger evaluator share.
 
-The rooftop sign, the meter on the link and the passenger evaluator all read their port the
-same way: block until bytes come, hand them on, and survive a port that fails under them.
+``PeripheralPort`` opens the port, runs the reader thread (``read_forever``: block until bytes
+come, hand them on, survive a port that fails under them), decodes frames, and — for a device
+that is queried (``query_interval_ms``) — paces the status queries and judges the answers with
+``SignHealth``: a silent or garbling device raises a fault event (``fault_kind``), its return
+clears it. A subclass says what its query is (``_query_frame``) and what a well-formed frame
+means (``_frame``). ``start(pace=False)`` leaves the pacing to the caller's clock (``pace(now)``,
+the simulator's virtual time); the reader thread runs either way.
 """
 
+import queue
+import threading
+from collections.abc import Callable
+
 import serial
+
+from drivers.event import Event
+from drivers.peripheral_frame import Frame, FrameDecoder, FrameError, Rejected, encode
+from drivers.sign_health import SignHealth
 
 
 def read_forever(port, stop, on_data, on_error=None) -> None:
@@ -24,3 +38,159 @@ def read_forever(port, stop, on_data, on_error=None) -> None:
             continue
         if data:
             on_data(data)
+
+
+class PeripheralPort:
+    name = "905.2 peripheral"     # in messages and thread names
+    fault_kind = "sign_fault"     # the event a silent or garbling device raises
+
+    def __init__(self, url: str, events: queue.Queue, clock: Callable[[], int], *, vendor: int = 0,
+                 baudrate: int = 9600, query_interval_ms: int | None = None, answer_timeout_ms: int = 500,
+                 fault_after: int = 3) -> None:
+        if query_interval_ms is not None and answer_timeout_ms >= query_interval_ms:
+            raise ValueError("answer_timeout_ms must be shorter than query_interval_ms")
+        self.url = url
+        self._events = events
+        self._clock = clock
+        self.vendor = vendor
+        self._baudrate = baudrate
+        self.query_interval_ms = query_interval_ms
+        self.health = SignHealth(answer_timeout_ms, fault_after)
+        self._decoder = FrameDecoder()
+        self._lock = threading.Lock()        # health, the decoder and the subclass's fields
+        self._write_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._wake = threading.Event()       # a query went out: the pacer's next deadline moved
+        self._threads: list[threading.Thread] = []
+        self._port = None
+        self._next_query: int | None = None
+        self.rejected = 0                    # malformed frames seen
+        self.bytes_in = 0                    # bytes decoded, and bytes written: the simulator waits
+        self.bytes_out = 0                   # for every byte to have crossed before its clock moves
+
+    # --- life cycle --------------------------------------------------------------------------
+    def start(self, pace: bool = True):
+        try:
+            # A long read timeout: the reader blocks until the device speaks, and close() ends
+            # the wait at once with cancel_read(); polling at 20 Hz cost CPU for nothing.
+            self._port = serial.serial_for_url(self.url, baudrate=self._baudrate, timeout=1.0)
+        except (serial.SerialException, ValueError) as exc:
+            raise serial.SerialException(f"{self.name}: cannot open {self.url}: {exc}") from exc
+        loops = [(self._read_loop, "reader")]
+        if pace and self.query_interval_ms is not None:
+            loops.append((self._pace_loop, "pacer"))
+        for target, role in loops:
+            thread = threading.Thread(target=target, name=f"{self.name}-{role}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._port is not None and hasattr(self._port, "cancel_read"):
+            self._port.cancel_read()
+        for thread in self._threads:
+            thread.join(timeout=2)
+        if self._port is not None:
+            self._port.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- sending -------------------------------------------------------------------------------
+    def _send(self, frame: Frame) -> None:
+        if self._port is None:
+            raise RuntimeError(f"{self.name} driver not started")
+        data = encode(frame)
+        with self._write_lock:
+            self._port.write(data)
+            self.bytes_out += len(data)
+
+    def _emit(self, events: list) -> None:
+        for event in events:
+            if event.kind == "sign_fault" and self.fault_kind != "sign_fault":
+                event = Event(self.fault_kind, event.t_ms, event.data)
+            self._events.put(event)
+
+    def _query_frame(self, t: int) -> Frame:
+        raise NotImplementedError
+
+    def query(self) -> None:
+        """Send a status query now (the pacer also sends one every ``query_interval_ms``)."""
+        t = self._clock()
+        with self._lock:
+            events = self.health.asked(t)
+        self._emit(events)
+        self._send(self._query_frame(t))
+        self._wake.set()
+
+    # --- pacing --------------------------------------------------------------------------------
+    def pace(self, now: int) -> int:
+        """One pacing step at ``now``: an overdue answer counts as failed, a due query goes out.
+        Returns when the next thing is due."""
+        with self._lock:
+            events = self.health.due(now)
+        self._emit(events)
+        if self._next_query is None or now >= self._next_query:
+            self._next_query = now + self.query_interval_ms
+            try:
+                self.query()
+            except (serial.SerialException, OSError) as exc:
+                if not self._stop.is_set():
+                    with self._lock:
+                        self.health.garbage(now, f"write failed: {exc}")
+        with self._lock:
+            deadline = self.health.deadline()
+        return self._next_query if deadline is None else min(self._next_query, deadline)
+
+    def _pace_loop(self) -> None:
+        """Sleeps until the next thing due (the next query, or the answer deadline of the
+        one outstanding), woken early when a query goes out: not a fixed-rate poll."""
+        while not self._stop.is_set():
+            self._wake.clear()  # before reading the deadline: a query after this still wakes us
+            until = self.pace(self._clock())
+            if self._stop.is_set():
+                return
+            self._wake.wait(min(max(until - self._clock(), 5), 1000) / 1000)
+
+    # --- reading -------------------------------------------------------------------------------
+    def _read_loop(self) -> None:
+        read_forever(self._port, self._stop, self.received, self._read_failed)
+
+    def _read_failed(self, reason: str) -> None:
+        with self._lock:
+            self._emit(self.health.garbage(self._clock(), reason))
+
+    def _frame(self, frame: Frame, t: int, events: list):
+        """A well-formed frame (under the lock): FrameError if it makes no sense here; may return a
+        callable to run once the events are on the queue (an answer to send)."""
+        raise NotImplementedError
+
+    def received(self, data: bytes) -> None:
+        """Decode bytes from the device (the reader thread; tests call it directly)."""
+        t = self._clock()
+        events: list = []
+        after = []
+        with self._lock:
+            for item in self._decoder.feed(data):
+                if isinstance(item, Rejected):
+                    self.rejected += 1
+                    events += self.health.garbage(t, item.reason)
+                    continue
+                try:
+                    then = self._frame(item, t, events)
+                except FrameError as exc:
+                    self.rejected += 1
+                    events += self.health.garbage(t, str(exc))
+                    continue
+                if then is not None:
+                    after.append(then)
+        self._emit(events)
+        for then in after:
+            then()
+        with self._lock:
+            self.bytes_in += len(data)

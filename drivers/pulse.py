@@ -9,8 +9,13 @@ Two counters, chosen by the board profile's ``pulse_counter``:
   Linux counter subsystem counts in the kernel (e.g. the ``interrupt-cnt`` driver bound to the pulse
   GPIO in the device tree); we read its cumulative count file.
 
-Either one puts ``Event("pulses", t_ms, {"count": n})`` on the queue each ``period_ms`` (``sample()``
-does one, the ``start()`` thread repeats it). ``PulseWatch`` (pure) tells when the count stands still
+Either one reads the count every ``fine_ms`` (200 ms: the driving recorder's 0.2 s stop data,
+docs/recorder.md) and puts ``Event("pulses", t_ms, {"count": n, "fine": [[t, count], ...]})`` on
+the queue each ``period_ms``: ``count`` as before, ``fine`` the readings since the last event,
+oldest first, the last one being ``count`` at ``t_ms``. The loop sees one event a period whatever
+the fine rate (``read()`` takes one reading, ``sample()`` one reading and the event; the
+``start()`` thread repeats them). ``fine_ms`` falls back to ``period_ms`` where that is not a
+multiple of it. ``PulseWatch`` (pure) tells when the count stands still
 while GNSS says the car moves: ``Event("pulse_silent", t_ms, {"since_ms": ..., "active": True})``,
 and ``active: False`` once pulses come back.
 """
@@ -29,15 +34,21 @@ class PulseError(RuntimeError):
     """The pulse count cannot be read."""
 
 
-class _Sampler:
-    """Puts the cumulative count on the queue every ``period_ms`` from a thread."""
+FINE_MS = 200
+MAX_FINE = 64          # readings kept for the next event while the events cannot be made
 
-    def __init__(self, events: queue.Queue, clock: Callable[[], int], period_ms: int) -> None:
+
+class _Sampler:
+    """Reads the cumulative count every ``fine_ms``, puts it on the queue every ``period_ms``, from a thread."""
+
+    def __init__(self, events: queue.Queue, clock: Callable[[], int], period_ms: int, fine_ms: int = FINE_MS) -> None:
         if period_ms <= 0:
             raise ValueError(f"period_ms must be positive, got {period_ms}")
         self._events = events
         self._clock = clock
         self.period_ms = period_ms
+        self.fine_ms = fine_ms if 0 < fine_ms <= period_ms and period_ms % fine_ms == 0 else period_ms
+        self._fine: list[list[int]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.error: str | None = None  # why the last sample failed, if it did
@@ -46,8 +57,18 @@ class _Sampler:
     def count(self) -> int:
         raise NotImplementedError
 
-    def sample(self) -> Event:
-        event = Event("pulses", self._clock(), {"count": self.count})
+    def read(self, t_ms: int | None = None) -> None:
+        """One fine reading (at ``t_ms`` where a stepped clock says when), kept for the next event."""
+        t = self._clock() if t_ms is None else t_ms
+        self._fine.append([t, self.count])
+        if len(self._fine) > MAX_FINE:
+            del self._fine[0]
+
+    def sample(self, t_ms: int | None = None) -> Event:
+        self.read(t_ms)
+        fine, self._fine = self._fine, []
+        t, count = fine[-1]
+        event = Event("pulses", t, {"count": count, "fine": fine})
         self._events.put(event)
         return event
 
@@ -57,9 +78,15 @@ class _Sampler:
         return self
 
     def _run(self) -> None:
-        while not self._stop.wait(self.period_ms / 1000):
+        per_event = self.period_ms // self.fine_ms
+        n = 0
+        while not self._stop.wait(self.fine_ms / 1000):
+            n += 1
             try:
-                self.sample()
+                if n % per_event:
+                    self.read()
+                else:
+                    self.sample()
                 self.error = None
             except PulseError as exc:
                 # No event: a count that stops moving is what PulseWatch reports.
@@ -73,8 +100,8 @@ class _Sampler:
 
 class GpioPulseCounter(_Sampler):
     def __init__(self, pin: int, events: queue.Queue, clock: Callable[[], int], pin_factory,
-                 *, period_ms: int = 1000) -> None:
-        super().__init__(events, clock, period_ms)
+                 *, period_ms: int = 1000, fine_ms: int = FINE_MS) -> None:
+        super().__init__(events, clock, period_ms, fine_ms)
         self._count = 0
         self._lock = threading.Lock()
         self.device = DigitalInputDevice(pin, pull_up=True, pin_factory=pin_factory)
@@ -95,8 +122,9 @@ class GpioPulseCounter(_Sampler):
 
 
 class KernelPulseCounter(_Sampler):
-    def __init__(self, path: str, events: queue.Queue, clock: Callable[[], int], *, period_ms: int = 1000) -> None:
-        super().__init__(events, clock, period_ms)
+    def __init__(self, path: str, events: queue.Queue, clock: Callable[[], int], *, period_ms: int = 1000,
+                 fine_ms: int = FINE_MS) -> None:
+        super().__init__(events, clock, period_ms, fine_ms)
         self.path = Path(path)
         self._base = None
         self._base = self._read()  # fail at start, not later, if the counter is absent

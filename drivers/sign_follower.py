@@ -2,8 +2,10 @@
 
 for_hire → vacant; hired, stopped, settling → occupied; out_of_service → out of service;
 the driver signed out (until the next sign-in) → out of service, as at a shift change
-(docs/sign.md); an accepted on-call order while for hire → on call; a confirmed emergency alarm → alarm, above all
-else; when the alarm is released the sign goes back to whatever the rest of the situation says.
+(docs/sign.md); an accepted on-call order while for hire → on call; a meter fault of a meter on the 905.2
+link → out of service until the meter answers again, whatever state the meter last reported; a
+confirmed emergency alarm → alarm, above all else; when the alarm is released the sign goes back to
+whatever the rest of the situation says.
 """
 
 METER_STATES = ("for_hire", "hired", "stopped", "settling", "out_of_service")
@@ -19,6 +21,7 @@ class SignFollower:
         self._on_call = False
         self._alarm = False
         self._signed_out = False
+        self._meter_fault = False
         self._shown = self.wanted()
 
     @staticmethod
@@ -29,6 +32,8 @@ class SignFollower:
     def wanted(self) -> str:
         if self._alarm:
             return "alarm"
+        if self._meter_fault:
+            return "out_of_service"
         if self._meter in _OCCUPIED:
             return "occupied"
         if self._meter == "out_of_service" or self._signed_out:
@@ -52,6 +57,11 @@ class SignFollower:
         """The meter moved to ``state`` (one of METER_STATES)."""
         self._check(state)
         self._meter = state
+        return self._changed()
+
+    def meter_fault(self, active: bool) -> str | None:
+        """The meter on the link went silent or garbled (True), or answers again (False)."""
+        self._meter_fault = bool(active)
         return self._changed()
 
     def on_call(self, accepted: bool) -> str | None:

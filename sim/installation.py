@@ -60,8 +60,11 @@ class Installation:
     """The car's terminal and everything around it; ``build()`` fits it, ``close()`` takes it out."""
 
     def __init__(self, scenario: Scenario, out_dir: Path, clock: Callable[[], int], *, broker: Broker | None = None,
-                 render: bool = True, state_dir: Path | None = None, link: str = "mqtt") -> None:
+                 render: bool = True, state_dir: Path | None = None, link: str = "mqtt",
+                 meter: str = "internal") -> None:
         self.scenario = scenario
+        self.meter_kind = meter           # "internal", or a meter fitted on the 905.2 link (link / device)
+        self.fitted_meter = None
         self.link_name = link             # "mqtt", or a JT/T link (jt808 / jt905) beside it
         self.jt_platform = None
         self.jt_links: list = []
@@ -98,7 +101,7 @@ class Installation:
             **jt,
             "terminal": {"id": v.terminal_id, "state_dir": str(state_dir), "plate": v.plate,
                          "company": v.company, "driver_cert": sc.driver_cert},
-            "meter": {"k": v.k},
+            "meter": {"k": v.k, **({"kind": "link"} if self.meter_kind != "internal" else {})},
             "report": dict(sc.report),
             "recorder": {k: v for k, v in sc.recorder.items() if k in ("continuous_s", "rest_s", "daily_s")},
             "sign": {"query_s": 60},
@@ -144,16 +147,27 @@ class Installation:
         from terminal.link.mqtt import MqttLink
         self.link = MqttLink(self.config["mqtt"], self.events, clock, software=self.identity.software_id)
         devices = Devices(sign=self.sign, display=self.display, spooler=self.spooler, gnss=None, link=self.link,
-                          inputs=[self.keys, self.alarm_buttons, self.ignition], pulse_counter=self.counter)
+                          inputs=[self.keys, self.alarm_buttons, self.ignition], pulse_counter=self.counter,
+                          meter_link=self._fit_meter())
         self.terminal = Terminal(
             self.config, storage=self.storage, schedule=installed_schedule(self.state), events=self.events,
             clock=clock, devices=devices, software_id=self.identity.software_id, identity_ok=self.identity.ok,
             identity_reason=self.identity.reason, audit=self.audit, receipt_builder=self._receipt,
             seal=Seal(self.state.device_id(), self.state.role_key("authority"), switch_closed_from_audit(self.audit)))
-        journal_meter(self.terminal.meter, self.journal)
+        if self.fitted_meter is None:     # a fitted meter journals what it accepted itself
+            journal_meter(self.terminal.meter, self.journal)
         if self.jt_platform is not None:
             from terminal.app.jt_desk import attach
             self.jt_links = attach(self.terminal, self.config, self.events, clock)
+
+    def _fit_meter(self):
+        """``--meter link|device``: the sealed meter in the car and the terminal's driver for its link."""
+        if self.meter_kind == "internal":
+            return None
+        from sim.fitted_meter import FittedMeter
+        self.fitted_meter = FittedMeter(self.meter_kind, self.scenario, self.out, self.clock, self.events,
+                                        self.journal).start()
+        return self.fitted_meter.driver
 
     def _receipt(self, record: dict):
         from printer.receipt import Vehicle as ReceiptVehicle
@@ -189,6 +203,8 @@ class Installation:
             self.printer_pty.close()
         if getattr(self, "sign_emulator", None) is not None:
             self.sign_emulator.close()
+        if self.fitted_meter is not None:
+            self.fitted_meter.close()
         if getattr(self, "storage", None) is not None:
             self.audit.conn.close()
             self.storage.close()

@@ -29,10 +29,10 @@ DEFAULT_PROFILE = {"plate": "AD1234", "licence": "L-440100", "driver": "44010012
 
 class MeterDeviceEmulator:
     def __init__(self, flash: Path, clock: Callable[[], int], tariffs: list, profile: dict | None = None,
-                 size: int = FLASH_BYTES) -> None:
+                 size: int = FLASH_BYTES, params: dict | None = None) -> None:
         self.flash = Path(flash)
         self.clock = clock
-        self.setup = {"tariffs": tariffs, "profile": profile or DEFAULT_PROFILE}
+        self.setup = {"tariffs": tariffs, "profile": profile or DEFAULT_PROFILE, "params": params}
         self.size = size
         self.pty = PtyDevice()
         self.path = self.pty.path
@@ -43,10 +43,20 @@ class MeterDeviceEmulator:
         self.software_id: str | None = None
         self.errors: list[str] = []
         self.boots = 0
+        self.state: str | None = None         # the meter's state after the last command
+        self.bytes_out = 0                    # bytes its UART sent (the simulator waits for them to arrive)
+
+    def answer(self, **cmd) -> dict:
+        """``command`` under the name the simulator's fitted meter uses for both meter kinds."""
+        return self.command(**cmd)
 
     # -- life cycle ---------------------------------------------------------------------------
-    def start(self) -> MeterDeviceEmulator:
+    def start(self, threads: bool = True) -> MeterDeviceEmulator:
+        """``threads=False``: no UART reader and no ticker of its own; the caller hands it the
+        terminal's bytes (``receive``) and ticks it (``tick``) on its clock (the simulator)."""
         self._spawn()
+        if not threads:
+            return self
         for target, name in ((self._uart_in, "meter-dev-uart"), (self._ticker, "meter-dev-tick")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -65,11 +75,18 @@ class MeterDeviceEmulator:
         self.boots += 1
 
     def kill(self) -> None:
-        """Cut the power: the firmware stops wherever it is."""
+        """Cut the power: the firmware stops wherever it is — between two commands or inside one
+        (the signal does not wait for the command lock: a flash write may be cut half done)."""
+        proc = self.proc
+        if proc is None:
+            return
+        try:
+            os.kill(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         with self._lock:
-            if self.proc is not None:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+            proc.wait()
+            if self.proc is proc:
                 self.proc = None
 
     def restart(self) -> None:
@@ -98,13 +115,19 @@ class MeterDeviceEmulator:
                 line = proc.stdout.readline()
             except (BrokenPipeError, OSError, ValueError):
                 return {}
-        if not line:
+        try:
+            answer = json.loads(line) if line else {}
+        except ValueError:
+            return {}                 # the line was cut by the power cut
+        if not answer:
             return {}
-        answer = json.loads(line)
         if answer.get("error"):
             self.errors.append(answer["error"])
+        self.state = answer.get("state", self.state)
         if answer.get("uart") and not self.pty.closed:
-            self.pty.write(bytes.fromhex(answer["uart"]))
+            data = bytes.fromhex(answer["uart"])
+            self.pty.write(data)
+            self.bytes_out += len(data)
         return answer
 
     def press(self, key: str) -> dict:
@@ -121,6 +144,12 @@ class MeterDeviceEmulator:
 
     def stats(self) -> dict:
         return self.command(stats=True)
+
+    def receive(self, data: bytes) -> dict:
+        return self.command(uart=data.hex())
+
+    def tick(self) -> dict:
+        return self.command(tick=True)
 
     # -- threads ----------------------------------------------------------------------------------
     def _uart_in(self) -> None:

@@ -8,7 +8,9 @@
 //   node sim/meter_device_host.mjs --flash FILE [--size BYTES] [--now MS] [--setup JSON]
 //   stdin:  {"t": ms, "uart": "hex"} | {"t", "pulses": n} | {"t", "key": name} | {"t", "power": bool}
 //           {"t", "seal": bool} | {"t", "tick": true} | {"stats": true}
-//   stdout: {"ready": true, "software_id": hex} then per line {"uart": hex, "error"?: text, ...}
+//   stdout: {"ready": true, "software_id": hex} then per line {"uart": hex, "state": meter state, "error"?: text, ...}
+// Time: every command carries the simulated time "t" (ms); the firmware has no clock of its own here,
+// so the clock-set command (0x0001) is answered and the injected time is the device's time.
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, writeSync, fstatSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { dirname, join } from "node:path";
@@ -43,12 +45,14 @@ const copy = (src, dst, keep) => {
 copy(join(repo, "meter"), "/app/meter", () => true);
 copy(join(repo, "meter", "device"), "/app/meter/device", (n) => n !== "hw.py" && n !== "main.py");
 copy(join(repo, "drivers"), "/app/drivers", (n) => ["__init__.py", "peripheral_frame.py", "meter_link_codec.py"].includes(n));
+copy(join(repo, "sim"), "/app/sim", (n) => ["__init__.py", "meter_device_commands.py"].includes(n));   // the host's, not the firmware's
 
 mp.runPython(`
 import sys, json, gc, binascii
 sys.path.insert(0, "/app")
 import host
 from meter.device.firmware import MeterDevice, software_id
+from sim.meter_device_commands import apply
 
 class HostFlash:
     """The emulator's flash: NOR semantics kept here, bytes persisted by the host at each write."""
@@ -80,23 +84,14 @@ def _files():
 SETUP = json.loads(${JSON.stringify(setup)})
 CODE_ID = software_id(_files())
 gc.collect()
-dev = MeterDevice(HostFlash(${size}), SETUP["tariffs"], SETUP["profile"], ${now0}, code_id=CODE_ID)
+dev = MeterDevice(HostFlash(${size}), SETUP["tariffs"], SETUP["profile"], ${now0}, params=SETUP.get("params"),
+                  code_id=CODE_ID)
 
 def handle(line):
     cmd = json.loads(line)
-    t = cmd.get("t", 0)
     out = {}
     try:
-        if "uart" in cmd:
-            dev.receive(t, binascii.unhexlify(cmd["uart"]))
-        elif "pulses" in cmd:
-            dev.pulses(t, cmd["pulses"])
-        elif "key" in cmd:
-            dev.press(t, cmd["key"], cmd.get("amount_fen"), cmd.get("label"))
-        elif "power" in cmd:
-            dev.power(t, cmd["power"])
-        elif "seal" in cmd:
-            dev.seal(cmd["seal"])
+        apply(dev, cmd)
         if "stats" in cmd:
             gc.collect()      # inside a call this port cannot free that call's garbage: bench/ measures the heap
             out["heap_now"] = gc.mem_alloc()
@@ -106,9 +101,9 @@ def handle(line):
             out["pending"] = [r["trip_no"] for r in dev.pending]
             out["trips"] = dev.meter.totals.hirings
             out["odometer"] = dev.meter.odometer.reading
-        dev.tick(t)
     except Exception as exc:
         out["error"] = "%s: %s" % (type(exc).__name__, exc)
+    out["state"] = dev.meter.state
     out["uart"] = binascii.hexlify(dev.take()).decode()
     return json.dumps(out)
 `);

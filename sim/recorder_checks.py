@@ -11,7 +11,10 @@ vehicle; ``gather(runner)`` and ``check(data)`` put them into the shift's invari
   sensor's resolution (one pulse per sampling period, plus the vehicle's change of speed
   over the period the sensor lags by);
 - ``stop_problems``: every stop of the vehicle has a stop record whose 100 samples at
-  0.2 s cover the 20 s before it and end still, at the position of the stop.
+  0.2 s cover the 20 s before it and end still, at the position of the stop;
+- ``fine_sample_problems``: those 100 samples are distinct 0.2 s measurements (no reading
+  used twice, none older than one reading period) and each equals the vehicle's speed over
+  the 0.2 s it measured, within the sensor's resolution.
 """
 
 from __future__ import annotations
@@ -19,6 +22,12 @@ from __future__ import annotations
 from terminal.recorder import store
 from terminal.recorder.core import FINE_MS, MOVING_01, NO_SPEED, STILL_MS, STOP_SAMPLES
 from terminal.recorder.ring import EVENT_CAPACITY
+
+# A stop record may come before the vehicle's stop as the whole seconds show it: the vehicle
+# stands from some moment inside its first still second, and 0.2 s samples cannot tell a car
+# under one pulse per 0.2 s (18 km/h at K = 1000; the last ~1.3 s of braking at 4 m/s^2)
+# from a standing one.
+EARLY_MS = 2000
 
 
 def recorded_seconds(speed_rows) -> dict[int, int]:
@@ -95,7 +104,7 @@ def stop_problems(stop_bodies: list[dict], vehicle_stop_ms: list[int], *, lag_ms
     # car falls after the stop (the sensor's resolution); the 20 s it keeps end there.
     slack = lag_ms + FINE_MS + 1000
     for stop in vehicle_stop_ms:
-        found = [b for b in stop_bodies if stop - 1000 <= b["t_ms"] <= stop + slack]
+        found = [b for b in stop_bodies if stop - EARLY_MS <= b["t_ms"] <= stop + slack]
         if not found:
             problems.append(f"no stop record for the vehicle's stop at {stop}")
             continue
@@ -115,11 +124,53 @@ def stop_problems(stop_bodies: list[dict], vehicle_stop_ms: list[int], *, lag_ms
     return problems
 
 
+def stop_bodies_for(stop_bodies: list[dict], vehicle_stop_ms: list[int], *, lag_ms: int = 1000) -> list[dict]:
+    """The stop record of each vehicle stop (as ``stop_problems`` finds it), where there is one."""
+    slack = lag_ms + FINE_MS + 1000
+    out = []
+    for stop in vehicle_stop_ms:
+        found = [b for b in stop_bodies if stop - EARLY_MS <= b["t_ms"] <= stop + slack]
+        if found:
+            out.append(found[0])
+    return out
+
+
+def fine_sample_problems(stop_bodies: list[dict], fine_truth_01: dict[int, int], *, tolerance_01: int) -> list[str]:
+    """Each stop record's samples are distinct 0.2 s measurements equal to the vehicle's speed.
+
+    ``fine_truth_01``: the end of each 0.2 s the vehicle drove -> its speed over it (0.1 km/h).
+    A sample at t with age a measured the 0.2 s ending at t - a: no two samples may share a
+    measurement, none may be older than one 0.2 s reading (a 1 s reading repeated five times
+    is not 0.2 s data), and each must lie within ``tolerance_01`` of the vehicle's speed then.
+    """
+    problems = []
+    for body in stop_bodies:
+        ages = body.get("age_ms")
+        where = f"stop record at {body['t_ms']}"
+        if ages is None or len(ages) != len(body["samples"]):
+            problems.append(f"{where}: no measurement time for its samples")
+            continue
+        measured = [None if a is None else body["first_ms"] + i * body["interval_ms"] - a for i, a in enumerate(ages)]
+        known = [m for m in measured if m is not None]
+        if len(set(known)) != len(known):
+            problems.append(f"{where}: {len(known) - len(set(known))} samples repeat a reading: not 0.2 s data")
+        stale = [a for a in ages if a is not None and a >= FINE_MS]
+        if stale:
+            problems.append(f"{where}: {len(stale)} samples come from readings {max(stale)} ms old")
+        wrong = []
+        for (speed, _status), at in zip(body["samples"], measured, strict=False):
+            if at is None or at not in fine_truth_01 or speed == NO_SPEED:
+                continue
+            if abs(speed - fine_truth_01[at]) > tolerance_01:
+                wrong.append(f"{at}: {speed / 10:.1f} km/h, the vehicle {fine_truth_01[at] / 10:.1f}")
+        if wrong:
+            problems.append(f"{where}: {len(wrong)} samples differ from the vehicle, e.g. {wrong[0]}")
+    return problems
 
 
 # -- in the shift simulator ------------------------------------------------------------------------------
 
-NAMES = ("record_every_second", "record_speeds_equal_vehicle", "record_stops_cover_20s")
+NAMES = ("record_every_second", "record_speeds_equal_vehicle", "record_stops_cover_20s", "record_stop_samples_fine")
 
 
 def stops_still_held(vehicle_stop_ms: list[int], stop_bodies: list[dict], capacity: int) -> list[int]:
@@ -142,6 +193,7 @@ def gather(runner) -> dict:
             "events": {kind: store.events(car.storage, kind, start, runner.now)
                        for kind in ("overtime", "overspeed", "driver", "power")},
             "truth": sorted(getattr(runner, "recorder_truth", {}).items()),
+            "fine_truth": sorted(getattr(runner, "recorder_fine_truth", {}).items()),
             "period_ms": car.counter.period_ms, "k": runner.scenario.vehicle.k}
 
 
@@ -152,6 +204,7 @@ def check(data: dict | None) -> list[tuple[str, list[str], int]]:
     recorded = {t: v for t, v in data["seconds"]}
     truth = {t: v for t, v in data["truth"]}
     lag = max(1000, data["period_ms"])
+    k = data.get("k", 1000)
     # the sensor reports a second's pulses at its end: the record of S + 1 s shows the truth of S;
     # the first second after power-up has no measurement yet, the last is still open
     expected = [t + lag for t in sorted(truth) if t - 1000 in truth and t + lag + 1000 in truth]
@@ -164,4 +217,9 @@ def check(data: dict | None) -> list[tuple[str, list[str], int]]:
                                                          tolerance_01=36 + resolution_01(data.get("k", 1000), 1000) + 1),
          len(recorded)),
         ("record_stops_cover_20s", stop_problems(data["stops"], stops, lag_ms=lag), len(stops)),
+        # whole metres each 0.2 s (18 km/h) are the simulator's resolution; a pulse more where K is not 1 a metre
+        ("record_stop_samples_fine",
+         fine_sample_problems(stop_bodies_for(data["stops"], stops, lag_ms=lag), dict(data.get("fine_truth", ())),
+                              tolerance_01=180 + (resolution_01(k, FINE_MS) if k != 1000 else 0) + 1),
+         len(stops)),
     ]

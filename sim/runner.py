@@ -41,7 +41,7 @@ __all__ = ["ShiftRunner", "SimError"]
 class ShiftRunner:
     def __init__(self, scenario: Scenario, out_dir: str | Path, *, speed: float | None = None,
                  broker: Broker | None = None, render: bool = True, state_dir: Path | None = None,
-                 on_tick: Callable[[dict], None] | None = None, link: str = "mqtt") -> None:
+                 on_tick: Callable[[dict], None] | None = None, link: str = "mqtt", meter: str = "internal") -> None:
         self.clock = ShiftClock(scenario.start_ms, speed)
         self.scenario = scenario
         self.out = Path(out_dir)
@@ -49,9 +49,10 @@ class ShiftRunner:
         self.render = render
         self.on_tick = on_tick
         self.car = Installation(scenario, self.out, self.clock, broker=broker, render=render, state_dir=state_dir,
-                                link=link)
+                                link=link, meter=meter)
         self.notes: list[str] = []
         self.recorder_truth: dict[int, int] = {}   # second start ms -> the vehicle's mean speed, 0.1 km/h
+        self.recorder_fine_truth: dict[int, int] = {}   # end of each 0.2 s -> the vehicle's speed over it
         self.incidents = Incidents(self)
         self.wall_s = 0.0
 
@@ -77,7 +78,7 @@ class ShiftRunner:
             limits = {k: v for k, v in self.scenario.recorder.items() if k in ("speed_limit_kmh", "overspeed_s")}
             if limits:       # the platform's speed limit, as a params command (docs/recorder.md)
                 self.loop.command(car.platform.params, self.scenario.vehicle.terminal_id, limits)
-            self.script = ShiftScript(self, self._schedule_incidents())
+            self.script = self._script_class()(self, self._schedule_incidents())
             self.clock.at(self.now, self.script.resume)
             self._next_tick = self.now + 1000
             self._tick_no = 0
@@ -99,6 +100,22 @@ class ShiftRunner:
         finally:
             car.close()
 
+    def _script_class(self):
+        """The driver presses the meter's own keys when a meter is fitted on the link (sim/meter_keys.py)."""
+        if self.car.fitted_meter is None:
+            return ShiftScript
+        from sim.meter_keys import MeterKeysScript
+        return MeterKeysScript
+
+    def _fitted_meter_second(self) -> None:
+        """A meter fitted on the link gets the car's supply and pulses, and its bytes cross (sim/fitted_meter.py)."""
+        if self.car.fitted_meter is not None:
+            from sim.fitted_meter import MeterSyncError
+            try:
+                self.car.fitted_meter.second(self.vehicle.odometer_m, self.incidents.powered, self.loop.drain)
+            except MeterSyncError as exc:
+                raise SimError(f"the fitted meter: {exc}") from None
+
     def _schedule_incidents(self) -> dict[int, list[Action]]:
         """Incidents at a time go on the clock now; those anchored to a driving action wait for it."""
         anchors: dict[int, list[Action]] = {}
@@ -118,6 +135,7 @@ class ShiftRunner:
         self.script.arrived()
         if self.incidents.powered:
             self.recorder_truth[self.now - 1000] = round(metres * 36)
+            self._fifths()
             self.stepper.pulses()
             self._tick_no += 1
             if self._tick_no * 1000 % self.car.counter.period_ms == 0:
@@ -129,7 +147,21 @@ class ShiftRunner:
         self._next_tick += 1000
         self.clock.at(self._next_tick, self._tick)
 
+    def _fifths(self) -> None:
+        """The second's pulses as the vehicle drove them, read by the counter every 0.2 s
+        (drivers/pulse.py); the vehicle's speed over each 0.2 s for the record's invariants."""
+        fifths, start = self.vehicle.fifths, self.now - 1000
+        before = self.vehicle.fifths_from
+        for i, metres in enumerate(fifths):
+            t = start + (i + 1) * 200
+            self.recorder_fine_truth[t] = round((metres - before) * 180)
+            before = metres
+            if i < len(fifths) - 1:
+                self.stepper.pulses(metres)
+                self.car.counter.read(t)
+
     def _loop_periodic(self) -> None:
+        self._fitted_meter_second()
         self.loop.drain()
         self.car.terminal.periodic(self.now)
         self.witness.observe()

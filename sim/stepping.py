@@ -33,16 +33,18 @@ class DeviceStepper:
         self._nmea_ok = nmea_epochs(self._feed, **opts)
         self._nmea_nofix = nmea_epochs(self._feed, dropouts=[(0, 10**9)], **opts)
 
-    def pulses(self) -> None:
-        """The whole metres driven since the last call, as pulses on the car's pulse input."""
-        whole = int(self.vehicle.odometer_m)
+    def pulses(self, odometer_m: float | None = None) -> None:
+        """The whole metres driven since the last call (up to ``odometer_m``, the vehicle's odometer
+        unless given), as pulses on the car's pulse input."""
+        whole = int(self.vehicle.odometer_m if odometer_m is None else odometer_m)
         metres, self._sent_m = whole - self._sent_m, whole
         if not metres:
             return
         if self.car.train is not None:
             self.car.train.drive(metres)
         else:
-            self.car.kernel_file.add(metres * self.scenario.vehicle.k // 1000)
+            k = self.scenario.vehicle.k        # from the cumulative distance: no pulse lost to rounding per call
+            self.car.kernel_file.add(whole * k // 1000 - (whole - metres) * k // 1000)
 
     def gnss_epoch(self) -> None:
         self._feed.current = self.vehicle.truth(self.clock() - self.scenario.start_ms)

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from sim.gnss_route import Route, TruthSample, Waypoint, drive, offset, urban_route
 from sim.scenario import RouteSpec
 
+FIFTH_MS = 200
+
 
 class TruthFeed:
     """The vehicle's current truth sample, pulled by the NMEA generators one epoch at a time."""
@@ -36,6 +38,8 @@ class Vehicle:
         self._samples: Iterator[TruthSample] | None = None
         self._last_d = 0.0
         self.frozen = False      # power off: the car stands
+        self.fifths = [0.0] * (1000 // FIFTH_MS)   # the odometer at the end of each 0.2 s of the last second
+        self.fifths_from = 0.0                      # ... and at its start
 
     @property
     def driving(self) -> bool:
@@ -55,16 +59,29 @@ class Vehicle:
         return Route(points, spec.name or "legs")
 
     def start(self, route: Route) -> None:
-        self._samples = drive(route, 1.0)
+        self._samples = drive(route, 1000 / FIFTH_MS)
         next(self._samples)       # the first sample is where the car stands now
         self._last_d = 0.0
 
     def step(self) -> float:
-        """One second; returns the metres driven. Ends the drive at the route's end."""
+        """One second; returns the metres driven. Ends the drive at the route's end.
+
+        ``fifths`` holds the odometer at the end of each 0.2 s of the second (the pulse counter
+        reads it at that rate, drivers/pulse.py); the route is integrated the same either way."""
+        start_m = self.fifths_from = self.odometer_m
+        self.fifths = [start_m] * (1000 // FIFTH_MS)
         if self._samples is None or self.frozen:
             self.speed_mps = 0.0
             return 0.0
-        sample = next(self._samples, None)
+        sample = None
+        for i in range(1000 // FIFTH_MS):
+            nxt = next(self._samples, None)
+            if nxt is None:
+                if sample is not None:
+                    self._samples = iter(())     # the route ended inside this second: the drive ends next
+                break
+            sample = nxt
+            self.fifths[i:] = [start_m + sample.distance_m - self._last_d] * (len(self.fifths) - i)
         if sample is None:
             self._samples = None
             self.speed_mps = 0.0

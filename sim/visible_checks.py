@@ -63,7 +63,8 @@ def _settle_totals(data: dict) -> dict:
         settles = [f for f in frames if f["screen"] == "SettleScreen" and f["t_ms"] <= trip.get("end_ms", trip["alight_ms"])
                    and f["t_ms"] >= trip["board_ms"]]
         if not settles:
-            if "power_loss" not in trip.get("flags", []):
+            # a power loss closes a trip unsettled; a meter on the link settles on its own display
+            if not {"power_loss", "link"} & set(trip.get("flags", [])):
                 problems.append(f"trip {trip['trip_no']}: no settle screen was shown")
             continue
         shown = settles[-1]["total_fen"]

@@ -70,6 +70,8 @@ class Witness:
         if term.alarm.sign_alarm:
             return "alarm"
         state = term.meter.state
+        if getattr(term.meter, "external", False) and "meter_fault" in term.reporting.flags:
+            return "out_of_service"          # a silent meter on the link: the sign says so (docs/meter-link.md)
         if state in IN_TRIP:
             return "occupied"
         storage = term.storage

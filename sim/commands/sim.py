@@ -29,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--list", action="store_true", help="list the bundled scenarios")
     parser.add_argument("--link", choices=("mqtt", "jt808", "jt905"), default="mqtt",
                         help="also run the shift over this JT/T link, against its platform emulator (docs/jtt.md)")
+    parser.add_argument("--meter", choices=("internal", "link", "device"), default="internal",
+                        help="the meter: the terminal's own (internal), a 905.2 taximeter on the link (link), or "
+                             "our meter firmware under MicroPython on the link (device) (docs/meter-link.md)")
     parser.set_defaults(func=handler)
 
 
@@ -70,7 +73,7 @@ def handler(args: argparse.Namespace) -> int:
         raise CommandError(f"{out} is not empty; give a new --out folder")
     try:
         summary = run_scenario(sc, out, speed=args.speed, render=not args.no_render, dashboard=args.dashboard,
-                               link=args.link)
+                               link=args.link, meter=args.meter)
     except KeyboardInterrupt:
         print(f"\nstopped (Ctrl-C); the simulated terminal and its broker are stopped. Outputs so far: {out}")
         return 130
@@ -78,7 +81,7 @@ def handler(args: argparse.Namespace) -> int:
 
 
 def run_scenario(sc, out: Path, *, speed: float | None, render: bool = True, dashboard: bool = False,
-                 stream=None, link: str = "mqtt") -> dict:
+                 stream=None, link: str = "mqtt", meter: str = "internal") -> dict:
     """Run ``sc`` into ``out``, print what happened, return the summary (``ok`` false: an invariant broke)."""
     from sim.dashboard import Dashboard
     from sim.runner import ShiftRunner, SimError
@@ -87,9 +90,10 @@ def run_scenario(sc, out: Path, *, speed: float | None, render: bool = True, das
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     board = Dashboard(sc.utc_offset_min, stream) if dashboard else None
     pace = "virtual clock" if speed is None else f"{speed:g}x real time"
-    print(f"scenario {sc.name}: {sc.description} ({pace})", file=stream, flush=True)
+    fitted = "" if meter == "internal" else f", meter {meter} on the 905.2 link"
+    print(f"scenario {sc.name}: {sc.description} ({pace}{fitted})", file=stream, flush=True)
     try:
-        summary = ShiftRunner(sc, out, speed=speed, render=render, on_tick=board, link=link).run()
+        summary = ShiftRunner(sc, out, speed=speed, render=render, on_tick=board, link=link, meter=meter).run()
     except SimError as exc:
         raise CommandError(f"simulation stopped: {exc}") from None
     finally:

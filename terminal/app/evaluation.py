@@ -4,15 +4,23 @@ When a trip reaches settling the loop asks the service evaluator (drivers/evalua
 passenger's rating; the rating that comes back is stored in this desk's own table, once per trip
 (a repeat changes nothing), and the trip report carries it (``evaluation`` in up/trip,
 docs/mqtt.md) when it arrived before the trip closed — "0 no evaluation" is then not sent, the
-field is just absent. With a meter on the 905.2 link the settling is on the meter: the terminal asks
-when the trip's record arrives, so the rating is stored but reaches no trip report.
+field is just absent.
+
+With a meter on the 905.2 link the settling is on the meter and the terminal first hears of it
+when the trip's record arrives. The record is then *held*: the passenger is asked (bus evaluator)
+or the meter's own relayed rating (0x00F5) is awaited, and the record is stored — with the
+rating — when the rating comes or the evaluator's timeout has passed. While held the record is
+not acknowledged, so the meter keeps it and sends it again: a power cut loses nothing.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 log = logging.getLogger("taxiterm")
+
+DEFAULT_TIMEOUT_S = 30      # a meter that relays ratings: how long its passenger may take
 
 _TABLE = """CREATE TABLE IF NOT EXISTS trip_evaluations (
     trip_no INTEGER PRIMARY KEY, evaluation_id INTEGER NOT NULL, rating INTEGER NOT NULL,
@@ -23,18 +31,54 @@ class EvaluationDesk:
     def __init__(self, term) -> None:
         self.term = term
         self.storage = term.storage
+        self.held: dict[int, tuple[int, Callable[[int], None]]] = {}   # trip_no -> (deadline, resume)
         with self.storage.transaction() as db:
             db.execute(_TABLE)
 
     def on_state(self, state: str, trip_no: int | None) -> None:
+        if state == "settling" and trip_no is not None:
+            self._ask(trip_no)
+
+    def _ask(self, trip_no: int) -> None:
         evaluator = getattr(self.term.devices, "evaluator", None)
-        if evaluator is not None and state == "settling" and trip_no is not None:
-            try:
-                evaluator.ask(trip_no)
-            except Exception as exc:  # noqa: BLE001 - a broken evaluator never stops metering
-                log.warning("service evaluator not asked: %s", exc)
+        if evaluator is None:
+            return
+        try:
+            evaluator.ask(trip_no)
+        except Exception as exc:  # noqa: BLE001 - a broken evaluator never stops metering
+            log.warning("service evaluator not asked: %s", exc)
+
+    def hold(self, trip_no: int, now: int, resume: Callable[[int], None], meter_rates: bool) -> bool:
+        """A link meter's record of ``trip_no`` arrived: True while it should wait for the rating.
+
+        ``resume(now)`` handles the record again once the rating is stored; a record heard again
+        after the deadline goes on without one."""
+        if self.for_trip(trip_no) is not None:
+            self.held.pop(trip_no, None)
+            return False
+        evaluator = getattr(self.term.devices, "evaluator", None)
+        if evaluator is None and not meter_rates:
+            return False
+        held = self.held.get(trip_no)
+        if held is None:
+            timeout_s = getattr(evaluator, "timeout_s", DEFAULT_TIMEOUT_S) if evaluator else DEFAULT_TIMEOUT_S
+            self.held[trip_no] = (now + timeout_s * 1000, resume)
+            self._ask(trip_no)
+            return True
+        if now < held[0]:
+            self.held[trip_no] = (held[0], resume)     # answer the frame heard last (0x00E8 or 0x00F2)
+            return True
+        del self.held[trip_no]
+        log.info("no rating for trip %s within the evaluator's time; it is reported without one", trip_no)
+        return False
 
     def on_rating(self, now: int, values: dict) -> None:
+        self.store(now, values)
+        held = self.held.pop(values["trip_no"], None)
+        if held is not None:
+            held[1](now)
+
+    def store(self, now: int, values: dict) -> None:
         with self.storage.transaction() as db:
             db.execute("INSERT OR IGNORE INTO trip_evaluations VALUES (?, ?, ?, ?, ?)",
                        (values["trip_no"], values["evaluation_id"], values["rating"], values["extended"], now))

@@ -155,13 +155,31 @@ class JtDesk:
         if link.protocol != "jt808":
             return NOT_SUPPORTED
         recorder = getattr(self.term, "recorder", None)
+        facts = None
         if recorder is not None:
             recorder.flush(now)           # the open batch too: the platform asks about up to now
+            facts = recorder.facts()
         command = int(body["command"]) & 0xFF
-        data = collect(self.term.storage, command, base64.b64decode(body.get("param") or "", validate=False))
+        data = collect(self.term.storage, command, base64.b64decode(body.get("param") or "", validate=False),
+                       facts=facts, now_ms=now)
         link.send_message(0x0700, {"seq": message["header"]["msg_sn"], "command": command,
                                    "data": base64.b64encode(data).decode("ascii")})
         return None
+
+    def _m8701(self, link, message, body, cmd_id, now) -> int:
+        """Recorder parameter download (JT/T 808 0x8701): the recorder's own parameters (82H-84H) are
+        set and audited; legal ones (C2H clock, C3H K, C4H mileage) are refused and audited
+        (terminal/recorder/setting.py, docs/recorder.md); the general reply says which."""
+        import base64
+
+        from terminal.recorder.setting import download
+        if link.protocol != "jt808":
+            return NOT_SUPPORTED
+        result, audits = download(self.term.storage, int(body["command"]) & 0xFF,
+                                  base64.b64decode(body.get("param") or "", validate=False))
+        for event, parameter, old, new in audits:
+            self.term.audit_event(event, parameter, old, new, actor="platform")
+        return {"applied": OK, "unchanged": OK, "refused": FAILED, "bad": BAD}.get(result, NOT_SUPPORTED)
 
     # -- position ------------------------------------------------------------------------------------------
     def _m8201(self, link, message, body, cmd_id, now):

@@ -73,6 +73,8 @@ class LinkMeter:
         self.status: dict | None = None
         self.device_id: dict | None = None
         self.speed_kmh = 0
+        self.answered = False            # a status answer came since the start (clears the first fault)
+        self.relays_ratings = False      # the meter has relayed a passenger's rating (0x00F5)
 
     # -- the port: what the loop may ask of any meter -------------------------------------------
     def key(self, t, name, amount_fen=None, label=None, order_id=None):
@@ -123,7 +125,7 @@ class LinkMeter:
         return f"meter-{y:04d}{m:02d}{d:02d}{h:02d}"
 
     # -- frames from the meter ------------------------------------------------------------------
-    def record_from(self, values: dict, now: int) -> dict:
+    def record_from(self, values: dict, now: int, order_id: str = "0") -> dict:
         """The trip record (docs/trip-record.md) of one operation-data body (0x00E8 / 0x00F2)."""
         board = local_ms(values["board"], self.utc_offset_min)
         ah, am = values["alight"]
@@ -136,7 +138,7 @@ class LinkMeter:
         start = min(fare, tariff.get("start_day_fen", 0))
         wh, wm = values["waiting"]
         record = {
-            "trip_no": values["trip_no"], "order_id": "0", "tariff_id": self.tariff_id(),
+            "trip_no": values["trip_no"], "order_id": order_id, "tariff_id": self.tariff_id(),
             "tariff_digest": tariff_digest(self.tariff), "utc_offset_min": self.utc_offset_min,
             "board_ms": board, "alight_ms": alight, "end_ms": alight,
             "distance_m": values["distance_100m"] * 100, "empty_m": values["empty_100m"] * 100,
@@ -206,7 +208,8 @@ class LinkMeter:
         return {"kind": "link", "state": self.state, "t": self.t, "powered": self.powered,
                 "trip": [self.trip.trip_no, self.trip.board_ms] if self.trip else None,
                 "totals": self.totals.as_dict(), "shift": self.shift.as_dict(), "shift_info": self.shift_info,
-                "last_trip_no": self.last_trip_no, "utc_offset_min": self.utc_offset_min,
+                "last_trip_no": self.last_trip_no, "relays_ratings": self.relays_ratings,
+                "utc_offset_min": self.utc_offset_min,
                 "tariff": {k: (v.hex() if isinstance(v, bytes) else list(v) if isinstance(v, tuple) else v)
                            for k, v in self.tariff.items()}
                 if self.tariff else None}
@@ -224,6 +227,7 @@ class LinkMeter:
         m.shift = Totalisers(s["shift"])
         m.shift_info = s["shift_info"]
         m.last_trip_no = s["last_trip_no"]
+        m.relays_ratings = s.get("relays_ratings", False)
         if s.get("tariff"):
             m.tariff = {k: (bytes.fromhex(v) if k in ("reserved", "vendor_area") else
                             (tuple(v) if isinstance(v, list) else v)) for k, v in s["tariff"].items()}

@@ -78,13 +78,19 @@ def on_link(metering, now: int, command: int, values: dict) -> None:
         meter.on_frame(command, values, now)
         _send(metering, [ml.meter_frame(ml.CMD_RESEND_REQUEST, ml.DOWN, {"trip_no": n}) for n in missing])
         return
+    if command == ml.CMD_EVALUATION:
+        _relayed_rating(metering, now, values)
+        return
+    if command == ml.CMD_STATUS and not meter.answered:
+        meter.answered = True                   # the meter answers: set its clock, read its tariff
+        on_fault(metering, now, False, "answering")
     if command not in _RECORDS:
         replies = meter.on_frame(command, values, now)
         metering.after([], now, state_before=before)
         _send(metering, replies)
         return
     try:
-        record = meter.record_from(values, now)
+        record = meter.record_from(values, now, order_id=_order_aboard(metering))
     except (MeterError, ValueError, KeyError) as exc:
         log.error("meter record %s unusable: %s", values.get("trip_no"), exc)
         _send(metering, [ml.ack(command, ok=False)])
@@ -101,6 +107,9 @@ def on_link(metering, now: int, command: int, values: dict) -> None:
         metering.term.audit_event("meter_record_conflict", "trip_no", None, trip_no)
         metering.term.cabin.say(f"计价器记录冲突 (meter trip {trip_no} conflicts with a stored trip)", now, seconds=5)
         return
+    if metering.term.evaluation.hold(trip_no, now, lambda t: on_link(metering, t, command, values),
+                                     meter.relays_ratings):
+        return                                  # not acknowledged yet: the passenger is rating the trip
     asks = meter.missing_before(trip_no)
     try:
         metering.after(meter.close(record, now), now, state_before=before)
@@ -113,7 +122,30 @@ def on_link(metering, now: int, command: int, values: dict) -> None:
         if metering.storage.trip(missing) is None:
             _send(metering, [ml.meter_frame(ml.CMD_RESEND_REQUEST, ml.DOWN, {"trip_no": missing})])
     _send(metering, [ml.meter_frame(ml.CMD_DEVICE_ID, ml.DOWN, {})])   # its head after the trip, to countersign
-    metering.term.evaluation.on_state("settling", trip_no)   # the meter settled it: ask the passenger now
+
+
+def _order_aboard(metering) -> str:
+    """The on-call order whose passenger boarded (the 905.2 record has no order field), or "0"."""
+    from terminal.app.orders import IN_TRIP
+    orders = metering.term.orders
+    return orders.order_id if orders.state == IN_TRIP else "0"
+
+
+def _relayed_rating(metering, now: int, values: dict) -> None:
+    """0x00F5: the meter's own evaluator rated a trip. Stored, acknowledged, and the trip's held
+    record (if it came first) goes on with it; from now on this meter's records wait for their rating."""
+    from drivers.evaluator_codec import RATINGS
+    if values["rating"] not in RATINGS:
+        _send(metering, [ml.ack(ml.CMD_EVALUATION, ok=False)])
+        return
+    desk = metering.term.evaluation
+    desk.store(now, {"trip_no": values["trip_no"], "evaluation_id": 0, "rating": values["rating"], "extended": 0})
+    if not metering.meter.relays_ratings:
+        metering.meter.relays_ratings = True
+        metering.save(now, force=True)
+    _send(metering, [ml.ack(ml.CMD_EVALUATION)])
+    desk.on_rating(now, {"trip_no": values["trip_no"], "evaluation_id": 0, "rating": values["rating"],
+                         "extended": 0})
 
 
 def on_fault(metering, now: int, active: bool, reason: str) -> None:
@@ -122,7 +154,7 @@ def on_fault(metering, now: int, active: bool, reason: str) -> None:
     term = metering.term
     meter.fault = f"计价器故障 (meter link): {reason}" if active else None
     term.reporting.flag("meter_fault", active, now)
-    term.show_sign(term.follower.meter("out_of_service" if active else meter.state))
+    term.show_sign(term.follower.meter_fault(active))
     if not active:
         link = getattr(term.devices, "meter_link", None)
         if link is not None:

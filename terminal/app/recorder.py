@@ -2,7 +2,7 @@
 
 ``Recorder`` sees every event after its own desk has handled it (``on_event``) and the
 loop's periodic turn. It feeds the pure ``RecorderCore`` the pulse count with the meter's
-K, positioned GNSS fixes, the supply, the status signals (ignition, occupied) and the
+K (every 0.2 s reading the counter batched into its ``pulses`` event, drivers/pulse.py), positioned GNSS fixes, the supply, the status signals (ignition, occupied) and the
 driver from the meter's shift, and the platform's speed limit; it buffers the records in
 the ``RecordStore`` and flushes a batch every ``FLUSH_MS``, at once after a stop, a
 sign-in/out, a supply change or an alarm change, and at shutdown. Continuous and daily
@@ -18,13 +18,13 @@ from meter.taximeter import IN_TRIP
 from terminal.recorder import export
 from terminal.recorder.core import STATUS_ACC, STATUS_OCCUPIED, RecorderCore
 from terminal.recorder.rules import Fatigue
-from terminal.recorder.store import FLUSH_MS, RecordStore, saved_state
+from terminal.recorder.store import FLUSH_MS, RecordStore, last_events, saved_state
 
 log = logging.getLogger("taxiterm")
 
 DEFAULTS = {"continuous_s": 14400, "rest_s": 1200, "daily_s": 28800}
 DEFAULT_OVERSPEED_S = 10
-URGENT = ("stop", "driver", "power", "alarm", "overtime", "overspeed")
+URGENT = ("stop", "driver", "power", "alarm", "overtime", "overspeed", "speed_status")
 QUERY_LIMIT = 600
 
 
@@ -40,6 +40,7 @@ class Recorder:
         if saved:
             fatigue.restore(saved.get("fatigue", {}))
             self.core.overspeed.restore(saved.get("overspeed", {}))
+            self.core.speed_status.restore(saved.get("speed_status", {}))
         shift = term.meter.shift_info
         self.driver = shift["driver"] if shift else None
         if fatigue.driver != (self.driver or ""):
@@ -47,6 +48,8 @@ class Recorder:
         self.core.powered = bool(term.meter.powered)
         self.last_flush_ms = term.clock()
         self.urgent = False
+        if saved and saved.get("t_ms") is not None:
+            self._restarted(saved["t_ms"], term.clock())
 
     # -- the loop's hooks ---------------------------------------------------------------------------
     def on_event(self, event) -> None:
@@ -54,7 +57,11 @@ class Recorder:
         self._advance(now)
         kind = event.kind
         if kind == "pulses":
-            self.core.pulses(now, event.data["count"], self.term.meter.odometer.k)
+            k = self.term.meter.odometer.k
+            for t, count in event.data.get("fine") or ():
+                self.core.pulses(t, count, k)
+            self.core.pulses(now, event.data["count"], k)
+            self._take(self.core.advance(now), now)      # the readings just in: their samples now
         elif kind == "fix":
             fix = event.data["fix"]
             if fix.positioned:
@@ -78,12 +85,25 @@ class Recorder:
             self.flush(now)
 
     def flush(self, now: int | None = None) -> None:
-        self.store.set_state({"fatigue": self.core.fatigue.snapshot(), "overspeed": self.core.overspeed.snapshot()})
+        now = now if now is not None else self.term.clock()
+        self.store.set_state({"fatigue": self.core.fatigue.snapshot(), "overspeed": self.core.overspeed.snapshot(),
+                              "speed_status": self.core.speed_status.snapshot(), "facts": self.facts(),
+                              "t_ms": now})
         self.store.flush()
         self.urgent = False
-        self.last_flush_ms = now if now is not None else self.term.clock()
+        self.last_flush_ms = now
 
     # -- what the others ask --------------------------------------------------------------------------
+    def facts(self) -> dict:
+        """What the recorder's header blocks (00H-07H) tell about now: driver, K, distance, plate, device."""
+        term = self.term
+        meter = term.meter
+        totals = getattr(meter, "totals", None)
+        cfg = term.config.get("terminal", {})
+        return {"driver": self.driver or "", "k": getattr(meter.odometer, "k", None) or 0,
+                "total_m": getattr(totals, "total_m", 0) if totals is not None else 0,
+                "plate": cfg.get("plate", ""), "device_id": cfg.get("id", "")}
+
     def over_limit(self) -> bool:
         """The car is over the platform's speed limit (for at least its overspeed duration) now."""
         return self.core.over_limit()
@@ -100,11 +120,21 @@ class Recorder:
         return [("report", "record", reply), ("report", "ack", cmd.ack(0, f"{len(found)} records"))]
 
     # -- inside -------------------------------------------------------------------------------------
+    def _restarted(self, alive_ms: int, now: int) -> None:
+        """The terminal was off since its last batch (``alive_ms``): the supply it lost and got back are
+        external power records (13H) even though nothing could write them at the time."""
+        last = last_events(self.term.storage, "power", 1)
+        if (not last or last[0]["on"]) and alive_ms < now:
+            self.store.event("power", alive_ms, {"t_ms": alive_ms, "on": False, "cause": "terminal_off"})
+        if self.core.powered:
+            self.store.event("power", now, {"t_ms": now, "on": True, "cause": "terminal_on"})
+        self.store.flush()
+
     def _advance(self, now: int) -> None:
         term = self.term
         core = self.core
         meter = term.meter
-        core.status = (STATUS_ACC if meter.powered else 0) | (STATUS_OCCUPIED if meter.state in IN_TRIP else 0)
+        core.set_status(now, (STATUS_ACC if meter.powered else 0) | (STATUS_OCCUPIED if meter.state in IN_TRIP else 0))
         core.source.pulse_fault = "meter_fault" in term.reporting.flags
         params = term.platform.params
         core.limit_kmh = params.get("speed_limit_kmh")

@@ -10,7 +10,11 @@ declare them (the standard's own text was not read; docs/recorder.md says which 
 - 11H overtime driving: licence[18], BCD[6] start, BCD[6] end, position[10] x 2 = 50 bytes;
 - 12H driver identity: BCD[6], licence[18], event BYTE (1 sign-in, 2 sign-out) = 25 bytes;
 - 13H external power: BCD[6], event BYTE (1 on, 2 off) = 7 bytes;
-- 14H parameter change: BCD[6], the setting command word BYTE = 7 bytes.
+- 14H parameter change: BCD[6], the setting command word BYTE = 7 bytes;
+- 15H speed status log: status BYTE (01H normal, 02H abnormal), BCD[6] start, BCD[6] end,
+  60 x (recorded speed BYTE, reference speed BYTE) = 133 bytes.
+
+The header blocks 00H-07H are in header_blocks.py.
 
 position[10] = longitude DWORD, latitude DWORD (signed, 0.0001 minute, negative west/south),
 altitude WORD (signed, m); an unknown position is 0x7FFFFFFF, 0x7FFFFFFF, 0. Times are
@@ -23,8 +27,10 @@ import struct
 from terminal.link.payloads import bcd_time
 from terminal.recorder.core import NO_SPEED
 
-NAMES = {0x08: "行驶速度记录", 0x09: "位置信息记录", 0x10: "事故疑点记录", 0x11: "超时驾驶记录",
-         0x12: "驾驶人身份记录", 0x13: "外部供电记录", 0x14: "参数修改记录"}
+NAMES = {0x00: "执行标准版本", 0x01: "当前驾驶人信息", 0x02: "实时时间", 0x03: "累计行驶里程",
+         0x04: "脉冲系数", 0x05: "车辆信息", 0x06: "状态信号配置信息", 0x07: "记录仪唯一性编号",
+         0x08: "行驶速度记录", 0x09: "位置信息记录", 0x10: "事故疑点记录", 0x11: "超时驾驶记录",
+         0x12: "驾驶人身份记录", 0x13: "外部供电记录", 0x14: "参数修改记录", 0x15: "速度状态日志"}
 # audit events -> GB/T 19056 setting command words (others have none and appear only in JSON)
 PARAMETER_CODES = {"k_applied": 0xC3, "k_calibrated": 0xC3, "clock_correction": 0xC2, "provisioned": 0x82}
 UNKNOWN_POS = struct.pack(">iih", 0x7FFFFFFF, 0x7FFFFFFF, 0)
@@ -105,7 +111,20 @@ def power_block(body):
 
 def parameter_block(row):
     code = PARAMETER_CODES.get(row["event"])
+    if code is None and row["event"] == "parameter":
+        from terminal.recorder.setting import PARAMETER_WORDS
+        code = PARAMETER_WORDS.get(row.get("parameter"))
     return None if code is None else bcd6(row["t_ms"]) + bytes((code,))
+
+
+def speed_status_block(body):
+    """15H from a speed status log (terminal/recorder/speed_status.py)."""
+    pairs = list(zip(body["recorded"], body["reference"], strict=False))[:60]
+    pairs += [(NO_SPEED, NO_SPEED)] * (60 - len(pairs))
+    out = bytearray(bytes((body["status"] & 0xFF,)) + bcd6(body["start_ms"]) + bcd6(body["end_ms"]))
+    for recorded, reference in pairs:
+        out += bytes((speed_byte(recorded), speed_byte(reference)))
+    return bytes(out)
 
 
 def container(blocks):

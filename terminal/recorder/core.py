@@ -17,6 +17,7 @@ became due:
   Moving while positioned fixes keep one position for ``FROZEN_MS`` is recorded too
   (``position_unchanged``, once until the position changes);
 - ``("overtime", body)``, ``("overspeed", body)``, ``("alarm", name, active)``: from rules.py;
+- ``("speed_status", body)``: the sensor against GNSS (GB/T 19056 15H), from speed_status.py;
 - ``("driver", body)`` and ``("power", body)``: sign-in/out and the supply, as they happen.
 
 Speed source: the pulse sensor (speed over the last sampling period of the counter)
@@ -26,6 +27,7 @@ leaves the seconds in between unrecorded rather than invented.
 """
 
 from terminal.recorder.rules import MOVING_01, Fatigue, Overspeed
+from terminal.recorder.speed_status import SpeedStatus
 
 FINE_MS = 200
 STOP_SAMPLES = 100             # 20 s at 0.2 s
@@ -35,6 +37,7 @@ ARM_01 = 50                    # a stop is recorded after a second at 5 km/h or 
 STILL_MS = 2000                # no sample in motion for this long: the vehicle has stopped
 FROZEN_MS = 10_000             # moving while fixes keep one position this long is a stop record too
 NO_SPEED = 0xFFFF
+KEEP = 32                      # measurements kept for samples that lag them (6.4 s at 5 Hz)
 
 SOURCE_NONE, SOURCE_PULSES, SOURCE_GNSS = 0, 1, 2
 SOURCE_LETTERS = "-PG"
@@ -52,36 +55,57 @@ def pulse_speed_01(pulses, dt_ms, k):
     return (pulses * 36_000_000 * 2 + den) // (2 * den)
 
 
+def _latest(history, t):
+    """The newest (t, value) of ``history`` (oldest first) taken at or before ``t``; None if none."""
+    for i in range(len(history) - 1, -1, -1):
+        if history[i][0] <= t:
+            return history[i]
+    return None
+
+
 class SpeedSource:
+    """The sensor's measurements and GNSS speeds by the time they were taken, for samples that lag them."""
+
     def __init__(self):
         self.count = None
-        self.count_t = None
-        self.pulse_speed = None
-        self.pulse_t = None
-        self.gnss_speed = None
-        self.gnss_t = None
+        self.count_t = None        # the newest count reading: samples up to here are measured
+        self.pulse = []            # (t, speed_01): the speed over the period ending at t, oldest first
+        self.gnss_speeds = []      # (t, speed_01) of positioned fixes
         self.pulse_fault = False
 
     def pulses(self, t, count, k):
         # a speed is pulses over one sampling period: after a gap (supply off, a stalled sampler)
         # the count only becomes the new baseline
         if self.count is not None and count >= self.count and 0 < t - self.count_t <= STALE_MS and k is not None and k > 0:
-            self.pulse_speed = pulse_speed_01(count - self.count, t - self.count_t, k)
-            self.pulse_t = t
-        self.count, self.count_t = count, t
+            self.pulse.append((t, pulse_speed_01(count - self.count, t - self.count_t, k)))
+            if len(self.pulse) > KEEP:
+                del self.pulse[0]
+        if self.count_t is None or t >= self.count_t:
+            self.count, self.count_t = count, t
 
     def gnss(self, t, speed_01):
-        self.gnss_speed, self.gnss_t = speed_01, t
+        self.gnss_speeds.append((t, speed_01))
+        if len(self.gnss_speeds) > KEEP:
+            del self.gnss_speeds[0]
 
     def at(self, t):
-        pulses = self.pulse_t is not None and 0 <= t - self.pulse_t <= STALE_MS
-        gnss = self.gnss_t is not None and 0 <= t - self.gnss_t <= STALE_MS
+        """(speed_01, source, when it was measured) for a sample at ``t``."""
+        pulse = _latest(self.pulse, t)
+        gnss = _latest(self.gnss_speeds, t)
+        pulse = pulse if pulse is not None and t - pulse[0] <= STALE_MS else None
+        gnss = gnss if gnss is not None and t - gnss[0] <= STALE_MS else None
         # a reported pulse fault hands over to GNSS while there is GNSS; without it the pulses still count
-        if pulses and not (self.pulse_fault and gnss):
-            return self.pulse_speed, SOURCE_PULSES
-        if gnss:
-            return self.gnss_speed, SOURCE_GNSS
-        return NO_SPEED, SOURCE_NONE
+        if pulse is not None and not (self.pulse_fault and gnss is not None):
+            return pulse[1], SOURCE_PULSES, pulse[0]
+        if gnss is not None:
+            return gnss[1], SOURCE_GNSS, gnss[0]
+        return NO_SPEED, SOURCE_NONE, None
+
+    def horizon(self, now):
+        """How far samples can be taken: up to the newest count reading while readings come."""
+        if self.count_t is not None and 0 <= now - self.count_t <= STALE_MS:
+            return self.count_t
+        return now
 
 
 class RecorderCore:
@@ -89,7 +113,9 @@ class RecorderCore:
         self.source = SpeedSource()
         self.fatigue = fatigue or Fatigue()
         self.overspeed = Overspeed()
+        self.speed_status = SpeedStatus(self.fatigue.offset_ms // 60_000)
         self.status = 0
+        self.status_log = []       # (t, status) changes not yet sampled past
         self.pos = None            # last GNSS position (lat_1e6, lon_1e6, alt_m)
         self.pos_t = None
         self.moved_t = None        # when the position last changed
@@ -110,6 +136,12 @@ class RecorderCore:
     def pulses(self, t, count, k):
         self.source.pulses(t, count, k)
 
+    def set_status(self, t, status):
+        """The status signals from ``t`` on (samples lag the readings: they take the status of their time)."""
+        if status != self.status or not self.status_log:
+            self.status_log.append((t, status))
+        self.status = status
+
     def fix(self, t, speed_01, pos):
         self.source.gnss(t, speed_01)
         if pos is not None:
@@ -122,7 +154,10 @@ class RecorderCore:
         if on == self.powered:
             return []
         self.powered = on
-        out = [("power", {"t_ms": t, "on": bool(on)})]
+        out = []
+        if not on:
+            self._run_to(t, out)       # no more readings come: the samples up to the cut from what was measured
+        out.append(("power", {"t_ms": t, "on": bool(on)}))
         if not on and self.armed and self.fine and self.still_since is None:
             out.append(self._stop(t, "power_off"))
         return out
@@ -134,26 +169,37 @@ class RecorderCore:
 
     # -- time -------------------------------------------------------------------------------------
     def advance(self, now):
+        """Samples up to ``now``, or up to the newest pulse reading while readings come (they arrive in
+        batches: a sample is taken once the reading that measured it is in)."""
         out = []
-        if self.next_fine is None:
-            self.next_fine = -(-now // FINE_MS) * FINE_MS
-        if now - self.next_fine > MAX_FILL_MS:
-            # the caller stalled: drop the partial second and minute, start afresh at now
-            self.sec, self.fine = [], []
-            self.next_fine = -(-now // FINE_MS) * FINE_MS
-        while self.next_fine <= now:
-            self._sample(self.next_fine, out)
-            self.next_fine += FINE_MS
+        self._run_to(self.source.horizon(now), out)
         return out
 
+    def _run_to(self, until, out):
+        if self.next_fine is None:
+            self.next_fine = -(-until // FINE_MS) * FINE_MS
+        if until - self.next_fine > MAX_FILL_MS:
+            # the caller stalled: drop the partial second and minute, start afresh at now
+            self.sec, self.fine = [], []
+            self.next_fine = -(-until // FINE_MS) * FINE_MS
+        while self.next_fine <= until:
+            self._sample(self.next_fine, out)
+            self.next_fine += FINE_MS
+
+    def _status_at(self, t):
+        log = self.status_log
+        while len(log) > 1 and log[1][0] <= t:
+            del log[0]
+        return log[0][1] if log and log[0][0] <= t else self.status
+
     def _sample(self, t, out):
-        speed, source = self.source.at(t)
+        speed, source, measured = self.source.at(t)
         if t % 1000 == 0 and self.sec:
             out.extend(self._second(t - 1000))
         if t % 60_000 == 0 and self.minute:
             out.extend(self._minute(t - 60_000))
         self.sec.append((speed, source))
-        self.fine.append((t, speed, self.status))
+        self.fine.append((t, speed, self._status_at(t), measured))
         if len(self.fine) > STOP_SAMPLES + STILL_MS // FINE_MS:
             del self.fine[0]
         if speed == NO_SPEED:
@@ -184,9 +230,12 @@ class RecorderCore:
         self.minute.append(speed)
         if speed != NO_SPEED and speed >= ARM_01:
             self.armed = True
-        out = [("second", t, speed, self.status, source)]
+        out = [("second", t, speed, self._status_at(t), source)]
         out.extend(self.fatigue.second(t, speed, self.pos))
         out.extend(self.overspeed.second(t, speed, self.limit_kmh, self.hold_ms, self.pos, self.fatigue.driver))
+        ref = _latest(self.source.gnss_speeds, t + 1000)
+        ref = ref[1] if ref is not None and t + 1000 - ref[0] <= STALE_MS else None
+        out.extend(self.speed_status.second(t, speed, source == SOURCE_PULSES, ref))
         return out
 
     def _minute(self, t):
@@ -200,7 +249,8 @@ class RecorderCore:
         self.armed = keep_armed
         samples = [f for f in self.fine if f[0] <= t][-STOP_SAMPLES:]
         return ("stop", {"t_ms": t, "reason": reason, "driver_cert": self.fatigue.driver, "interval_ms": FINE_MS,
-                         "samples": [[s, st] for _, s, st in samples],
+                         "samples": [[s, st] for _, s, st, _ in samples],
+                         "age_ms": [None if m is None else ft - m for ft, _, _, m in samples],
                          "first_ms": samples[0][0] if samples else t, "position": self.pos})
 
     def over_limit(self):

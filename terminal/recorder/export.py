@@ -16,8 +16,8 @@ from terminal.recorder import store
 from terminal.recorder.core import NO_SPEED, SOURCE_LETTERS
 
 FORMAT = "taxiterm-record/1"
-KINDS = ("speed", "position", "stop", "overtime", "overspeed", "driver", "power", "parameter")
-EVENT_KINDS = ("stop", "overtime", "overspeed", "driver", "power")
+KINDS = ("speed", "position", "stop", "overtime", "overspeed", "driver", "power", "parameter", "speed_status")
+EVENT_KINDS = ("stop", "overtime", "overspeed", "driver", "power", "speed_status")
 
 
 def _pos(pos) -> dict | None:
@@ -100,47 +100,69 @@ def query(storage, kind: str, from_ms: int, to_ms: int, limit: int) -> tuple[lis
     return found, False
 
 
-def gbt_file(storage, from_ms: int, to_ms: int) -> bytes:
-    """The window as GB/T 19056 data blocks 08H-14H in one data file (terminal/recorder/blocks.py)."""
+def header_values(storage, facts: dict | None, now_ms: int) -> dict:
+    """The values of blocks 00H-07H: the recorder's parameters with ``facts`` (the live terminal's,
+    or where there is none the ones the desk last wrote with its batch)."""
+    from terminal.recorder import identity
+    if facts is None:
+        facts = (store.saved_state(storage) or {}).get("facts") or {}
+    facts = dict(facts)
+    facts.setdefault("first_install_ms", identity.first_provisioned_ms(storage))
+    return identity.header_values(identity.params(storage), facts, now_ms)
+
+
+def _units(storage, code: int, start: int, end: int) -> list[bytes]:
+    """The unit blocks of one collection command (08H-15H) in the window, oldest first."""
     from terminal.recorder import blocks
-    parts = [
-        (0x08, b"".join(blocks.speed_block(m, store.seconds(d)) for m, d in store.speed_minutes(storage, from_ms, to_ms))),
-        (0x09, b"".join(blocks.position_blocks(store.positions(storage, from_ms, to_ms)))),
-        (0x10, b"".join(blocks.stop_block(b) for b in store.events(storage, "stop", from_ms, to_ms))),
-        (0x11, b"".join(blocks.overtime_block(b) for b in store.events(storage, "overtime", from_ms, to_ms))),
-        (0x12, b"".join(blocks.driver_block(b) for b in store.events(storage, "driver", from_ms, to_ms))),
-        (0x13, b"".join(blocks.power_block(b) for b in store.events(storage, "power", from_ms, to_ms))),
-        (0x14, b"".join(filter(None, (blocks.parameter_block(r)
-                                      for r in store.parameter_changes(storage, from_ms, to_ms))))),
-    ]
+    if code == 0x08:
+        return [blocks.speed_block(m, store.seconds(d)) for m, d in store.speed_minutes(storage, start, end)]
+    if code == 0x09:
+        return blocks.position_blocks(store.positions(storage, start, end))
+    if code == 0x14:
+        return [b for b in map(blocks.parameter_block, store.parameter_changes(storage, start, end)) if b]
+    kind, build = {0x10: ("stop", blocks.stop_block), 0x11: ("overtime", blocks.overtime_block),
+                   0x12: ("driver", blocks.driver_block), 0x13: ("power", blocks.power_block),
+                   0x15: ("speed_status", blocks.speed_status_block)}[code]
+    return [build(b) for b in store.events(storage, kind, start, end)]
+
+
+def gbt_file(storage, from_ms: int, to_ms: int, *, facts: dict | None = None, now_ms: int | None = None) -> bytes:
+    """The window as GB/T 19056 data blocks in one data file: the header blocks 00H-07H as of
+    ``now_ms`` (default ``to_ms``), then 08H-15H (terminal/recorder/blocks.py, header_blocks.py)."""
+    from terminal.recorder import blocks, header_blocks
+    now = to_ms if now_ms is None else now_ms
+    values = header_values(storage, facts, now)
+    parts = [(code, header_blocks.pack(header_blocks.COLLECT[code][1], values[code])) for code in range(0x08)]
+    parts += [(code, b"".join(_units(storage, code, from_ms, to_ms))) for code in (*range(0x08, 0x0A),
+                                                                                    *range(0x10, 0x16))]
     return blocks.container(parts)
 
 
-def collect(storage, command: int, param: bytes) -> bytes:
+def collect(storage, command: int, param: bytes, *, facts: dict | None = None, now_ms: int = 0) -> bytes:
     """The GB/T 19056 reply frame for a JT/T 808 0x8700 (its ``command`` and ``param``): 0x0700's ``data``.
 
-    08H-14H with a window: that kind's blocks in the window, newest first, at most the count
-    asked for; anything else, or a frame that cannot be read, is the error reply (FAH).
+    00H-07H: the recorder's header block (``facts`` from the terminal, as of ``now_ms``);
+    08H-15H with a window: that kind's blocks in the window, newest first, at most the count
+    asked for and at most what the frame's WORD length holds; anything else, or a frame that
+    cannot be read, is the error reply (FAH).
     """
-    from terminal.recorder import blocks
+    from terminal.recorder import blocks, header_blocks
+    error = blocks.frame(blocks.UP, blocks.ERROR_COLLECT, b"")
     try:
         code, data = blocks.read_frame(param)
+        if code != command:
+            return error
+        if code in header_blocks.COLLECT:
+            if data:
+                return error
+            values = header_values(storage, facts, now_ms)[code]
+            return blocks.frame(blocks.UP, code, header_blocks.pack(header_blocks.COLLECT[code][1], values))
         start, end, count = blocks.read_window(data)
-    except blocks.FrameError:
-        return blocks.frame(blocks.UP, blocks.ERROR_COLLECT, b"")
-    if code != command or not 0x08 <= code <= 0x14 or count < 1:
-        return blocks.frame(blocks.UP, blocks.ERROR_COLLECT, b"")
-    if code == 0x08:
-        units = [blocks.speed_block(m, store.seconds(d)) for m, d in store.speed_minutes(storage, start, end)]
-    elif code == 0x09:
-        units = blocks.position_blocks(store.positions(storage, start, end))
-    elif code == 0x14:
-        units = [b for b in map(blocks.parameter_block, store.parameter_changes(storage, start, end)) if b]
-    else:
-        kind = {0x10: "stop", 0x11: "overtime", 0x12: "driver", 0x13: "power"}[code]
-        build = {0x10: blocks.stop_block, 0x11: blocks.overtime_block, 0x12: blocks.driver_block,
-                 0x13: blocks.power_block}[code]
-        units = [build(b) for b in store.events(storage, kind, start, end)]
+    except (blocks.FrameError, ValueError):
+        return error
+    if not (0x08 <= code <= 0x15 and code not in range(0x0A, 0x10)) or count < 1:
+        return error
+    units = _units(storage, code, start, end)
     if units:
         count = min(count, 0xFFFF // len(units[0]))       # a frame's length is a WORD
     return blocks.frame(blocks.UP, code, b"".join(reversed(units[-count:])))

@@ -8,7 +8,7 @@ same row; event records take it from a running sequence number.
 
 Capacities follow GB/T 19056 (as open implementations of it state them; the standard's
 text was not read): 48 h of speed, 360 h of positions, 100 stops, 100 overtime driving
-records, 200 driver identity records, 100 external power records; one extra hour of the
+records, 200 driver identity records, 100 external power records, 10 speed status logs; one extra hour of the
 time series so that the full retention is held even while the current minute fills.
 """
 
@@ -23,6 +23,7 @@ EVENT_CAPACITY = {
     "overspeed": 100,
     "driver": 200,
     "power": 100,
+    "speed_status": 10,
 }
 
 

@@ -182,3 +182,22 @@ def test_another_trip_under_a_stored_number_is_not_acknowledged_away(car):
     sent = len(link.sent)
     frame_in(term, clock, ml.CMD_RESEND, operation(1, fare_jiao=999))     # a reset meter counting again
     assert link.sent[sent:] == [] and storage.trip(1)["fare_fen"] == 2350
+
+
+def test_an_on_call_passengers_trip_from_the_link_carries_the_order(car):
+    from terminal.app.orders import IN_TRIP
+    term, link, storage, clock = car
+    term.orders.order, term.orders.state = {"order_id": "95128-7"}, IN_TRIP   # the passenger of the order boarded
+    frame_in(term, clock, ml.CMD_TRIP_END, operation(1))
+    assert storage.trip(1)["order_id"] == "95128-7" and verify_record(storage.trip(1))
+
+
+def test_the_sign_says_meter_fault_until_the_meter_answers_even_when_a_record_arrives(car):
+    term, link, storage, clock = car
+    frame_in(term, clock, ml.CMD_TRIP_START, {"board": (2026, 11, 18, 9, 12, 0)})
+    term.handle(Event("meter_fault", clock.t, {"active": True, "reason": "no answer (3 attempts)"}))
+    assert term.reporting.sign_state == "out_of_service"
+    frame_in(term, clock, ml.CMD_RESEND, operation(1))      # the meter, booting again, resends first
+    assert storage.trip(1) is not None and term.reporting.sign_state == "out_of_service"
+    term.handle(Event("meter_fault", clock.t, {"active": False, "reason": "answering again"}))
+    assert term.reporting.sign_state == "vacant"

@@ -31,6 +31,7 @@ def drive(core: RecorderCore, profile, *, start=T0, period_ms=200, k=K, gnss=Fal
                 core.pulses(t, num // 36_000_000, k)
                 if t % 1000 == 0:
                     core.fix(t, speed, here)
+                out += core.advance(t)     # the reading just taken is in: its sample now (as the desk does)
     return out, t
 
 

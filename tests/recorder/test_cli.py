@@ -63,7 +63,7 @@ def test_export_gbt_blocks(state, tmp_path):
                  "--out", str(tmp_path / "x.jsonl"), "--gbt", str(gbt)]) == 0
     blob = gbt.read_bytes()
     (count,) = struct.unpack(">H", blob[:2])
-    assert count == 7
+    assert count == 16
     at, sizes = 2, {}
     for _ in range(count):
         code = blob[at]
@@ -71,7 +71,8 @@ def test_export_gbt_blocks(state, tmp_path):
         sizes[code] = length
         at += 23 + length
     assert at == len(blob) - 1
-    assert sizes == {0x08: 3 * 126, 0x09: 666, 0x10: 234, 0x11: 0, 0x12: 25, 0x13: 7, 0x14: 0}
+    assert sizes == {0x00: 2, 0x01: 18, 0x02: 6, 0x03: 20, 0x04: 8, 0x05: 41, 0x06: 87, 0x07: 35,
+                     0x08: 3 * 126, 0x09: 666, 0x10: 234, 0x11: 0, 0x12: 25, 0x13: 7, 0x14: 0, 0x15: 0}
 
 
 def test_bad_times_are_refused_with_a_message(state, tmp_path, capsys):
@@ -89,3 +90,16 @@ def test_show_summarises_for_a_technician(state, capsys):
     assert "180 seconds recorded" in text
     assert "stop:" in text and "stopped, top 30.0 km/h in the last 20 s" in text
     assert "sign_in 440100123456" in text and "supply off" in text
+
+
+def test_show_lists_speed_status_logs(state, capsys):
+    storage = Storage(state.database)
+    s = RecordStore(storage)
+    t = T0 + 36_000_000                 # outside the windows the other tests export
+    s.event("speed_status", t, {"t_ms": t, "start_ms": t - 59_000, "end_ms": t, "status": 2,
+                                "recorded": [500] * 60, "reference": [600] * 60})
+    s.flush()
+    storage.close()
+    assert main(["record", "show", "--state", str(state.root)]) == 0
+    text = capsys.readouterr().out
+    assert "speed_status:" in text and "ABNORMAL: the sensor -16.7 % against GNSS" in text

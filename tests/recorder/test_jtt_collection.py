@@ -54,7 +54,7 @@ def test_what_cannot_be_read_gets_the_error_reply(tmp_path):
     error = blocks.frame(blocks.UP, blocks.ERROR_COLLECT, b"")
     assert export.collect(storage, 0x08, b"") == error
     assert export.collect(storage, 0x08, blocks.window_param(0x09, T0, T0, 1)) == error     # words disagree
-    assert export.collect(storage, 0x15, blocks.window_param(0x15, T0, T0, 1)) == error     # not kept
+    assert export.collect(storage, 0x16, blocks.window_param(0x16, T0, T0, 1)) == error     # no such block
     bad = bytearray(blocks.window_param(0x08, T0, T0, 1))
     bad[-1] ^= 1
     assert export.collect(storage, 0x08, bytes(bad)) == error

@@ -25,7 +25,8 @@ def shift(tmp_path_factory):
 
 def test_the_record_agrees_with_the_vehicle(shift):
     results = {r["invariant"]: r for r in summary.check(shift)}
-    for name in ("record_every_second", "record_speeds_equal_vehicle", "record_stops_cover_20s"):
+    for name in ("record_every_second", "record_speeds_equal_vehicle", "record_stops_cover_20s",
+                 "record_stop_samples_fine"):
         assert results[name]["ok"] and results[name]["checked"] > 0, results[name]
 
 
@@ -69,3 +70,16 @@ def test_a_wrong_speed_is_named(shift):
 
 def test_a_lost_stop_is_named(shift):
     assert broken_after(shift, lambda r: r["stops"].pop(0)) == ["record_stops_cover_20s"]
+
+
+def test_stop_samples_are_true_fifth_second_measurements(shift):
+    results = {r["invariant"]: r for r in summary.check(shift)}
+    assert results["record_stop_samples_fine"]["ok"] and results["record_stop_samples_fine"]["checked"] >= 3, \
+        results["record_stop_samples_fine"]
+
+
+def test_stop_samples_repeated_once_a_second_are_named(shift):
+    def once_a_second(r):
+        for stop in r["stops"]:
+            stop["age_ms"] = [(stop["first_ms"] + 200 * i) % 1000 for i in range(len(stop["samples"]))]
+    assert broken_after(shift, once_a_second) == ["record_stop_samples_fine"]

@@ -26,7 +26,7 @@ def register(subparsers) -> None:
                           "default 48 h before --to")
     exp.add_argument("--to", metavar="TIME", default=None, help="end (same forms); default now")
     exp.add_argument("--out", required=True, metavar="FILE", help="JSON lines file")
-    exp.add_argument("--gbt", metavar="FILE", default=None, help="also write GB/T 19056 data blocks 08H-14H")
+    exp.add_argument("--gbt", metavar="FILE", default=None, help="also write GB/T 19056 data blocks 00H-15H")
     exp.set_defaults(func=export_handler)
     show = sub.add_parser("show", help="what the recorder holds: coverage, driver, fatigue, last stops")
     add_state_arg(show)
@@ -80,7 +80,7 @@ def export_handler(args) -> int:
         _write(Path(args.out), jsonl)
         print(f"exported {count[0]} lines -> {args.out}")
         if args.gbt:
-            blob = export.gbt_file(storage, from_ms, to_ms)
+            blob = export.gbt_file(storage, from_ms, to_ms, now_ms=now_ms())
             _write(Path(args.gbt), lambda tmp: tmp.write_bytes(blob))
             print(f"GB/T 19056 data blocks: {len(blob)} bytes -> {args.gbt}")
     finally:
@@ -162,4 +162,10 @@ def _event_text(kind: str, body: dict) -> str:
                f"limit {body['limit_kmh']} km/h"
     if kind == "driver":
         return f"{_when(body['t_ms'])} {body['event']} {body['driver_cert']}"
-    return f"{_when(body['t_ms'])} supply {'on' if body['on'] else 'off'}"
+    if kind == "speed_status":
+        rec, ref = sum(body["recorded"]), sum(body["reference"])
+        off = (rec - ref) * 100 / ref if ref else 0.0
+        return f"{_when(body['start_ms'])} .. {_when(body['end_ms'])} " \
+               f"{'normal' if body['status'] == 1 else 'ABNORMAL'}: the sensor {off:+.1f} % against GNSS"
+    cause = {"terminal_off": " (the terminal went down)", "terminal_on": " (the terminal started)"}
+    return f"{_when(body['t_ms'])} supply {'on' if body['on'] else 'off'}{cause.get(body.get('cause'), '')}"

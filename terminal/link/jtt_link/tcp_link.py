@@ -199,8 +199,13 @@ class JttLink:
         """An answer that is not stored (0x0201 location, 0x0104 parameters): lost with the connection."""
         with self._lock:
             if self._sock is not None:
-                self._write(b"".join(jtt.split(self.session.message(msg_id, body)) if self.protocol == "jt808"
-                                     else [jtt.encode(self.session.message(msg_id, body))]))
+                if self.protocol != "jt808":
+                    self._write(jtt.encode(self.session.message(msg_id, body)))
+                    return
+                frames = jtt.split(self.session.message(msg_id, body))
+                for _ in frames[1:]:
+                    self.session.next_sn()     # a long answer's packages use the serials after the first
+                self._write(b"".join(frames))
 
     def after(self, delay_ms: int, data: dict) -> None:
         """Put a ``jt_command`` event with ``data`` on the loop's queue in ``delay_ms`` (temporary tracking's end)."""
