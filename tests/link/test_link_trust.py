@@ -64,6 +64,7 @@ def test_item1_an_oversized_deeply_nested_or_huge_number_message_does_not_silenc
     assert faults.get("too_deep") == 1 and faults.get("number_too_large") == 1 and faults.get("oversize") == 1
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")   # the thread dies on purpose
 def test_item1_a_dead_network_thread_is_noticed_and_restarted(car):
     centre = car.platform
     link = car.runtime.devices.link
