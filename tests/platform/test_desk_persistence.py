@@ -100,3 +100,28 @@ def test_boarding_and_completion_are_stored_with_the_meter_keys(bench, monkeypat
     assert bench.term.orders.state == "in_trip"
     assert stored_orders(bench)["state"] == "in_trip"
     assert "boarded" in stored_order_events(bench)
+
+
+def test_a_completed_on_call_trip_is_stored_with_its_report(bench, monkeypatch):
+    offer(bench)
+    bench.press("accept")
+    bench.press("hire")
+    bench.drive(2000)
+    bench.press("settle")
+    assert bench.term.orders.state == "in_trip"
+    cut_before_end_of_turn(bench, monkeypatch)
+    bench.clock.t += 300
+    bench.term.handle(Event("key", bench.clock.t, {"key": "hire", "long": False}))   # clear: the trip closes
+    assert bench.term.orders.state == "idle"
+    assert stored_order_events(bench)[-1] == "completed"
+    assert stored_orders(bench)["state"] == "idle"
+
+
+def test_a_drivers_cancel_on_the_way_is_stored_with_its_report(bench, monkeypatch):
+    offer(bench)
+    bench.press("accept")
+    cut_before_end_of_turn(bench, monkeypatch)
+    bench.clock.t += 300
+    bench.term.handle(Event("key", bench.clock.t, {"key": "reject", "long": False}))
+    assert stored_order_events(bench)[-1] == "cancelled"
+    assert stored_orders(bench)["state"] == "idle"
