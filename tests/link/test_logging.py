@@ -45,7 +45,8 @@ def test_taxiterm_run_logs_the_link_with_priorities_and_stops_on_sigterm(tmp_pat
     car = TerminalProcess(tmp_path, broker)
     try:
         proc = subprocess.Popen([sys.executable, "-m", "terminal", "run", "--board", "sim", "--config",
-                                 str(car.config), "--log-level", "DEBUG"], cwd=ROOT,
+                                 str(car.config), "--log-level", "DEBUG",
+                                 "--bench-socket", str(tmp_path / "bench.sock")], cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         lines: list[str] = []
         connected = threading.Event()
@@ -97,7 +98,8 @@ def test_debug_shows_every_downlink_message_and_pahos_packets(tmp_path, broker):
     car = TerminalProcess(tmp_path, broker)
     try:
         proc = subprocess.Popen([sys.executable, "-m", "terminal", "run", "--board", "sim", "--config",
-                                 str(car.config), "--log-level", "DEBUG"], cwd=ROOT,
+                                 str(car.config), "--log-level", "DEBUG",
+                                 "--bench-socket", str(tmp_path / "bench.sock")], cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         lines: list[str] = []
         seen = threading.Event()
