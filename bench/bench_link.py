@@ -52,6 +52,7 @@ def backlog_flush_s_3600() -> dict:
         platform = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="platform", protocol=mqtt.MQTTv5)
         platform.on_message = on_message
         platform.on_subscribe = lambda *a: subscribed.set()
+        broker.secure(platform, "platform")
         platform.connect(broker.host, broker.port)
         platform.subscribe("taxi/T0001/up/location", qos=1)
         platform.loop_start()

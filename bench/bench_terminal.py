@@ -79,6 +79,8 @@ class _Bench:
         self.count_file.write_text("0\n")
         provision_state(tmp / "state")
         config = tmp / "terminal.toml"
+        link = broker.link_config("BENCH1")     # the terminal's account on the shipped broker
+        account = "".join(f'{k} = "{link[k]}"\n' for k in ("username", "password", "tls_ca") if k in link)
         config.write_text(f'''
 [terminal]
 id = "BENCH1"
@@ -89,7 +91,7 @@ occupied_s = 1
 [mqtt]
 host = "{broker.host}"
 port = {broker.port}
-[board]
+{account}[board]
 pulse_counter = "{self.count_file}"
 serial = {{ sign = "{self.sign.path}", printer = "{self.printer_pty.path}", gnss = "{self.gnss.path}" }}
 ''', encoding="utf-8")
@@ -132,7 +134,7 @@ def _rss_mb(pid: int) -> float:
 def _run_live(seconds: float) -> dict:
     with tempfile.TemporaryDirectory() as tmp, Broker() as broker:
         bench = _Bench(Path(tmp), broker)
-        platform = PlatformEmulator(broker.host, broker.port).start()
+        platform = PlatformEmulator(broker.host, broker.port, **broker.client_options("platform-emulator")).start()
         try:
             started = time.monotonic()
             proc = bench.start_process()

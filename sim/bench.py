@@ -18,8 +18,15 @@ from terminal.app.bench_socket import BenchError, JsonLineServer
 PRINTER_STATES = ("paper_out", "paper_near_end", "cover_open", "offline", "silent")
 
 
-def config_text(state_dir: Path, terminal_id: str, broker_port: int, sign: str, printer: str, gnss: str) -> str:
-    """The terminal's configuration for this bench (docs/config.md)."""
+def _account(link: dict) -> dict:
+    return {key: link[key] for key in ("username", "password", "tls_ca") if key in link}
+
+
+def config_text(state_dir: Path, terminal_id: str, broker_port: int, sign: str, printer: str, gnss: str,
+                credentials: dict | None = None) -> str:
+    """The terminal's configuration for this bench (docs/config.md); ``credentials`` the
+    terminal's account on the bench's broker (username, password, tls_ca)."""
+    account = "".join(f'{key} = "{value}"\n' for key, value in (credentials or {}).items())
     return f"""# Written by `taxiterm bench up`: a terminal on the sim board against the bench's emulators.
 [terminal]
 id = "{terminal_id}"
@@ -36,7 +43,7 @@ host = "127.0.0.1"
 port = {broker_port}
 reconnect_min_s = 0.5
 reconnect_max_s = 5.0
-
+{account}
 [board.serial]
 sign = "{sign}"
 printer = "{printer}"
@@ -74,7 +81,9 @@ class Bench:
                 provision_state(self.state_dir, device_id=f"BENCH-{self.terminal_id}")
             self.broker = self._keep(Broker().start(), "close")
             self.platform = self._keep(PlatformEmulator(self.broker.host, self.broker.port,
-                                                        transcript=self.transcript).start(), "stop")
+                                                        transcript=self.transcript,
+                                                        **self.broker.client_options("platform-emulator")).start(),
+                                       "stop")
             self.sign = self._keep(SignEmulator().start(), "close")
             self.printer_pty = PtyDevice()
             self.printer = PrinterEmulator(out_dir=self.receipts)
@@ -83,7 +92,8 @@ class Bench:
             self._keep(self.printer, "close")     # closed first: its thread reads the pty
             self.gnss = self._keep(LiveGnss().start(), "close")
             self.config_path.write_text(config_text(self.state_dir, self.terminal_id, self.broker.port,
-                                                    self.sign.path, self.printer_pty.path, self.gnss.path),
+                                                    self.sign.path, self.printer_pty.path, self.gnss.path,
+                                                    _account(self.broker.link_config(self.terminal_id))),
                                         encoding="utf-8")
             if self.control_path is not None:
                 self.control = self._keep(JsonLineServer(self.control_path, self.handle, "bench-devices").start(),

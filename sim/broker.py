@@ -1,23 +1,28 @@
 """A real Mosquitto on a free loopback port, for tests, benchmarks and ``make run``.
 
-``Broker`` writes a config into a private directory and runs /usr/sbin/mosquitto on
-127.0.0.1. ``stop()`` kills it (SIGKILL: the way a broker dies when its host loses power),
-``restart()`` brings it back on the same port. Options: a password file (users), and a
-TLS listener with a freshly made CA and server certificate.
+``Broker()`` runs the shipped configuration (broker/: TLS only, a password per account,
+the ACL that keeps each terminal to its own topics) on 127.0.0.1, made in a private
+directory by the product's own credential step (``terminal.link.broker_setup.BrokerDir``,
+what ``taxiterm broker init`` / ``add-terminal`` / ``add-platform`` call); ``port`` is its
+TLS port. Accounts are made when first asked for: ``link_config(tid)`` (a terminal's
+``[mqtt]`` section), ``client_options(name)`` (username, password, tls_ca for a platform
+client such as ``PlatformEmulator``), ``secure(paho_client, name, role)``; a running broker
+reloads (SIGHUP) and is asked until it lets the new account in. The CA and server
+certificate are made once per process and copied into each broker's directory.
+``terminals=[...]`` / ``platform=[...]`` make accounts before the start.
 
-``Broker(shipped=True, terminals=[...], platform=[...])`` runs the shipped configuration
-(broker/: TLS only, a password per account, the ACL); ``port`` is then its TLS port.
+``stop()`` kills it (SIGKILL: the way a broker dies when its host loses power),
+``restart()`` brings it back on the same port. ``Broker(users={...})`` or
+``Broker(tls=True)`` (or ``shipped=False``) run an open test configuration instead: plain
+TCP, anonymous or a bare password file, and a TLS listener on ``tls_port``.
 
-``Gate`` is a TCP relay in front of a real Mosquitto, for what a broker alone cannot do:
-with ``refuse_v5`` it stands in for a broker that only speaks MQTT 3.1.1 (it answers an
-MQTT 5 CONNECT with CONNACK return code 1, "unacceptable protocol version", as such a
-broker does; Mosquitto 2.0 cannot be configured to refuse MQTT 5 itself); ``cut()`` drops
-every relayed connection at once (the car driving into a tunnel) while the broker stays
-up; ``hold()`` turns every new connection away until ``release()``.
+``Gate`` (sim/gate.py, importable from here) is a TCP relay in front of a real Mosquitto:
+a 3.1.1-only broker stand-in, connection cuts and holds.
 """
 
 from __future__ import annotations
 
+import atexit
 import base64
 import hashlib
 import os
@@ -29,6 +34,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from sim.gate import CONNACK_UNACCEPTABLE_PROTOCOL, Gate, connect_protocol_level, read_packet  # noqa: F401
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 HOST = "127.0.0.1"
@@ -74,16 +81,21 @@ class Broker:
         tls: bool = False,
         max_queued_messages: int = 100_000,
         mosquitto: str = MOSQUITTO,
-        shipped: bool = False,
+        shipped: bool | None = None,
         terminals: tuple[str, ...] = (),
         platform: tuple[str, ...] = ("platform",),
+        prefix: str = "taxi",
     ) -> None:
         if not Path(mosquitto).is_file():
             raise BrokerError(f"{mosquitto} not found; `make setup` installs mosquitto")
+        if shipped is None:
+            shipped = not users and not tls
         self.shipped = shipped
         self.credentials: dict[str, str] = {}
+        self.roles: dict[str, str] = {}
+        self._accounts_lock = threading.Lock()
         if shipped:
-            self._init_shipped(port, terminals, platform, mosquitto)
+            self._init_shipped(port, terminals, platform, mosquitto, prefix)
             return
         self.host = HOST
         self.port = port or free_port()
@@ -125,7 +137,7 @@ class Broker:
         for path in self._dir.iterdir():
             path.chmod(0o644)
 
-    def _init_shipped(self, port, terminals, platform, mosquitto) -> None:
+    def _init_shipped(self, port, terminals, platform, mosquitto, prefix) -> None:
         from terminal.link.broker_setup import BrokerDir
         self.host = HOST
         self.port = port or free_port()
@@ -137,32 +149,78 @@ class Broker:
         self._proc = None
         self._log = self._dir / "mosquitto.log"
         setup = BrokerDir(self._dir / "conf")
-        setup.init(names=["localhost"], addresses=[HOST], port=self.port, bind=HOST, valid_days=2)
-        for name in platform:
-            self.credentials[name] = setup.add_platform(name)
-        for tid in terminals:
-            self.credentials[tid] = setup.add_terminal(tid)
+        setup.init(names=["localhost"], addresses=[HOST], port=self.port, bind=HOST, valid_days=2,
+                   prefix=prefix, tls_from=_session_tls())
         self.setup = setup
         self.ca_path = setup.ca
         self._config = setup.config
+        for name in platform:
+            self._add(name, "platform")
+        for tid in terminals:
+            self._add(tid, "terminal")
+        self._readable()
+
+    def _add(self, name: str, role: str) -> str:
+        password = self.setup.add_terminal(name) if role == "terminal" else self.setup.add_platform(name)
+        self.credentials[name], self.roles[name] = password, role
+        return password
+
+    def _readable(self) -> None:
         # Started as root, mosquitto drops to its own user: it must read these throw-away files.
-        for path in [setup.root, *setup.root.rglob("*")]:
+        for path in [self.setup.root, *self.setup.root.rglob("*")]:
             path.chmod(0o777 if path.is_dir() else 0o644)
+
+    def account(self, name: str, role: str = "terminal") -> str:
+        """The password of account ``name`` (a terminal id, or a platform client's name), made
+        with the product's credential step if new; a running broker reloads and lets it in."""
+        if not self.shipped:
+            raise BrokerError("accounts belong to the shipped configuration")
+        with self._accounts_lock:
+            if name in self.credentials:
+                if self.roles[name] != role:
+                    raise BrokerError(f"{name} is a {self.roles[name]} account, not a {role} one")
+                return self.credentials[name]
+            password = self._add(name, role)
+            self._readable()
+            if self.running:
+                self._reload_until_accepted(name, password)
+            return password
 
     def add_terminal(self, terminal_id: str) -> str:
         """A new terminal account on a running shipped broker (reloaded with SIGHUP)."""
-        password = self.setup.add_terminal(terminal_id)
-        self.credentials[terminal_id] = password
-        for path in self.setup.root.iterdir():
-            if path.is_file():
-                path.chmod(0o644)
-        if self.running:
-            self._proc.send_signal(signal.SIGHUP)
-            time.sleep(0.2)
-        return password
+        return self.account(terminal_id, "terminal")
 
-    def client_options(self, name: str) -> dict:  # paho settings for an account of a shipped broker
-        return {"username": name, "password": self.credentials[name], "tls_ca": str(self.ca_path)}
+    def _wait_answering(self, timeout_s: float) -> None:
+        # Listening is not enough: Mosquitto sets up its signal handlers after it opens its
+        # listeners, and a SIGHUP (a new account) before that would end it. An answered
+        # CONNECT means its main loop runs.
+        deadline = time.monotonic() + timeout_s
+        while connack_code(self.host, self.port, str(self.ca_path), "-", "-") is None:
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                raise BrokerError("mosquitto never answered a CONNECT")
+            time.sleep(0.01)
+
+    def _reload_until_accepted(self, name: str, password: str, timeout_s: float = 10.0) -> None:
+        self._proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if connack_code(self.host, self.port, str(self.ca_path), name, password) == 0:
+                return
+            if self._proc.poll() is not None:
+                raise BrokerError(f"mosquitto ended on reload; log:\n{self.log_tail()}")
+            time.sleep(0.01)
+        raise BrokerError(f"the broker never let the new account {name} in; log:\n{self.log_tail()}")
+
+    def client_options(self, name: str, role: str = "platform") -> dict:
+        """username, password and tls_ca of an account (``PlatformEmulator(**options)``)."""
+        return {"username": name, "password": self.account(name, role), "tls_ca": str(self.ca_path)}
+
+    def secure(self, client, name: str, role: str = "platform"):
+        """A paho client set up to connect as account ``name`` (TLS with the broker's CA)."""
+        if self.shipped:
+            client.username_pw_set(name, self.account(name, role))
+            client.tls_set(ca_certs=str(self.ca_path))
+        return client
 
     @property
     def running(self) -> bool:
@@ -183,6 +241,8 @@ class Broker:
             _wait_listening(self.port, self._proc, timeout_s)
             if self.tls_port:
                 _wait_listening(self.tls_port, self._proc, timeout_s)
+            if self.shipped:
+                self._wait_answering(timeout_s)
         except BrokerError as exc:
             self.stop()
             raise BrokerError(f"{exc}; log:\n{self.log_tail()}") from exc
@@ -213,8 +273,8 @@ class Broker:
         """An [mqtt] configuration dict pointing at this broker, with fast reconnects."""
         config = {"terminal_id": terminal_id, "host": self.host, "port": self.port,
                   "reconnect_min_s": 0.05, "reconnect_max_s": 0.5}
-        if self.shipped and terminal_id in self.credentials:
-            config.update(username=terminal_id, password=self.credentials[terminal_id], tls_ca=str(self.ca_path))
+        if self.shipped:
+            config.update(username=terminal_id, password=self.account(terminal_id), tls_ca=str(self.ca_path))
         config.update(overrides)
         return config
 
@@ -234,138 +294,35 @@ def _make_certificates(directory: Path) -> tuple[Path, Path, Path]:
     return directory / "ca.pem", directory / "server.pem", directory / "server.key"
 
 
-# -- a 3.1.1-only broker stand-in and connection cutter --------------------------------------------
-
-CONNACK_UNACCEPTABLE_PROTOCOL = bytes([0x20, 0x02, 0x00, 0x01])
+_TLS: dict = {}
 
 
-def read_packet(sock: socket.socket) -> bytes:
-    """One whole MQTT control packet (fixed header included) from a blocking socket."""
-    def exactly(n: int) -> bytes:
-        data = b""
-        while len(data) < n:
-            chunk = sock.recv(n - len(data))
-            if not chunk:
-                raise ConnectionError("closed")
-            data += chunk
-        return data
-
-    header = exactly(1)
-    length, multiplier, length_bytes = 0, 1, b""
-    for _ in range(4):
-        byte = exactly(1)
-        length_bytes += byte
-        length += (byte[0] & 0x7F) * multiplier
-        if not byte[0] & 0x80:
-            break
-        multiplier *= 128
-    return header + length_bytes + exactly(length)
+def _session_tls() -> Path:
+    """One CA and server certificate for 127.0.0.1 / localhost per process (the shipped
+    brokers of a test run copy them), made by the product's ``make_tls``."""
+    if "dir" not in _TLS:
+        from terminal.link.broker_setup import make_tls
+        directory = Path(tempfile.mkdtemp(prefix="taxiterm-broker-tls-"))
+        atexit.register(shutil.rmtree, directory, True)
+        make_tls(directory, ["localhost"], [HOST], valid_days=2)
+        _TLS["dir"] = directory
+    return _TLS["dir"]
 
 
-def connect_protocol_level(packet: bytes) -> int:
-    """The protocol level of a CONNECT packet (4 = 3.1.1, 5 = MQTT 5)."""
-    if not packet or packet[0] >> 4 != 1:
-        raise ValueError("not a CONNECT packet")
-    i = 1
-    while packet[i] & 0x80:
-        i += 1
-    i += 1
-    name_len = int.from_bytes(packet[i : i + 2], "big")
-    return packet[i + 2 + name_len]
-
-
-class Gate:
-    """Listens on its own port and relays to ``upstream_port``; refuses MQTT 5 when ``refuse_v5``."""
-
-    def __init__(self, upstream_port: int, refuse_v5: bool = False) -> None:
-        self.upstream_port = upstream_port
-        self.refuse_v5 = refuse_v5
-        self.refused = 0
-        self.relayed_levels: list[int] = []
-        self._server = socket.create_server((HOST, 0))
-        self.port = self._server.getsockname()[1]
-        self._lock = threading.Lock()
-        self._open: list[socket.socket] = []
-        self._held = False
-        threading.Thread(target=self._accept, name="broker-gate", daemon=True).start()
-
-    def hold(self) -> None:
-        """Turn every new connection away (closed at once) until ``release()``."""
-        self._held = True
-
-    def release(self) -> None:
-        self._held = False
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
-
-    def _serve(self, client: socket.socket) -> None:
-        if self._held:
-            client.close()
-            return
-        try:
-            connect = read_packet(client)
-            level = connect_protocol_level(connect)
-        except (ConnectionError, OSError, ValueError, IndexError):
-            client.close()
-            return
-        if self.refuse_v5 and level == 5:
-            self.refused += 1
-            client.sendall(CONNACK_UNACCEPTABLE_PROTOCOL)
-            client.close()
-            return
-        try:
-            upstream = socket.create_connection((HOST, self.upstream_port))
-        except OSError:
-            client.close()
-            return
-        with self._lock:
-            self.relayed_levels.append(level)
-            self._open += [client, upstream]
-        upstream.sendall(connect)
-        threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
-        self._pipe(client, upstream)
-
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass  # either side gone: the other direction notices and both sockets close below
-        for sock in (source, sink):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already shut
-            sock.close()
-
-    def cut(self) -> None:
-        """Drop every relayed connection at once, the broker staying up."""
-        with self._lock:
-            sockets, self._open = self._open, []
-        for sock in sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already gone
-            sock.close()
-
-    def close(self) -> None:
-        try:
-            self._server.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
-        except OSError:
-            pass  # not connected: Linux still wakes accept() on close below
-        self._server.close()
-        self.cut()
-
-    def __enter__(self) -> Gate:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+def connack_code(host: str, port: int, ca: str, user: str, password: str, timeout_s: float = 2.0) -> int | None:
+    """The CONNACK return code an MQTT 3.1.1 CONNECT over TLS with these credentials gets
+    (0 accepted, 4 bad user name or password, 5 not authorised); None if no answer."""
+    import ssl
+    def field(data: bytes) -> bytes:
+        return len(data).to_bytes(2, "big") + data
+    body = field(b"MQTT") + bytes([4, 0xC2]) + (5).to_bytes(2, "big") + field(b"") + field(user.encode()) \
+        + field(password.encode())
+    context = ssl.create_default_context(cafile=ca)
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s) as raw, \
+                context.wrap_socket(raw, server_hostname=host) as sock:
+            sock.sendall(bytes([0x10, len(body)]) + body)
+            answer = read_packet(sock)
+    except (OSError, ConnectionError):
+        return None
+    return answer[3] if len(answer) >= 4 and answer[0] == 0x20 else None

@@ -133,7 +133,7 @@ def run_fleet(n: int, seconds: float = 20.0, *, warmup_s: float = 5.0, workers: 
         raise ValueError("a fleet needs at least one terminal")
     workers = workers or max(1, min(multiprocessing.cpu_count(), (n + 99) // 100))
     own = broker is None
-    broker = broker or Broker(max_queued_messages=1_000_000).start()
+    broker = broker or Broker(max_queued_messages=1_000_000, shipped=False).start()
     root = tempfile.mkdtemp(prefix="taxiterm-fleet-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None)
     platform = [Consumer(broker.host, broker.port, f"platform-{i}", shared=consumers > 1) for i in range(consumers)]
     ctx = multiprocessing.get_context("spawn")

@@ -227,7 +227,7 @@ def run_load(n: int, seconds: float = 10.0, *, warmup_s: float = 3.0, generators
     if n < 1 or generators < 1 or consumers < 1:
         raise ValueError("a fleet needs at least one terminal, generator and consumer")
     own = broker is None
-    broker = broker or Broker(max_queued_messages=1_000_000).start()
+    broker = broker or Broker(max_queued_messages=1_000_000, shipped=False).start()
     ids = [f"F{i:05d}" for i in range(n)]
     creds = {cid: credentials(cid) for cid in ids + [f"platform-{i}" for i in range(consumers)]}
     ctx = multiprocessing.get_context("spawn")

@@ -106,6 +106,7 @@ class Incidents:
         """The restarted broker forgot every subscription: wait until the platform has subscribed again."""
         broker, platform = self.runner.car.broker, self.runner.car.platform
         probe = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=PROBE_ID, protocol=mqtt.MQTTv5)
+        broker.secure(probe, PROBE_ID, "terminal")      # a terminal's account: it publishes a status
         probe.connect(broker.host, broker.port)
         probe.loop_start()
         try:

@@ -92,7 +92,8 @@ class Installation:
         self.transcript = self.out / "mqtt.jsonl"
         self.transcript.write_text("")
         self.platform = PlatformEmulator(self.broker.host, self.broker.port, transcript=self.transcript,
-                                         clock=self.clock, client_id=f"platform-{v.terminal_id}").start()
+                                         clock=self.clock, client_id=f"platform-{v.terminal_id}",
+                                         **self.broker.client_options(f"platform-{v.terminal_id}")).start()
         jt = {}
         if self.link_name != "mqtt":
             from sim.jtt_platform import JttPlatform
@@ -108,8 +109,7 @@ class Installation:
             "report": dict(sc.report),
             "recorder": {k: v for k, v in sc.recorder.items() if k in ("continuous_s", "rest_s", "daily_s")},
             "sign": {"query_s": 60},
-            "mqtt": {"host": self.broker.host, "port": self.gate.port if self.gate else self.broker.port,
-                     "reconnect_min_s": 0.05, "reconnect_max_s": 0.5},
+            "mqtt": self.broker.link_config(v.terminal_id, port=self.gate.port if self.gate else self.broker.port),
         })
         self.events: queue.Queue = queue.Queue()
         clock = self.clock

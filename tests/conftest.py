@@ -2,8 +2,13 @@
 
 ``mosquitto`` is a fresh broker per test (tests may kill and restart it);
 ``mosquitto_session`` is one broker for the whole run, for tests that only publish and
-subscribe and never stop it. Both yield a ``sim.broker.Broker`` (host, port, stop(),
-restart(), link_config()).
+subscribe and never stop it. Both yield a ``sim.broker.Broker`` running the shipped
+configuration (broker/: TLS only, an account per terminal and per platform client, the
+ACL): ``link_config(tid)`` is a terminal's ``[mqtt]`` section with its credentials,
+``client_options(name)`` a platform client's (``PlatformEmulator(host, port,
+**options)``), ``secure(paho_client, name, role)`` sets up a bare paho client; accounts
+are made on first use with the product's credential step. Also host, port, stop(),
+restart(). The CA and server certificate are made once per test run.
 """
 
 import pytest

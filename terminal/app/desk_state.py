@@ -1,8 +1,9 @@
 """Desk state across restarts (application room): the emergency alarm, the order desk and the platform parameters.
 
 One JSON value under the kv key ``platform.desks``, written in the same transaction
-as the command or button press that changed it (``PlatformDesk.apply``), and after
-every loop turn in which a key, a tick or the meter changed it (``save_if_changed``).
+as the command, key, tick or meter change that changed it and the reports that change
+sends (``PlatformDesk.apply``, reached through ``Terminal.carry_out``); a change that
+sends nothing is saved when it happens or at the end of the loop turn (``save_if_changed``).
 ``load()`` gives it back at start; an alarm that was active is then reported again.
 """
 

@@ -248,6 +248,12 @@ class Terminal:
 
     # -- effects the desks return ---------------------------------------------------------------------
     def carry_out(self, effects, now: int) -> None:
+        """A desk's effects (a key, a tick, the meter): its reports and the alarm's, the order desk's
+        and the platform parameters' new state in one transaction; audit, sign, display after it."""
+        self.platform.apply(effects, now)
+
+    def perform(self, effects, now: int) -> None:
+        """The effects as they are, inside the caller's transaction (``PlatformDesk.apply``)."""
         for effect in effects:
             kind = effect[0]
             if kind == "audit":

@@ -10,7 +10,10 @@ Exactly once: a command is applied in one transaction with its acknowledgement, 
 cmd_id and result in the replay cache (``terminal.link.command_log``) and the new
 state of the alarm, the order desk and the platform parameters
 (``terminal.app.desk_state``); a repeated cmd_id is acknowledged again with the
-stored result. Audit records, the sign and the display follow the commit.
+stored result. Audit records, the sign and the display follow the commit. The same
+``apply`` carries out what a key, a tick or the meter made a desk do
+(``Terminal.carry_out``): an accepted, refused, boarded, completed or expired order is
+stored with its report, never only at the end of the loop turn.
 
 Junk and forgeries change nothing: they are counted, answered under a rate limit and
 audited at most once per kind per interval (``terminal.link.guard``). No exception
@@ -69,6 +72,7 @@ class PlatformDesk:
                                    self.settings["fault_audit_s"])
         self.commands = CommandLog(term.storage, keep_ms=2 * self.window_ms)
         self.state = DeskState(term.storage)
+        self.restored = False     # until restore(): what is stored is the state before the stop, kept
 
     # -- the front door ------------------------------------------------------------------------------
     def on_event(self, data: dict, now: int) -> None:
@@ -158,17 +162,22 @@ class PlatformDesk:
         one transaction; audit records, sign and display after it commits. On a failure the desks
         are put back as they were and nothing is stored."""
         term = self.term
+        if not effects and cmd is None:
+            if self.restored:
+                self.state.save_if_changed(self.snapshot())   # a change that sends nothing (on call -> in trip)
+            return
         before = self.snapshot()
         inside = [e for e in effects if e[0] not in _AFTER_COMMIT]
         after = [e for e in effects if e[0] in _AFTER_COMMIT]
         try:
             with term.storage.transaction():
-                term.carry_out(inside, now)
+                term.perform(inside, now)
                 if cmd is not None:
                     acks = [e[2] for e in effects if e[0] == "report" and e[1] == "ack"]
                     self.commands.record(cmd.cmd_id, cmd.name, cmd.issued_ms, now,
                                          acks[0] if acks else cmd.ack(0))
-                self.state.save(self.snapshot())
+                if self.restored:
+                    self.state.save(self.snapshot())
         except Exception:
             self.restore_snapshot(before)
             raise
@@ -179,11 +188,13 @@ class PlatformDesk:
             elif effect[0] == "notice":
                 term.cabin.show_notice(effect[1], now)
             else:
-                term.carry_out([effect], now)
+                term.perform([effect], now)
 
     def persist(self) -> None:
-        """Save the desks' state if a key, a tick or the meter changed it (called every loop turn)."""
-        self.state.save_if_changed(self.snapshot())
+        """Save the desks' state if it changed without effects (called every loop turn: a change
+        that sends a report is stored with it, by ``apply``)."""
+        if self.restored:
+            self.state.save_if_changed(self.snapshot())
 
     # -- the commands --------------------------------------------------------------------------------
     def _effects(self, cmd: Command, now: int) -> list:
@@ -259,6 +270,7 @@ class PlatformDesk:
     def restore(self, now: int) -> None:
         """At start: take back the alarm, the order desk and the platform parameters saved before."""
         snap = self.state.load()
+        self.restored = True
         if snap is None:
             self.state.save(self.snapshot())
             return

@@ -6,7 +6,8 @@ profile and hands them to the one loop (``terminal.app.loop.Terminal``).
 
 Also the process's shell: ``configure_logging`` (journald priorities, wins over any
 library that configured logging at import), ``Runtime.healthy()`` for the systemd
-watchdog (the loop turns and every reader thread lives; a dead one is restarted by
+watchdog (the loop turns and every reader thread lives, the sign's, the meter link's and
+the JT/T links' included; a dead one is restarted by
 ``supervise()``), and a ``stop()`` that lets the broker's acknowledgements of what is
 in flight arrive and be stored before the link closes.
 """
@@ -277,10 +278,15 @@ class Runtime:
         alive = {"loop": self._thread is not None and self._thread.is_alive()
                  and time.monotonic() - self.terminal.last_turn_s < LOOP_STALL_S,
                  "link": d.link is None or d.link.healthy()}
-        for name, device in (("gnss", d.gnss), ("spooler", d.spooler), ("pulses", d.pulse_counter)):
+        for name, device in (("gnss", d.gnss), ("spooler", d.spooler), ("pulses", d.pulse_counter),
+                             *((link.name, link) for link in self.jt_links)):
             thread = getattr(device, "_thread", None)
             if isinstance(thread, threading.Thread):
                 alive[name] = thread.is_alive()
+        for name, device in (("sign", d.sign), ("meter_link", d.meter_link)):   # reader and pacer each
+            threads = getattr(device, "_threads", None)
+            if isinstance(threads, list) and threads:
+                alive[name] = all(thread.is_alive() for thread in threads)
         return alive
 
     def healthy(self) -> bool:
@@ -289,15 +295,18 @@ class Runtime:
         return all(self.threads().values())
 
     def supervise(self) -> list[str]:
-        """Restart reader threads found dead (the link supervises its own); returns their names."""
+        """Restart reader threads found dead (the MQTT link supervises its own); returns their names.
+        The sign's and the meter link's pair of threads are not restarted one by one: while one
+        is dead the watchdog is not fed, and systemd restarts the terminal."""
         restarted = []
         if self._stop.is_set():
             return restarted
+        restartable = {"gnss": self.devices.gnss, "spooler": self.devices.spooler,
+                       "pulses": self.devices.pulse_counter, **{link.name: link for link in self.jt_links}}
         for name, alive in self.threads().items():
-            if alive or name in ("loop", "link"):
+            if alive or name not in restartable:
                 continue
-            device = {"gnss": self.devices.gnss, "spooler": self.devices.spooler,
-                      "pulses": self.devices.pulse_counter}[name]
+            device = restartable[name]
             log.error("%s reader thread died; restarting it", name)
             try:
                 _restart_thread(device)

@@ -59,14 +59,19 @@ class BrokerDir:
 
     # -- creating -------------------------------------------------------------------------------------
     def init(self, *, names: list[str], addresses: list[str], port: int = 8883, bind: str = "0.0.0.0",
-             prefix: str = "taxi", valid_days: int = 825) -> None:
+             prefix: str = "taxi", valid_days: int = 825, tls_from: str | Path | None = None) -> None:
+        """``tls_from``: a directory whose ca.pem, ca.key, server.pem and server.key are
+        copied instead of making new ones (a second broker of the same CA and names)."""
         if not _PREFIX.match(prefix):
             raise BrokerSetupError(f"prefix must be topic levels without wildcards, got {prefix!r}")
         if self.accounts_path.exists():
             raise BrokerSetupError(f"{self.root} already holds a broker configuration")
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "data").mkdir(exist_ok=True)
-        make_tls(self.root, names, addresses, valid_days)
+        if tls_from is None:
+            make_tls(self.root, names, addresses, valid_days)
+        else:
+            copy_tls(Path(tls_from), self.root)
         conf = _template("mosquitto.conf").replace("@DIR@", str(self.root)).replace("@BIND@", bind) \
             .replace("@PORT@", str(port))
         (self.root / "mosquitto.conf").write_text(conf, encoding="utf-8")
@@ -165,6 +170,19 @@ def make_tls(directory: Path, names: list[str], addresses: list[str], valid_days
     _write_secret(directory / "ca.key", ca_key.private_bytes(pem, pkcs8, serialization.NoEncryption()))
     (directory / "server.pem").write_bytes(cert.public_bytes(pem))
     _write_secret(directory / "server.key", key.private_bytes(pem, pkcs8, serialization.NoEncryption()))
+
+
+def copy_tls(source: Path, directory: Path) -> None:
+    for name in ("ca.pem", "server.pem"):
+        try:
+            (directory / name).write_bytes((source / name).read_bytes())
+        except OSError as exc:
+            raise BrokerSetupError(f"cannot copy {source / name}: {exc.strerror}") from None
+    for name in ("ca.key", "server.key"):
+        try:
+            _write_secret(directory / name, (source / name).read_bytes())
+        except OSError as exc:
+            raise BrokerSetupError(f"cannot copy {source / name}: {exc.strerror}") from None
 
 
 def _write_secret(path: Path, data: bytes) -> None:

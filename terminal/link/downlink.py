@@ -7,7 +7,9 @@ retain flag, the platform's Ed25519 signature over the exact bytes of
 ``signed_bytes()``, the timestamp window and the command's JSON Schema, and returns
 either a ``Command`` for the loop to act on or a ``Refusal`` carrying the
 acknowledgement to send and the kind of fault (for counting). It never changes the
-terminal's state. Result codes and the signed bytes are in docs/mqtt.md.
+terminal's state. ``downlink_event_data()`` is what the MQTT thread puts on the loop's
+queue for one message (it runs in that thread, so it never raises). Result codes and
+the signed bytes are in docs/mqtt.md.
 """
 
 from __future__ import annotations
@@ -258,3 +260,28 @@ def parse(topic: str, payload: bytes | str | Mapping, *, prefix: str, terminal_i
 def _refuse(cmd_id: str | None, command: str, result: int, kind: str, reason: str,
             authenticated: bool = False) -> Refusal:
     return Refusal(ack_body(cmd_id, command[:64], result, reason[:500]), kind, authenticated)
+
+
+def downlink_event_data(topic: str, raw: bytes, base: str, *, retained: bool = False,
+                        max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH) -> dict:
+    """What a downlink message becomes on the loop's queue (pure; never raises).
+
+    ``payload`` is the parsed JSON object, or None with ``error`` saying why and
+    ``fault`` its kind, so the command handler can still answer a malformed command.
+    ``raw`` keeps the bytes only up to ``max_bytes`` (an oversized message is not queued).
+    """
+    prefix = base + "/down/"
+    command = topic[len(prefix):] if topic.startswith(prefix) else ""
+    raw = bytes(raw)
+    data = {"topic": topic, "command": command, "payload": None, "raw": raw if len(raw) <= max_bytes else b"",
+            "error": None, "fault": None, "retained": bool(retained)}
+    try:
+        parsed = decode(raw, max_bytes=max_bytes, max_depth=max_depth)
+    except DecodeError as exc:
+        data["error"], data["fault"] = str(exc), exc.kind
+        return data
+    if not isinstance(parsed, dict):
+        data["error"], data["fault"] = f"payload must be a JSON object, got {type(parsed).__name__}", "not_object"
+        return data
+    data["payload"] = parsed
+    return data

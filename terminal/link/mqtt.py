@@ -24,6 +24,8 @@ import json
 import logging
 import queue
 import re
+import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -35,7 +37,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from drivers.event import Event
-from terminal.link.downlink import MAX_BYTES, MAX_DEPTH, DecodeError, decode
+from terminal.link.downlink import MAX_BYTES, MAX_DEPTH, downlink_event_data  # noqa: F401 - also for tools
 from terminal.storage.database import wall_clock_ms
 
 log = logging.getLogger(__name__)
@@ -131,31 +133,6 @@ class LinkConfig:
 
     def up_topic(self, kind: str) -> str:
         return f"{self.base}/up/{kind}"
-
-
-def downlink_event_data(topic: str, raw: bytes, base: str, *, retained: bool = False,
-                        max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH) -> dict:
-    """What a downlink message becomes on the loop's queue (pure; never raises).
-
-    ``payload`` is the parsed JSON object, or None with ``error`` saying why and
-    ``fault`` its kind, so the command handler can still answer a malformed command.
-    ``raw`` keeps the bytes only up to ``max_bytes`` (an oversized message is not queued).
-    """
-    prefix = base + "/down/"
-    command = topic[len(prefix):] if topic.startswith(prefix) else ""
-    raw = bytes(raw)
-    data = {"topic": topic, "command": command, "payload": None, "raw": raw if len(raw) <= max_bytes else b"",
-            "error": None, "fault": None, "retained": bool(retained)}
-    try:
-        parsed = decode(raw, max_bytes=max_bytes, max_depth=max_depth)
-    except DecodeError as exc:
-        data["error"], data["fault"] = str(exc), exc.kind
-        return data
-    if not isinstance(parsed, dict):
-        data["error"], data["fault"] = f"payload must be a JSON object, got {type(parsed).__name__}", "not_object"
-        return data
-    data["payload"] = parsed
-    return data
 
 
 def falls_back(protocol: str, configured: str, reason_value: int) -> bool:
@@ -358,6 +335,16 @@ class MqttLink:
 
     def _on_connect_fail(self, client, userdata) -> None:
         error = f"cannot reach {self.config.host}:{self.config.port}"
+        # paho calls this inside its ``except OSError``: the exception says why (refused, no
+        # route, the broker's certificate not trusted...)
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            error = (f"TLS with {self.config.host}:{self.config.port} failed: certificate verify failed: "
+                     f"{exc.verify_message} (is mqtt.tls_ca the broker's CA?)")
+        elif isinstance(exc, ssl.SSLError):
+            error = f"TLS with {self.config.host}:{self.config.port} failed: {exc.reason or exc}"
+        elif exc is not None:
+            error = f"{error}: {exc.strerror or exc}" if isinstance(exc, OSError) else f"{error}: {exc}"
         if error != self.last_error:
             log.warning("mqtt: %s", error)
         self.last_error = error

@@ -37,6 +37,7 @@ class Collector:
         self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic_filter, qos=1)
         self.client.on_subscribe = lambda c, u, mid, rcs, p: self._subscribed.set()
         self.client.reconnect_delay_set(0.05, 0.2)
+        broker.secure(self.client, client_id)             # a platform account of its own
         self.client.connect(broker.host, broker.port)
         self.client.loop_start()
         if not self._subscribed.wait(DEADLINE_S):

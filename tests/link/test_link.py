@@ -197,7 +197,7 @@ def test_last_will_marks_a_killed_terminal_offline(tmp_path, mosquitto, collecto
 
 
 def test_falls_back_to_mqtt_311_when_the_broker_refuses_5(tmp_path, mosquitto, collector):
-    gate = Gate(mosquitto.port, refuse_v5=True)  # a 3.1.1-only broker stand-in
+    gate = Gate(mosquitto.port, refuse_v5=True, tls=mosquitto)  # a 3.1.1-only broker stand-in
     uplink = started(tmp_path, mosquitto.link_config(port=gate.port))
     try:
         assert uplink.link.protocol == "3.1.1"
@@ -214,7 +214,7 @@ def test_falls_back_to_mqtt_311_when_the_broker_refuses_5(tmp_path, mosquitto, c
 
 
 def test_mqtt_5_is_used_when_the_broker_speaks_it(tmp_path, mosquitto):
-    gate = Gate(mosquitto.port)
+    gate = Gate(mosquitto.port, tls=mosquitto)
     uplink = started(tmp_path, mosquitto.link_config(port=gate.port))
     try:
         assert uplink.link.protocol == "5" and gate.relayed_levels == [5]
@@ -255,6 +255,7 @@ def test_tls_with_the_platform_ca(tmp_path):
 def test_downlink_commands_arrive_as_platform_events(tmp_path, mosquitto):
     uplink = started(tmp_path, mosquitto.link_config())
     platform = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="platform", protocol=mqtt.MQTTv5)
+    mosquitto.secure(platform, "platform")
     platform.connect(mosquitto.host, mosquitto.port)
     platform.loop_start()
     try:

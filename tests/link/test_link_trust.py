@@ -50,19 +50,21 @@ def audit_events(car):
         db.close()
 
 
-def test_item1_a_deeply_nested_or_huge_number_message_does_not_silence_the_terminal(car):
+def test_item1_an_oversized_deeply_nested_or_huge_number_message_does_not_silence_the_terminal(car):
     centre = car.platform
     link = car.runtime.devices.link
     centre.send(TID, "params", raw=b'{"cmd_id":"n","params":' + b"[" * 1000 + b"]" * 1000 + b"}")
     centre.send(TID, "time_sync", raw=b'{"cmd_id":"h","utc_ms":' + b"7" * 5000 + b"}")
+    centre.send(TID, "notice", raw=b'{"cmd_id":"o","text":"' + b"x" * 100_000 + b'"}')  # under the broker's limit
     ok = centre.time_sync(TID)
     assert centre.wait_ack(ok, 10)["result"] == 0              # still answering afterwards
     assert link.restarts == 0 and link.callback_faults == 0 and link.connected
     assert car.runtime.healthy()
     faults = car.runtime.terminal.platform.guard.faults
-    assert faults.get("too_deep") == 1 and faults.get("number_too_large") == 1
+    assert faults.get("too_deep") == 1 and faults.get("number_too_large") == 1 and faults.get("oversize") == 1
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")   # the thread dies on purpose
 def test_item1_a_dead_network_thread_is_noticed_and_restarted(car):
     centre = car.platform
     link = car.runtime.devices.link
@@ -86,11 +88,25 @@ def test_item1_a_dead_network_thread_is_noticed_and_restarted(car):
     assert car.runtime.healthy()
 
 
-def test_item1_the_watchdog_is_fed_only_while_the_loop_and_reader_threads_live(car):
+def test_item1_the_watchdog_is_fed_only_while_the_loop_and_reader_threads_live(car, monkeypatch):
+    import terminal.app.runtime as runtime_module
     runtime = car.runtime
     assert runtime.healthy()
-    runtime.terminal.last_turn_s -= 60                  # as if the loop had hung for a minute
-    assert not runtime.healthy() or time.monotonic() - runtime.terminal.last_turn_s < 10
+    hung, release = threading.Event(), threading.Event()
+    periodic = runtime.terminal.periodic
+
+    def hang(now):
+        hung.set()
+        release.wait(30)
+        periodic(now)
+
+    monkeypatch.setattr(runtime_module, "LOOP_STALL_S", 0.5)
+    monkeypatch.setattr(runtime.terminal, "periodic", hang)       # the loop hangs in its turn
+    assert hung.wait(10)
+    wait_until(lambda: not runtime.healthy(), "a hung loop is unhealthy")
+    assert runtime.threads()["loop"] is False
+    monkeypatch.setattr(runtime.terminal, "periodic", periodic)
+    release.set()
     wait_until(lambda: runtime.healthy(), "the loop turns again")
     gnss = runtime.devices.gnss
     stop = threading.Event()
@@ -109,6 +125,14 @@ def test_item2_an_anonymous_forged_release_changes_nothing(car, broker):
     assert ack["result"] == 4 and car.runtime.terminal.alarm.active
     unsigned = car.platform.alarm_release(TID, alarm_id, sign=False)
     assert car.platform.wait_ack(unsigned, 10)["result"] == 4 and car.runtime.terminal.alarm.active
+    zero_sig = {"cmd_id": "zero", "ts": int(time.time() * 1000), "alarm_id": alarm_id, "sig": "0" * 128}
+    car.platform.send(TID, "alarm_release", raw=json.dumps(zero_sig).encode())
+    assert car.platform.wait_ack("zero", 10)["result"] == 4 and car.runtime.terminal.alarm.active
+    year_ago = int(time.time() * 1000) - 365 * 86400_000     # properly signed, a year old: a recording
+    stale = car.platform.alarm_release(TID, alarm_id, ts=year_ago)
+    assert car.platform.wait_ack(stale, 10)["result"] == 4 and car.runtime.terminal.alarm.active
+    faults = car.runtime.terminal.platform.guard.faults
+    assert faults.get("unsigned") == 2 and faults.get("bad_signature") == 1 and faults.get("stale") == 1
     signed = car.platform.alarm_release(TID, alarm_id)
     assert car.platform.wait_ack(signed, 10)["result"] == 0 and not car.runtime.terminal.alarm.active
 
@@ -158,6 +182,11 @@ def test_item5_junk_is_answered_under_a_rate_limit_counted_and_audited_once_per_
     car.runtime.terminal.outbox.pump()
     health = car.platform.wait_for(lambda m: m.kind == "health" and m.payload["downlink"]["received"] >= 900, 10)
     assert health.valid and health.payload["downlink"]["faults"]["not_object"] == 900
+    # the 1,000-record trail is far from full, so legal changes (a tariff install) are not locked
+    term = car.runtime.terminal
+    assert term.audit.capacity == 1000 and not term.audit.full
+    decision = term.seal.decide("install_tariff", term.clock(), None, audit_full=term.audit.full)
+    assert "audit trail is full" not in decision.reason
 
 
 def test_item6_a_repeated_command_id_is_acknowledged_again_never_reapplied(car):
@@ -194,6 +223,13 @@ def test_item8_reports_say_only_what_is_true(car):
     term.outbox.pump()
     loc = centre.wait_for(lambda m: m.kind == "location" and m.payload["extra"]["operating"] == "out_of_service", 10)
     assert loc.valid and loc.payload["status"] & (1 << 4) and not loc.payload["status"] & (1 << 1)
+    # the meter stops answering: alarm bit 10 and health's meter.ok say the same
+    term.events.put(Event("meter_fault", term.clock(), {"active": True, "reason": "no answer"}))
+    wait_until(lambda: "meter_fault" in term.reporting.flags, "meter fault raised")
+    term.reporting.health(term.clock())
+    term.outbox.pump()
+    health = centre.wait_for(lambda m: m.kind == "health" and m.payload["alarm"] & (1 << 10), 10)
+    assert health.valid and health.payload["devices"]["meter"]["ok"] is False
 
 
 def test_item2_the_signature_in_the_payload_is_the_one_of_docs(car):
@@ -204,3 +240,39 @@ def test_item2_the_signature_in_the_payload_is_the_one_of_docs(car):
     sent = [json.loads(line) for line in (car.tmp / "mqtt.jsonl").read_text().splitlines()]
     message = next(m["payload"] for m in sent if m["dir"] == "out" and m["payload"].get("cmd_id") == cmd_id)
     assert downlink.verify(f"taxi/{TID}/down/notice", message, key) == ""
+
+
+def test_wanted_every_reader_thread_counts_for_the_watchdog_the_sign_and_jt_links_too(car):
+    """'If a reader thread dies anyway, the terminal notices and restarts it, and the watchdog is
+    fed only while the loop and its links are healthy': the serial sign's threads and the JT/T
+    links' threads count like the GNSS reader's."""
+    runtime = car.runtime
+    assert runtime.healthy()
+    sign = runtime.devices.sign
+    real = list(sign._threads)
+    sign._threads[0] = threading.Thread(target=lambda: None, name="sign-reader")   # ended by an exception
+    try:
+        assert runtime.threads()["sign"] is False and not runtime.healthy()
+    finally:
+        sign._threads[:] = real
+    assert runtime.healthy()
+
+    class JtLink:                               # a JT/T 808 link whose reader thread ended
+        name = "jt808"
+
+        def __init__(self):
+            self.stopped = threading.Event()
+            self._thread = threading.Thread(target=lambda: None, name="link-jt808")
+
+        def _run(self):
+            self.stopped.wait()
+
+    link = JtLink()
+    runtime.jt_links.append(link)
+    try:
+        assert runtime.threads()["jt808"] is False and not runtime.healthy()
+        assert runtime.supervise() == ["jt808"]
+        assert runtime.threads()["jt808"] and runtime.healthy()
+    finally:
+        runtime.jt_links.remove(link)
+        link.stopped.set()

@@ -45,7 +45,8 @@ def test_taxiterm_run_logs_the_link_with_priorities_and_stops_on_sigterm(tmp_pat
     car = TerminalProcess(tmp_path, broker)
     try:
         proc = subprocess.Popen([sys.executable, "-m", "terminal", "run", "--board", "sim", "--config",
-                                 str(car.config), "--log-level", "DEBUG"], cwd=ROOT,
+                                 str(car.config), "--log-level", "DEBUG",
+                                 "--bench-socket", str(tmp_path / "bench.sock")], cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         lines: list[str] = []
         connected = threading.Event()
@@ -68,3 +69,58 @@ def test_taxiterm_run_logs_the_link_with_priorities_and_stops_on_sigterm(tmp_pat
     assert any(line.startswith("<6>terminal.link.mqtt: mqtt: connected to") and "TLS" in line for line in lines)
     assert any(line.startswith("<7>") for line in lines)
     assert all(line[:3] in {f"<{n}>" for n in range(8)} for line in lines if line), lines[:5]
+
+
+def test_a_tls_refusal_is_logged_as_one_saying_what_failed(tmp_path, broker, caplog):
+    """'link and TLS events at INFO/WARNING': a terminal that does not trust the broker's
+    certificate says so, not merely that it cannot reach the broker."""
+    import queue
+
+    from terminal.link.broker_setup import make_tls
+    from terminal.link.mqtt import MqttLink
+    from tests.link.harness import wait_until
+    make_tls(tmp_path, ["localhost"], ["127.0.0.1"], valid_days=2)      # another CA than the broker's
+    config = broker.link_config(TID, tls_ca=str(tmp_path / "ca.pem"))
+    caplog.set_level(logging.INFO, logger="terminal.link.mqtt")
+    link = MqttLink(config, queue.Queue(), software="taxiterm test")
+    link.start()
+    try:
+        wait_until(lambda: link.last_error, "the connection fails")
+    finally:
+        link.stop()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("TLS" in m and "certificate verify failed" in m for m in warnings), warnings
+    assert "TLS" in link.last_error
+
+
+def test_debug_shows_every_downlink_message_and_pahos_packets(tmp_path, broker):
+    """docs/config.md: '--log-level DEBUG adds every downlink message and paho's packets'."""
+    car = TerminalProcess(tmp_path, broker)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "terminal", "run", "--board", "sim", "--config",
+                                 str(car.config), "--log-level", "DEBUG",
+                                 "--bench-socket", str(tmp_path / "bench.sock")], cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        lines: list[str] = []
+        seen = threading.Event()
+
+        def read():
+            for line in proc.stderr:
+                lines.append(line.rstrip("\n"))
+                if "mqtt: downlink on" in line:
+                    seen.set()
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        car.platform.wait_for(lambda m: m.kind == "status" and m.payload.get("online"), 30)
+        car.platform.notice(TID, "n1", "debug")
+        assert seen.wait(30), "\n".join(lines[-20:])
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        reader.join(5)
+    finally:
+        car.close()
+    assert any(line.startswith(f"<7>terminal.link.mqtt: mqtt: downlink on taxi/{TID}/down/notice")
+               for line in lines)
+    assert any(line.startswith("<7>terminal.link.paho: Received PUBLISH") for line in lines)
+    assert any(line.startswith("<7>terminal.link.paho: Sending PUBLISH") for line in lines)

@@ -13,6 +13,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from sim.broker import Broker
 from sim.platform import SIM_PLATFORM_KEY, PlatformEmulator, PlatformError
 from terminal.app.alarm import EmergencyAlarm
 from terminal.app.orders import OrderDesk
@@ -24,6 +25,11 @@ KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 
 
 SIM_PUBLIC_KEY = SIM_PLATFORM_KEY.public_key()
+
+
+def emulator(broker, **options) -> PlatformEmulator:
+    """The platform emulator on its own platform account of the broker."""
+    return PlatformEmulator(broker.host, broker.port, **broker.client_options("platform-emulator"), **options)
 
 
 class TerminalStub:
@@ -38,6 +44,7 @@ class TerminalStub:
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=TID, protocol=mqtt.MQTTv5)
         self.client.will_set(f"{prefix}/{TID}/status", json.dumps(payloads.LAST_WILL), qos=1, retain=True)
         self.client.on_message = lambda c, u, m: self.inbox.put((m.topic, m.payload))
+        broker.secure(self.client, TID, "terminal")
         self.client.connect(broker.host, broker.port)
         self.client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.client.subscribe(f"{prefix}/{TID}/down/#", qos=1)
@@ -85,7 +92,7 @@ class TerminalStub:
 @pytest.fixture
 def pair(mosquitto_session, tmp_path):
     terminal = TerminalStub(mosquitto_session)
-    with PlatformEmulator(mosquitto_session.host, mosquitto_session.port, transcript=tmp_path / "t.jsonl") as centre:
+    with emulator(mosquitto_session, transcript=tmp_path / "t.jsonl") as centre:
         yield terminal, centre
     terminal.close()
 
@@ -156,7 +163,7 @@ def test_emergency_alarm_round_trip(pair):
 def test_with_a_key_unsigned_commands_are_refused_and_signed_ones_pass(mosquitto_session):
     terminal = TerminalStub(mosquitto_session, key=KEY.public_key())
     try:
-        with PlatformEmulator(mosquitto_session.host, mosquitto_session.port, key=KEY) as centre:
+        with emulator(mosquitto_session, key=KEY) as centre:
             unsigned = centre.order_offer(TID, "X1", sign=False)
             terminal.handle_one()
             assert centre.wait_ack(unsigned)["result"] == 4 and terminal.desk.state == "idle"
@@ -187,21 +194,22 @@ def test_invalid_uplinks_are_counted_and_the_transcript_records_everything(pair,
     assert "no schema" in incoming[2]["errors"][0]
 
 
-def test_a_prefix_of_several_levels_works_end_to_end(mosquitto_session):
-    terminal = TerminalStub(mosquitto_session, prefix="fleet/gz")
-    try:
-        with PlatformEmulator(mosquitto_session.host, mosquitto_session.port, prefix="fleet/gz") as centre:
-            cmd = centre.order_offer(TID, "G1")
-            terminal.handle_one()
-            assert centre.wait_ack(cmd)["result"] == 0
-            assert centre.received("ack")[0].terminal_id == TID and centre.invalid == 0
-    finally:
-        terminal.close()
+def test_a_prefix_of_several_levels_works_end_to_end():
+    with Broker(prefix="fleet/gz") as broker:          # the ACL is written for the broker's prefix
+        terminal = TerminalStub(broker, prefix="fleet/gz")
+        try:
+            with emulator(broker, prefix="fleet/gz") as centre:
+                cmd = centre.order_offer(TID, "G1")
+                terminal.handle_one()
+                assert centre.wait_ack(cmd)["result"] == 0
+                assert centre.received("ack")[0].terminal_id == TID and centre.invalid == 0
+        finally:
+            terminal.close()
 
 
 def test_last_will_marks_a_terminal_that_vanished_offline(mosquitto_session):
     terminal = TerminalStub(mosquitto_session)
-    with PlatformEmulator(mosquitto_session.host, mosquitto_session.port) as centre:
+    with emulator(mosquitto_session) as centre:
         centre.wait_for(lambda m: m.kind == "status" and m.payload["online"])
         terminal.client.loop_stop()
         terminal.client.socket().shutdown(socket.SHUT_RDWR)   # power cut: no DISCONNECT packet
@@ -210,6 +218,6 @@ def test_last_will_marks_a_terminal_that_vanished_offline(mosquitto_session):
 
 
 def test_waiting_for_something_that_never_comes_fails_loudly(mosquitto_session):
-    with PlatformEmulator(mosquitto_session.host, mosquitto_session.port, prefix="nobody") as centre:
+    with emulator(mosquitto_session, prefix="nobody") as centre:
         with pytest.raises(PlatformError):
             centre.wait_for(lambda m: True, timeout_s=0.2)

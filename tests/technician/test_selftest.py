@@ -33,12 +33,14 @@ class Bench:
         self.printer.serve_pty(self.printer_pty)
         self.gnss = GnssPtyServer(nmea_epochs(drive(urban_route(3000))), speed=20.0).start()
         self.host, self.port = broker.host, broker.port
+        self.credentials = {k: v for k, v in broker.link_config("T0042").items()
+                            if k in ("username", "password", "tls_ca")}
         self.board: dict = {}
 
     def config(self, **mqtt) -> str:
         path = self.tmp / "terminal.toml"
         serial = {"sign": self.sign.path, "printer": self.printer_pty.path, "gnss": self.gnss.path}
-        mqtt = {"host": self.host, "port": self.port} | mqtt
+        mqtt = {"host": self.host, "port": self.port} | self.credentials | mqtt
         lines = ['[terminal]\nid = "T0042"', "[mqtt]"] + [f"{k} = {json.dumps(v)}" for k, v in mqtt.items()]
         lines += ["[board]"] + [f"{k} = {json.dumps(v)}" for k, v in self.board.items() if not isinstance(v, dict)]
         lines += ["[board.serial]"] + [f"{k} = {json.dumps(v)}" for k, v in serial.items()]

@@ -41,7 +41,7 @@ class Car:
         self.printer.serve_pty(self.printer_pty)
         self.gnss_pty = PtyDevice()
         self.platform = PlatformEmulator(broker.host, broker.port, transcript=tmp / "mqtt.jsonl",
-                                         clock=self.clock).start()  # commands dated on the terminal's clock
+                                         clock=self.clock, **broker.client_options("platform-emulator")).start()  # commands dated on the terminal's clock
         if provision:
             provision_state(tmp / "state")
         self.config = config_mod.from_dict({
@@ -54,7 +54,7 @@ class Car:
             "keys": {"long_ms": 10000},
             "alarm": {"hold_ms": 10000},
             "sign": {"query_s": 60},
-            "mqtt": {"host": broker.host, "port": broker.port, "reconnect_min_s": 0.2, "reconnect_max_s": 1.0},
+            "mqtt": broker.link_config(TID, reconnect_min_s=0.2, reconnect_max_s=1.0),
             "board": {"serial": {"sign": self.sign.path, "printer": self.printer_pty.path,
                                  "gnss": self.gnss_pty.path}},
         })
