@@ -2,6 +2,7 @@
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -31,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(args.log_level, sys.stderr)
     try:
         cfg = config_mod.load(args.config)
+        lock = _hold_state_dir(cfg["terminal"]["state_dir"])
         bench = args.bench_socket or (default_socket_path() if args.board == "sim" else None)
         runtime = Runtime(cfg, args.board, bench_socket=bench)
     except (config_mod.ConfigError, BoardError, StartError) as exc:
@@ -56,4 +58,23 @@ def run(args: argparse.Namespace) -> int:
                                                 sorted(k for k, v in runtime.threads().items() if not v))
     notify("STOPPING=1")
     runtime.stop()
+    if lock is not None:
+        lock.release()
     return 0
+
+
+def _hold_state_dir(state_dir: str):
+    """One terminal per state directory (terminal/storage/run_lock.py); a directory that does not
+    exist yet is reported by the runtime as not provisioned."""
+    from terminal.storage.run_lock import Busy, RunLock
+
+    if not os.path.isdir(state_dir):
+        return None
+    lock = RunLock(state_dir)
+    try:
+        lock.acquire()
+    except Busy as exc:
+        raise CommandError(str(exc)) from None
+    except OSError as exc:
+        raise CommandError(f"cannot lock {state_dir}: {exc}") from None
+    return lock

@@ -302,6 +302,7 @@ def render_text(board: str, results: list[CheckResult]) -> str:
 
 def handler(args) -> int:
     from board.profiles import BoardError, load_board
+    from terminal.storage.run_lock import Busy, RunLock
 
     if min(args.display_s, args.sign_timeout, args.gnss_timeout, args.mqtt_timeout) < 0:
         raise CommandError("timeouts and --display-s must not be negative")
@@ -310,6 +311,12 @@ def handler(args) -> int:
         profile = load_board(args.board, config["board"] or None)
     except (config_mod.ConfigError, BoardError) as exc:
         raise CommandError(str(exc)) from None
+    try:
+        # the terminal's ports and its broker account (the username is the client id) are taken
+        RunLock(config["terminal"]["state_dir"]).check_free()
+    except Busy as exc:
+        raise CommandError(f"{exc}; the self-test needs the devices and the broker account the terminal "
+                           "is using") from None
     results = run_checks(profile, config, args)
     ok = all(r.ok for r in results)
     if args.json:
