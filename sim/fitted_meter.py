@@ -34,10 +34,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from drivers.meter_link import MeterLinkDriver
-from terminal.trust import calibration, keys, seal
 from sim.link_meter_emulator import LinkMeterEmulator
 from sim.meter_device import MeterDeviceEmulator
 from sim.summary import tariffs_by_id
+from terminal.trust import calibration, keys, seal
 
 KINDS = ("internal", "link", "device")
 SYNC_TIMEOUT_S = 20.0
