@@ -9,7 +9,8 @@ vehicle; ``gather(runner)`` and ``check(data)`` put them into the shift's invari
 - ``missing_seconds``: every simulated second the terminal was running has a speed record;
 - ``speed_mismatches``: each recorded second equals the vehicle's speed within the
   sensor's resolution (one pulse per sampling period, plus the vehicle's change of speed
-  over the period the sensor lags by);
+  over the period the sensor lags by); a second the car's supply went off in is not judged
+  (no pulses are read then; see ``speed_mismatches``);
 - ``stop_problems``: every stop of the vehicle has a stop record whose 100 samples at
   0.2 s cover the 20 s before it and end still, at the position of the stop;
 - ``fine_sample_problems``: those 100 samples are distinct 0.2 s measurements (no reading
