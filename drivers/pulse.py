@@ -20,6 +20,7 @@ while GNSS says the car moves: ``Event("pulse_silent", t_ms, {"since_ms": ..., "
 and ``active: False`` once pulses come back.
 """
 
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -126,13 +127,19 @@ class KernelPulseCounter(_Sampler):
                  fine_ms: int = FINE_MS) -> None:
         super().__init__(events, clock, period_ms, fine_ms)
         self.path = Path(path)
+        self._fd: int | None = None
         self._base = None
         self._base = self._read()  # fail at start, not later, if the counter is absent
 
     def _read(self) -> int:
+        # The attribute stays open and is read again from offset 0 (as sysfs attributes are
+        # polled): one syscall a sample instead of open, read and close.
         try:
-            text = self.path.read_text().strip()
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_RDONLY)
+            text = os.pread(self._fd, 4096, 0).decode("ascii", "replace").strip()
         except OSError as exc:
+            self._close_fd()      # the next sample opens it again (a counter driver bound anew)
             raise PulseError(f"kernel pulse counter {self.path}: {exc.strerror or exc}") from exc
         if not text.isdigit():
             raise PulseError(f"kernel pulse counter {self.path}: not a count: {text[:20]!r}")
@@ -143,8 +150,17 @@ class KernelPulseCounter(_Sampler):
         """Pulses since this counter was opened (the kernel's count may start anywhere)."""
         return self._read() - self._base
 
+    def _close_fd(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
     def close(self) -> None:
         self.stop()
+        self._close_fd()
 
 
 class PulseWatch:

@@ -17,6 +17,8 @@ from gps.stats import GnssStats
 DEFAULT_MAX_LENGTH = 120
 
 _HEX = frozenset("0123456789ABCDEFabcdef")
+# Every two-digit checksum as written (either case, mixed too) -> its value: one look-up per sentence.
+_HEX_PAIRS = {(a + b).encode("ascii"): int(a + b, 16) for a in _HEX for b in _HEX}
 _MASKS = tuple((1 << bits) - 1 for bits in (512, 256, 128, 64, 32, 16))
 
 
@@ -122,7 +124,7 @@ class NmeaFramer:
                 return None
             self._drop_before(line, start)
             line = line[start:]
-        elif b"$" in line[1:]:
+        elif line.find(b"$", 1) >= 0:
             start = line.rfind(b"$")
             self._drop_before(line, start)
             line = line[start:]
@@ -147,12 +149,7 @@ class NmeaFramer:
                 else:
                     stats.checksum_rejected += 1
                     return None
-            try:
-                text = given.decode("ascii")
-            except UnicodeDecodeError:
-                stats.checksum_rejected += 1
-                return None
-            if text[0] not in _HEX or text[1] not in _HEX or int(text, 16) != nmea_checksum(body):
+            if _HEX_PAIRS.get(given) != nmea_checksum(body):
                 stats.checksum_rejected += 1
                 return None
         try:

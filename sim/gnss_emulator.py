@@ -66,11 +66,30 @@ class _Sky:
         self.talker = talker
         self.view = {prn: (rng.randint(10, 85), rng.randint(0, 359), rng.randint(22, 48))
                      for prn in self.gps + self.beidou}
+        self._gsv: dict = {}
+        self._gsa: dict = {}
+
+    def gsv(self, talker: str, prns: list[int]) -> list[str]:
+        """The GSV sentences of this (unchanging) sky, made once per talker."""
+        key = (talker, tuple(prns))
+        lines = self._gsv.get(key)
+        if lines is None:
+            lines = self._gsv[key] = self._make_gsv(talker, prns)
+        return lines
+
+    def gsa(self, talker: str) -> str:
+        """The GSA sentence of a 3D fix on the used satellites (the sky does not change)."""
+        line = self._gsa.get(talker)
+        if line is None:
+            used = self.used()
+            line = self._gsa[talker] = (f"{talker}GSA,A,3," + ",".join([f"{p:02d}" for p in used] + [""] * (12 - len(used)))
+                                        + ",1.61,0.92,1.32")
+        return line
 
     def used(self) -> list[int]:
         return (self.beidou if self.talker in ("BD", "GB") else self.gps)[:8]
 
-    def gsv(self, talker: str, prns: list[int]) -> list[str]:
+    def _make_gsv(self, talker: str, prns: list[int]) -> list[str]:
         groups = [prns[i:i + 4] for i in range(0, len(prns), 4)]
         out = []
         for n, group in enumerate(groups, 1):
@@ -96,6 +115,16 @@ def nmea_epochs(samples: Iterable[TruthSample], *, style: str = "ublox", talker:
     sky = _Sky(rng, talker)
     decimals = 4 if style == "mtk" else 5
     antenna_state = "ok"
+    # Sentences that never change (the sky's GSV and GSA, the no-fix VTG) are framed once; every
+    # other sentence gets its checksum each epoch. Times are cut from the epoch's milliseconds.
+    framed: dict[str, bytes] = {}
+    any_day = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+    constant = _epoch(style, talker, sky, True, "", "", any_day, 0.0, 0.0, 0.0, 0.0, decimals, True)
+    constant += _epoch(style, talker, sky, False, "", "", any_day, 0.0, 0.0, 0.0, 0.0, decimals, True)
+    for line in constant:
+        if "GSV," in line or "GSA," in line or line.endswith("VTG,,,,,,,,,N"):
+            framed[line] = with_checksum(line)
+    midnights: dict[int, datetime.datetime] = {}
     for sample in samples:
         t_s = sample.t_ms / 1000.0
         if _within(t_s, silences):
@@ -115,14 +144,31 @@ def nmea_epochs(samples: Iterable[TruthSample], *, style: str = "ublox", talker:
         lat, lon = offset(sample.lat, sample.lon, north, east)
         speed = abs(sample.speed_mps + rng.gauss(0.0, speed_noise_mps))
         course = sample.course_deg if sample.speed_mps > 0.5 else (sample.course_deg + rng.gauss(0, 20)) % 360
-        moment = datetime.datetime.fromtimestamp((start_ms + sample.t_ms) / 1000, datetime.UTC)
-        hms = moment.strftime("%H%M%S") + (f".{moment.microsecond // 10000:02d}" if style == "ublox"
-                                           else f".{moment.microsecond // 1000:03d}")
-        dmy = moment.strftime("%d%m%y")
+        hms, dmy, moment = _stamp(start_ms + sample.t_ms, style, midnights)
         whole_second = sample.t_ms % 1000 == 0
         lines.extend(_epoch(style, talker, sky, fixed, hms, dmy, moment, lat, lon, speed, course, decimals,
                             whole_second))
-        yield sample.t_ms, b"".join(with_checksum(line) for line in lines)
+        yield sample.t_ms, b"".join([framed.get(line) or with_checksum(line) for line in lines])
+
+
+def _stamp(epoch_ms, style: str, midnights: dict) -> tuple[str, str, datetime.datetime]:
+    """(hhmmss.ss[s], ddmmyy, the moment) of a UTC epoch in ms; whole ms are cut without datetime."""
+    if type(epoch_ms) is not int or epoch_ms < 0:
+        moment = datetime.datetime.fromtimestamp(epoch_ms / 1000, datetime.UTC)
+        hms = moment.strftime("%H%M%S") + (f".{moment.microsecond // 10000:02d}" if style == "ublox"
+                                           else f".{moment.microsecond // 1000:03d}")
+        return hms, moment.strftime("%d%m%y"), moment
+    day, ms = divmod(epoch_ms, 86_400_000)
+    known = midnights.get(day)
+    if known is None:
+        midnight = datetime.datetime.fromtimestamp(day * 86_400, datetime.UTC)
+        known = midnights[day] = (midnight.strftime("%d%m%y"), midnight)
+    dmy, midnight = known
+    s, ms = divmod(ms, 1000)
+    h, s = divmod(s, 3600)
+    m, s = divmod(s, 60)
+    hms = f"{h:02d}{m:02d}{s:02d}.{ms // 10:02d}" if style == "ublox" else f"{h:02d}{m:02d}{s:02d}.{ms:03d}"
+    return hms, dmy, midnight
 
 
 def _antenna_line(style: str, talker: str, state: str) -> str:
@@ -145,7 +191,7 @@ def _epoch(style, talker, sky, fixed, hms, dmy, moment, lat, lon, speed, course,
         rmc = f"{talker}RMC,{hms},A,{lat_t},{ns},{lon_t},{ew},{knots},{track},{dmy},,,A"
         gga = f"{talker}GGA,{hms},{lat_t},{ns},{lon_t},{ew},1,{sats:02d},{hdop},{alt},M,7.1,M,,"
         vtg = f"{talker}VTG,{track},T,,M,{knots},N,{kmh},K,A"
-        gsa = f"{talker}GSA,A,3," + ",".join([f"{p:02d}" for p in used] + [""] * (12 - len(used))) + ",1.61,0.92,1.32"
+        gsa = sky.gsa(talker)
         gll = f"{talker}GLL,{lat_t},{ns},{lon_t},{ew},{hms},A,A"
     else:
         rmc = f"{talker}RMC,{hms},V,,,,,,,{dmy},,,N"

@@ -3,10 +3,11 @@
 In the simulator room. ``Installation(scenario, out_dir, clock, ...).build()`` provisions a state
 directory and wires the real ``terminal.app.loop.Terminal`` to emulated devices (keys, hidden
 alarm, ignition and pulses on gpiozero mock pins; GNSS, rooftop sign and receipt printer on
-pseudo-terminals; luma's dummy display; the real MQTT link to a real Mosquitto behind a gate,
-with the platform emulator on the far side). It owns them and ``close()`` takes them down
-again, whatever part of ``build()`` was reached. It decides nothing about time: the clock it
-is given is the runner's.
+pseudo-terminals; luma's dummy display; the real MQTT link to a real Mosquitto, behind a gate
+when the scenario has broker outages, with the platform emulator on the far side). On the
+virtual clock the receipt printer is reached through an in-process port (sim.loopback_port).
+It owns them and ``close()`` takes them down again, whatever part of ``build()`` was reached.
+It decides nothing about time: the clock it is given is the runner's.
 """
 
 from __future__ import annotations
@@ -82,7 +83,10 @@ class Installation:
         self.out.mkdir(parents=True, exist_ok=True)
         if self.broker is None:
             self.broker = Broker().start()
-        self.gate = Gate(self.broker.port)
+        # The car's mobile link: a gate only when the scenario takes it away (broker outages); otherwise
+        # the terminal connects to the broker as the car does, without two relay threads per message.
+        outages = any(a.do == "broker_outage" for a in sc.actions)
+        self.gate = Gate(self.broker.port) if outages else None
         state_dir = self._state_dir or (self.out / "state")
         self.state = provision_state(state_dir, device_id=f"SIM-{v.terminal_id}", tariff=sc.tariff)
         self.transcript = self.out / "mqtt.jsonl"
@@ -104,8 +108,8 @@ class Installation:
             "report": dict(sc.report),
             "recorder": {k: v for k, v in sc.recorder.items() if k in ("continuous_s", "rest_s", "daily_s")},
             "sign": {"query_s": 60},
-            "mqtt": {"host": self.broker.host, "port": self.gate.port, "reconnect_min_s": 0.05,
-                     "reconnect_max_s": 0.5},
+            "mqtt": {"host": self.broker.host, "port": self.gate.port if self.gate else self.broker.port,
+                     "reconnect_min_s": 0.05, "reconnect_max_s": 0.5},
         })
         self.events: queue.Queue = queue.Queue()
         clock = self.clock
@@ -139,8 +143,12 @@ class Installation:
         self.printer.serve_pty(self.printer_pty)
         from printer.device import open_printer
         from printer.spooler import Spooler
-        self.spooler = Spooler(StoredJobs(self.storage.receipt_queue), lambda: open_printer(self.printer_pty.path),
-                               self.events, clock)
+        if getattr(clock, "speed", 1) is None:    # the virtual clock: the same conversation, in process
+            from sim.loopback_port import open_loopback_printer
+            connect = functools.partial(open_loopback_printer, self.printer_pty.path, self.printer.feed)
+        else:
+            connect = functools.partial(open_printer, self.printer_pty.path)
+        self.spooler = Spooler(StoredJobs(self.storage.receipt_queue), connect, self.events, clock)
         self.gnss = PtyGnss(self.events, clock)
         self.display = FrameRecorder(DriverDisplay(open_display(profile.display)), clock,
                                      self.out / "frames" if self.render else None)
@@ -195,6 +203,9 @@ class Installation:
                 device.close()
         if getattr(self, "counter", None) is not None:
             self.counter.stop()
+        if getattr(self, "kernel_file", None) is not None:
+            self.counter.close()            # the kernel counter keeps its count file open
+            self.kernel_file.close()
         if getattr(self, "spooler", None) is not None:
             self.spooler.stop()
         for name in ("platform",):

@@ -53,6 +53,7 @@ class JttPlatform:
         self.received: list[dict] = []
         self.auth_codes: dict[str, str] = {}     # terminal id -> code handed out
         self.registrations = 0
+        self.deregistrations = 0
         self.authentications = 0
         self.connections = 0
         self.acking = True
@@ -60,6 +61,7 @@ class JttPlatform:
         self.auth_ok = True
         self._authenticated_conns = 0
         self._terminal_of: dict = {}
+        self._versions: dict[str, int] = {}     # terminal id -> 808-2019 protocol version it speaks
         self._thread = threading.Thread(target=self._accept, name=f"{protocol}-platform", daemon=True)
 
     def start(self) -> JttPlatform:
@@ -168,7 +170,10 @@ class JttPlatform:
     def _header(self, msg_id: int, terminal: str, sn: int) -> dict:
         if self.protocol == "jt905":
             return {"msg_id": msg_id, "isu": terminal, "msg_sn": sn}
-        return {"msg_id": msg_id, "phone": terminal, "msg_sn": sn}
+        header = {"msg_id": msg_id, "phone": terminal, "msg_sn": sn}
+        if terminal in self._versions:          # answer a 2019 terminal in 2019 headers
+            header["proto_ver"] = self._versions[terminal]
+        return header
 
     # -- the server -----------------------------------------------------------------------------------
     def _accept(self) -> None:
@@ -231,6 +236,8 @@ class JttPlatform:
         term = header.get("phone") or header.get("isu")
         with self._lock:
             self._terminal_of[conn] = term
+            if "proto_ver" in header:
+                self._versions[term] = header["proto_ver"]
         msg_id, sn = header["msg_id"], header["msg_sn"]
         entry = {"rx_ms": self.clock(), "header": header, "body": body}
         with self._lock:
@@ -255,6 +262,12 @@ class JttPlatform:
             return authenticated or ok
         if msg_id in (0x0001, 0x0201, 0x0104):
             return authenticated       # answers to our commands: recorded, not answered
+        if msg_id == 0x0003 and authenticated and self.acking:   # deregistration: the code is void
+            self.auth_codes.pop(term, None)
+            self.deregistrations += 1
+        if msg_id == 0x0004:           # 808-2019 server time query: 0x8004, UTC YYMMDDhhmmss
+            self._send(conn, 0x8004, term, {"time": jtt.bcd_time(self.clock() - 8 * 3_600_000)})
+            return authenticated
         if self.acking and (authenticated or msg_id == 0x0002):
             self._send(conn, REPLY, term, {"seq": sn, "id": msg_id, "result": 0})
         return authenticated

@@ -44,8 +44,8 @@ class LoopStep:
             handled = True
         if handled:
             terminal.cabin.periodic(self.car.clock())
-        if self.witness is not None:
-            self.witness.observe()
+            if self.witness is not None:     # nothing handled, nothing changed since it last looked
+                self.witness.observe()
 
     def await_event(self, predicate: Callable[[Event], bool], what: str, timeout_s: float = SYNC_TIMEOUT_S) -> Event:
         """Handle events (the simulated clock standing still) until one satisfies ``predicate``."""

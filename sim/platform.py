@@ -79,6 +79,7 @@ class PlatformEmulator:
         self._cond = threading.Condition()
         self._subscribed = threading.Event()
         self._ids = itertools.count(1)
+        self._schema_names = frozenset(schemas.names())   # listed once, not a directory read per message
         self._transcript = open(transcript, "a", encoding="utf-8") if transcript else None
         self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
                                    protocol=mqtt.MQTTv5)
@@ -148,7 +149,7 @@ class PlatformEmulator:
             payload, decoded = msg.payload.decode("utf-8", errors="replace"), False
         if not decoded:
             errors = ["payload is not UTF-8 JSON"]
-        elif schema is None or schema not in schemas.names():
+        elif schema is None or schema not in self._schema_names:
             errors = [f"no schema for topic {msg.topic}"]
         else:
             errors = schemas.errors(schema, payload)

@@ -21,13 +21,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from sim import jtt_commands
 from sim import summary as summary_mod
 from sim.broker import Broker
 from sim.dashboard import screen_text
 from sim.devices import contact_sheet
 from sim.incidents import Incidents
 from sim.installation import Installation
-from sim.loop_step import SYNC_TIMEOUT_S, LoopStep, SimError
+from sim.loop_step import SYNC_TIMEOUT_S, SimError
 from sim.scenario import Action, Scenario
 from sim.shift_clock import ShiftClock
 from sim.shift_script import ShiftScript
@@ -63,12 +64,12 @@ class ShiftRunner:
     def run(self) -> dict:
         started = time.monotonic()
         car = self.car
-        car.build()
         try:
+            car.build()         # inside: a fitting that fails half way is taken out again
             self.vehicle = Vehicle(self.scenario.vehicle.origin)
             self.stepper = DeviceStepper(car, self.vehicle, self.scenario, self.clock)
             self.witness = Witness(self)
-            self.loop = LoopStep(car, self.witness)
+            self.loop = jtt_commands.loop_step(car, self.witness)   # JT/T runs: commands over the JT/T link
             car.link.start()
             for jt_link in car.jt_links:
                 jt_link.start()

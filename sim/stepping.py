@@ -4,8 +4,9 @@ In the simulator room. On a virtual clock the terminal's own timer threads would
 time, so each simulated second the runner has ``DeviceStepper`` send what the car did: the
 metres driven as pulses (gpiozero pulse train or the kernel counter's file), the counter's
 sample, one NMEA epoch of the vehicle's truth through the GNSS pty (silent, without fix or
-with an antenna report when an incident says so), and a synchronous run of the receipt
-spooler that waits its retry time after the printer held a job.
+with an antenna report when an incident says so), and the receipt spooler's turn, taken
+synchronously when its worker thread would have woken: a job queued, the idle status poll
+due, or the retry time after the printer held a job.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class DeviceStepper:
         self.gnss_mode = "ok"                    # "ok", "dropout" (no fix), "antenna" or "silent"
         self.antenna_pending: str | None = None  # an antenna report to send with the next epoch
         self.held_at: int | None = None          # when the printer last held a job
+        self._spooled = False                    # the spooler's first turn comes unasked (jobs left from before)
         self._sent_m = 0
         self._feed = TruthFeed()
         self._feed.current = vehicle.truth(0)
@@ -60,9 +62,18 @@ class DeviceStepper:
         self.car.gnss.epoch(data + epoch, through_pty=self.clock.speed is not None)
 
     def spool(self) -> None:
+        """The spooler's worker as the car runs it: a turn when a job was queued (its wake), when the
+        idle status poll is due, or ``retry_s`` after the printer held a job; not a queue query a second."""
         spooler = self.car.spooler
-        if self.held_at is not None and self.clock() - self.held_at < spooler.retry_s * 1000:
+        now = self.clock()
+        if self.held_at is not None:
+            if now - self.held_at < spooler.retry_s * 1000:
+                return
+        elif (self._spooled and not spooler._wake.is_set()
+              and now - spooler._polled_ms < spooler.idle_poll_s * 1000):
             return
+        self._spooled = True
+        spooler._wake.clear()
         while True:
             outcome = spooler.run_once()
             if outcome == "held":

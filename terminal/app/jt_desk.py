@@ -30,9 +30,14 @@ OUR_RESULT = {0: OK, 1: FAILED, 2: BAD, 3: NOT_SUPPORTED, 4: FAILED}
 # 0x8103 parameter id -> our platform parameters (docs/jtt-mapping.md)
 PARAMS_808 = {0x0028: ("report_alarm_s",), 0x0029: ("report_vacant_s", "report_occupied_s"),
               0x0055: ("speed_limit_kmh",), 0x0056: ("overspeed_s",)}
+# JT/T 905 (SmallChi/JT905's parameter table) has separate vacant / occupied intervals
+PARAMS_905 = {0x0025: ("report_vacant_s",), 0x0026: ("report_occupied_s",), 0x0028: ("report_alarm_s",),
+              0x0055: ("speed_limit_kmh",), 0x0056: ("overspeed_s",)}
+PARAMS = {"jt808": PARAMS_808, "jt905": PARAMS_905}
 RANGES = {"report_vacant_s": (1, 3600), "report_occupied_s": (1, 3600), "report_alarm_s": (1, 600),
           "speed_limit_kmh": (10, 250), "overspeed_s": (1, 600)}
 ORDER_TYPES = {0: "immediate", 1: "reservation", 2: "assigned"}
+GMT8_MS = 8 * 3_600_000      # 0x8004 carries UTC; the codec's BCD times are GMT+8
 
 
 def attach(term, config: dict, events, clock) -> list:
@@ -51,13 +56,15 @@ class JtDesk:
         self.term = term
         self.links = links
         self.tracking: dict | None = None     # report intervals to restore when temporary tracking ends
+        self.tracking_no = 0                  # the latest 0x8202: only its own expiry ends the tracking
 
     def on_command(self, data: dict, now: int) -> None:
         link = self.links.get(data.get("link"))
         if link is None:
             return
         if data.get("tracking_end"):
-            self._end_tracking(now)
+            if data["tracking_end"] == self.tracking_no:
+                self._end_tracking(now)
             return
         message = data["message"]
         header, body = message["header"], message.get("body") or {}
@@ -94,7 +101,8 @@ class JtDesk:
         message = payloads.location(seq=1, ts_ms=now, pos=r.position(now),
                                     alarm=r.alarm_bits() | (term.alarm.flags if term.alarm.active else 0),
                                     status=r.status(), operating=term.metering.operating,
-                                    mileage_m=term.meter.totals.total_m, order_id=trip.order_id if trip else "0")
+                                    mileage_m=term.meter.totals.total_m, order_id=trip.order_id if trip else "0",
+                                    extra=r.sensor_items(now))
         return uplink.location_905(message) if link.protocol == "jt905" else uplink.location_808(message)
 
     # -- parameters ------------------------------------------------------------------------------------
@@ -110,8 +118,8 @@ class JtDesk:
                     server["port"] = int(port)
             elif pid == 0x0018 and isinstance(value, int):
                 server["port"] = value
-            elif link.protocol == "jt808" and pid in PARAMS_808:
-                for name in PARAMS_808[pid]:
+            elif pid in PARAMS[link.protocol]:
+                for name in PARAMS[link.protocol][pid]:
                     params[name] = value
         for name, value in params.items():
             low, high = RANGES[name]
@@ -130,14 +138,18 @@ class JtDesk:
     def _params_now(self, link, ids=None) -> list:
         report, params = self.term.config["report"], self.term.platform.params
         values = {0x0001: link.session.heartbeat_s, 0x0013: link.cfg["host"], 0x0018: link.cfg["port"],
-                  0x0028: report["alarm_s"], 0x0029: report["vacant_s"], 0x0055: params.get("speed_limit_kmh", 0),
-                  0x0056: params.get("overspeed_s", 0)}
+                  0x0028: report["alarm_s"]}
+        if link.protocol == "jt905":
+            values.update({0x0025: report["vacant_s"], 0x0026: report["occupied_s"]})
+        else:
+            values[0x0029] = report["vacant_s"]
+        values.update({0x0055: params.get("speed_limit_kmh", 0), 0x0056: params.get("overspeed_s", 0)})
         return [{"id": k, "value": v} for k, v in values.items() if ids is None or k in ids]
 
     def _m8104(self, link, message, body, cmd_id, now):
-        if link.protocol == "jt905":
-            return NOT_SUPPORTED               # no parameters reply in the 905 table we follow
-        link.send_message(0x0104, {"seq": message["header"]["msg_sn"], "params": self._params_now(link)})
+        # 808: all parameters; 905 (SmallChi JT905_0x8104): the ids listed, none listed = all
+        ids = set(body.get("ids") or []) or None
+        link.send_message(0x0104, {"seq": message["header"]["msg_sn"], "params": self._params_now(link, ids)})
         return None
 
     def _m8106(self, link, message, body, cmd_id, now):
@@ -196,7 +208,8 @@ class JtDesk:
             self.tracking = {"vacant_s": report["vacant_s"], "occupied_s": report["occupied_s"]}
         report["vacant_s"] = report["occupied_s"] = max(1, period)
         self.term.audit_event("tracking", "report_s", None, period, actor="platform")
-        link.after(expiry * 1000, {"link": link.name, "tracking_end": True})
+        self.tracking_no += 1
+        link.after(expiry * 1000, {"link": link.name, "tracking_end": self.tracking_no})
         return OK
 
     def _end_tracking(self, now: int) -> None:
@@ -207,6 +220,14 @@ class JtDesk:
 
     def _m8204(self, link, message, body, cmd_id, now) -> int:
         return OK
+
+    # -- time (808-2019) --------------------------------------------------------------------------------------
+    def _m8004(self, link, message, body, cmd_id, now):
+        """The platform's time (UTC, the answer to the session's 0x0004): the platform's ``time_sync``,
+        recorded as a clock correction or refused mid-trip. A reply needs no reply."""
+        utc_ms = epoch_ms(body["time"]) + GMT8_MS
+        self._run(self.term.platform._time_sync(Command("time_sync", cmd_id, {"utc_ms": utc_ms}, now), now), now)
+        return None
 
     # -- alarm -----------------------------------------------------------------------------------------------
     def _m8203(self, link, message, body, cmd_id, now) -> int:

@@ -152,10 +152,27 @@ class Reporting:
         overspeed = self.overspeed(now)
         trip = term.meter.trip
         alarm = self.alarm_bits() | (term.alarm.flags if term.alarm.active else 0)
+        items = self.sensor_items(now)
         term.outbox.enqueue(self.topic("location"), lambda seq: payloads.location(
             seq=seq, ts_ms=now, pos=pos, alarm=alarm, status=self.status(),
             operating=term.metering.operating, mileage_m=term.meter.totals.total_m,
-            order_id=trip.order_id if trip else "0", overspeed=overspeed, chain=self.chain_head()), "location")
+            order_id=trip.order_id if trip else "0", overspeed=overspeed, extra=items,
+            chain=self.chain_head()), "location")
+
+    def sensor_items(self, now: int) -> dict:
+        """``extra.pulse_speed`` (0.1 km/h) while the driving recorder takes its speed from the pulse sensor
+        (fresh samples, no pulse fault) and ``extra.satellites`` (used by a fresh fix): JT/T 808 items 0x03, 0x31
+        (docs/jtt-mapping.md). The board knows no modem signal strength, so item 0x30 is never sent."""
+        from terminal.recorder.core import SOURCE_PULSES
+        items = {}
+        recorder = getattr(self.term, "recorder", None)
+        if recorder is not None:
+            speed, source = recorder.core.source.at(now)[:2]     # the recorder's own choice of speed now
+            if source == SOURCE_PULSES:
+                items["pulse_speed"] = min(max(int(speed), 0), 0xFFFF)
+        if self.fix_fresh(now) and self.fix.sats is not None:
+            items["satellites"] = min(max(int(self.fix.sats), 0), 255)
+        return items
 
     def health(self, now: int) -> None:
         term = self.term

@@ -102,6 +102,10 @@ class Outbox:
         self._links: list[Outbox] = []
         self._fanout: tuple[str, ...] = ()
         self._per_link = False
+        # Replaced on every store and every link change; the pump skips its query while it
+        # is the one it saw when the query last came back empty (nothing new to send).
+        self._stored = object()
+        self._drained: object | None = None
 
     def add_links(self, others: list[Outbox], own: str | None) -> None:
         """Deliver every stored message over ``others`` too (``Outbox`` views made with ``link=``
@@ -171,6 +175,9 @@ class Outbox:
             self._priorities = self._priorities | {priority}
             for other in self._links:
                 other._priorities = self._priorities
+        self._stored = object()
+        for other in self._links:
+            other._stored = object()
         return seq
 
     def _body_text(self, kind: str, payload: dict) -> Callable[[int], str]:
@@ -234,6 +241,7 @@ class Outbox:
         return False
 
     def on_link_up(self, receive_maximum: int | None = None) -> None:
+        self._stored = object()
         self._backlog_mark = self.last_seq()
         self._effective_window = min(self.window, receive_maximum) if receive_maximum else self.window
         self._cursor.clear()
@@ -243,6 +251,7 @@ class Outbox:
         self._up = True
 
     def on_link_down(self) -> None:
+        self._stored = object()
         # Whatever was in flight is published again (marked resent) on the next connection.
         self._up = False
         self._cursor.clear()
@@ -290,8 +299,12 @@ class Outbox:
                 free = self._effective_window - len(self._inflight)
             if free <= 0:
                 return sent
+            stored = self._stored
+            if stored is self._drained:
+                return sent
             rows = self._next_rows(free)
             if not rows:
+                self._drained = stored
                 return sent
             for seq, topic, priority, text in rows:
                 if seq <= self._backlog_mark:

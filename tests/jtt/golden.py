@@ -78,6 +78,10 @@ GOLDEN_808 = [
     ("0x0704 batch location, blind-area resend",
      "0704 0042 013912345678 0008  0002 01 001c " + LOC_A_HEX + " 001f " + LOC_B_HEX,
      {"header": h13(0x0704, 66, 8), "body": {"length": 2, "type": 1, "location": [LOC_A, LOC_B]}}),
+    ("0x0704 batch location, normal, with pulse speed (0x03) and satellites (0x31)",
+     "0704 0028 013912345678 0015  0001 00 0023 " + LOC_A_HEX + " 0302015e 310109",
+     {"header": h13(0x0704, 40, 21), "body": {"length": 1, "type": 0, "location": [
+         dict(LOC_A, extra={"speed": 350, "gnss_sat_num": 9})]}}),
     ("0x8103 set parameters",
      "8103 0029 013912345678 0009  04 00000001 04 0000001e 00000013 08 31302e302e302e31"
      " 00000029 04 0000000a 00000055 04 00000078",

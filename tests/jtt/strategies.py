@@ -124,6 +124,8 @@ def for_merge(part):
         return st.builds(lambda code, imei, ver: {"code_len": len(code.encode("gb18030")), "code": code,
                                                   "imei": imei, "sw_version": ver},
                          text(40), text(15), text(20))
+    if isinstance(part, jt905.ParamIds):
+        return st.lists(uint(2), max_size=6).map(lambda ids: {"ids": ids})
     if isinstance(part, jt905.MeterRecord):
         return st.none().map(lambda _: {}) | for_layout(jt905.METER_RECORD).map(lambda m: {"meter": m}) | \
             st.binary(min_size=1, max_size=jt905.METER_FIXED - 1).map(

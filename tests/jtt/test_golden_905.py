@@ -51,6 +51,20 @@ GOLDEN_905 = [
     ("0x8B0B centre releases alarm", "8b0b 0000 108000000316 000c", {"header": h(0x8B0B, 0, 12), "body": {}}),
     ("0x8300 text notice", "8300 000e 108000000316 000d  04 " + TEXT_GBK + " 00",
      {"header": h(0x8300, 14, 13), "body": {"flag": 4, "text": "请系好安全带"}}),
+    # SmallChi JT905_0x8104: parameter ids (WORD) to the end of the body, no count
+    ("0x8104 query given parameters", "8104 0006 108000000316 000e  0001 0025 0055",
+     {"header": h(0x8104, 6, 14), "body": {"ids": [0x0001, 0x0025, 0x0055]}}),
+    ("0x8104 query all parameters", "8104 0000 108000000316 000f", {"header": h(0x8104, 0, 15), "body": {"ids": []}}),
+    # SmallChi JT905_0x0104: answer serial WORD, then id WORD, length BYTE, value, to the end (no count)
+    ("0x0104 parameters reply", "0104 001b 108000000316 0010  000e 0001 04 0000001e 0025 04 0000000a"
+     " 0013 08 31302e302e302e31",
+     {"header": h(0x0104, 27, 16), "body": {"seq": 14, "params": [
+         {"id": 0x0001, "value": 30}, {"id": 0x0025, "value": 10}, {"id": 0x0013, "value": "10.0.0.1"}]}}),
+    ("0x8103 report intervals, speed limit (905 ids)",
+     "8103 001d 108000000316 0011  04 0025 04 0000000f 0026 04 00000005 0028 04 00000002 0055 04 00000064",
+     {"header": h(0x8103, 29, 17), "body": {"length": 4, "params": [
+         {"id": 0x0025, "value": 15}, {"id": 0x0026, "value": 5}, {"id": 0x0028, "value": 2},
+         {"id": 0x0055, "value": 100}]}}),
 ]
 
 
@@ -101,3 +115,24 @@ def test_unit_conversions_between_808_and_905():
     assert e6_from_905(13525858) == 22543097 or e6_from_905(13525858) == 22543096
     for value in (0, 1, 22543096, 114057865, 180000000):
         assert abs(e6_from_905(e6_to_905(value)) - value) <= 1
+
+
+def test_a_905_parameter_query_without_ids_encodes_from_an_empty_body():
+    assert encode({"header": {"msg_id": 0x8104, "isu": ISU, "msg_sn": 15}, "body": {}}) == \
+        frame("8104 0000 108000000316 000f")
+
+
+def test_smallchi_parameter_query_and_reply_frames():
+    query = bytes.fromhex("7E81040010108000000316000000110012001300140015001600170018187E")
+    assert decode(query, "jt905")["body"] == {"ids": [0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18]}
+    assert encode(decode(query, "jt905")) == query
+    device_query = bytes.fromhex("7e8104000210010739502700000010cf7e")      # a device capture in its tests
+    assert decode(device_query, "jt905")["body"] == {"ids": [0x0010]}
+    reply = bytes.fromhex("7E0104004A012345678900000A00000001040000000A0002040000000F001007313131313131310011"
+                          "0732323232333232004B01090090043132323100910A30303030303030303030009406453333394B4B00"
+                          "AF02000ACC7E")
+    body = decode(reply, "jt905")["body"]
+    assert body["seq"] == 0 and body["params"][:3] == [{"id": 1, "value": 10}, {"id": 2, "value": 15},
+                                                       {"id": 0x10, "value": "1111111"}]
+    assert body["params"][-2] == {"id": 0x94, "value": "E339KK"} and len(body["params"]) == 9
+    assert encode(decode(reply, "jt905")) == reply

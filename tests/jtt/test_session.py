@@ -115,3 +115,29 @@ def test_unknown_platform_message_is_answered_not_supported():
     (answer,) = sent(session.receive(unknown, 10))
     assert answer["body"] == {"seq": 9, "id": 0x8F01, "result": 3}
     assert decode(encode(answer))["body"]["result"] == 3
+
+
+def test_a_2019_session_asks_the_platform_for_its_time_once_online_and_2013_does_not():
+    session = Session(PHONE.rjust(20, "0"), REG, auth_code="A", proto_ver=1)
+    (auth,) = sent(session.connected(0))
+    actions = session.receive(reply_to(auth), 10)
+    assert actions[0] == ("online",)
+    (query,) = sent(actions[1:])
+    assert query["header"]["msg_id"] == 0x0004 and query["header"]["proto_ver"] == 1 and query["body"] == {}
+    encode(query)
+    server_time = decode(encode({"header": {"msg_id": 0x8004, "phone": PHONE.rjust(20, "0"), "proto_ver": 1,
+                                            "msg_sn": 3}, "body": {"time": "261130023000"}}))
+    assert session.receive(server_time, 20) == [("command", server_time)]   # the application sets the time
+    assert online_session().awaiting() == {}                                 # 2013: no 0x0004
+
+
+def test_deregistration_is_acknowledged_then_the_code_is_forgotten():
+    session = online_session()
+    (dereg,) = sent([session.deregister(100)])
+    assert dereg["header"]["msg_id"] == 0x0003 and dereg["body"] == {}
+    assert session.receive(reply_to(dereg, result=1), 110) == [("acked", dereg["header"]["msg_sn"], 0x0003, 1)]
+    (dereg,) = sent([session.deregister(120)])
+    assert session.receive(reply_to(dereg), 130) == [("auth_code", None), ("deregistered",)]
+    assert session.auth_code is None and session.state != ONLINE
+    (register,) = sent(session.connected(200))       # the next connect registers anew
+    assert register["header"]["msg_id"] == 0x0100

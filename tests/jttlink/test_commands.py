@@ -7,22 +7,43 @@ from sim.jtt_platform import JttPlatform
 from tests.terminal.harness import Car
 
 
-@pytest.fixture(params=["jt808", "jt905"])
-def rig(request, tmp_path, mosquitto):
-    protocol = request.param
+def start(tmp_path, mosquitto, protocol, **link):
     platform = JttPlatform(protocol).start()
     car = Car(tmp_path, mosquitto)
     from terminal.app import config as config_mod
     raw = {k: v for k, v in car.config.items()}
     raw["links"] = {"use": ["mqtt", protocol]}
-    raw[protocol] = {"port": platform.port, "reconnect_min_s": 0.05, "reconnect_max_s": 0.2}
+    raw[protocol] = {"port": platform.port, "reconnect_min_s": 0.05, "reconnect_max_s": 0.2, **link}
     raw["mqtt"] = {k: v for k, v in raw["mqtt"].items() if k != "terminal_id"}
     car.config = config_mod.from_dict(raw)
     runtime = car.start()
     platform.wait_online(10)
+    return car, runtime, platform
+
+
+@pytest.fixture(params=["jt808", "jt905"])
+def rig(request, tmp_path, mosquitto):
+    car, runtime, platform = start(tmp_path, mosquitto, request.param)
     yield car, runtime, platform
     car.close()
     platform.stop()
+
+
+def test_a_2019_terminal_takes_the_platforms_time_from_0x8004(tmp_path, mosquitto):
+    """808-2019 carries the platform's time (0x0004 -> 0x8004, UTC): it is the platform's
+    time_sync, recorded as a clock correction (docs/jtt.md)."""
+    car, runtime, platform = start(tmp_path, mosquitto, "jt808", proto_ver=1, imei="860000000000001")
+    try:
+        query = platform.wait_for(lambda m: m["header"]["msg_id"] == 0x0004, 10)
+        assert query["header"]["proto_ver"] == 1 and len(query["header"]["phone"]) == 20
+        assert platform.messages(0x0102)[-1]["body"]["imei"] == "860000000000001"
+        assert car.wait(lambda: any(r["event"] in ("clock_correction", "clock_correction_refused")
+                                    for r in runtime.audit.records()), 10)
+        record = next(r for r in runtime.audit.records() if r["event"].startswith("clock_correction"))
+        assert record["actor"] == "platform"
+    finally:
+        car.close()
+        platform.stop()
 
 
 def test_alarm_confirm_and_release_follow_the_emergency_alarm(rig):
@@ -58,6 +79,22 @@ def test_parameters_location_query_text_and_tracking(rig):
         sn = platform.command(0x8104)
         values = {p["id"]: p["value"] for p in platform.wait_reply(sn)["body"]["params"]}
         assert values[0x0029] == 15 and values[0x0055] == 100
+    else:       # 905 has its own ids: 0x0025 vacant, 0x0026 occupied interval (SmallChi/JT905)
+        sn = platform.command(0x8103, {"params": [{"id": 0x0025, "value": 15}, {"id": 0x0026, "value": 7},
+                                                  {"id": 0x0055, "value": 100}]})
+        assert platform.wait_reply(sn)["body"]["result"] == 0
+        assert (term.config["report"]["vacant_s"], term.config["report"]["occupied_s"]) == (15, 7)
+        assert term.platform.params["speed_limit_kmh"] == 100
+        sn = platform.command(0x8103, {"params": [{"id": 0x0026, "value": 0}]})
+        assert platform.wait_reply(sn)["body"]["result"] == 1
+        assert term.config["report"]["occupied_s"] == 7
+        sn = platform.command(0x8104)            # every parameter, answered with 0x0104
+        reply = platform.wait_reply(sn)
+        assert reply["header"]["msg_id"] == 0x0104
+        values = {p["id"]: p["value"] for p in reply["body"]["params"]}
+        assert (values[0x0025], values[0x0026], values[0x0055]) == (15, 7, 100)
+        sn = platform.command(0x8104, {"ids": [0x0026]})
+        assert platform.wait_reply(sn)["body"]["params"] == [{"id": 0x0026, "value": 7}]
     sn = platform.command(0x8103, {"params": [{"id": 0x0013, "value": "10.9.8.7"}]})
     assert platform.wait_reply(sn)["body"]["result"] == 0
     assert runtime.jt_links[0].cfg["host"] == "10.9.8.7"
@@ -69,6 +106,20 @@ def test_parameters_location_query_text_and_tracking(rig):
     sn = platform.command(0x8202, {"period": 3, "expiry": 3600})
     assert platform.wait_reply(sn)["body"]["result"] == 0
     assert car.wait(lambda: term.config["report"]["vacant_s"] == 3)
+
+
+def test_a_new_temporary_tracking_is_not_ended_by_the_previous_ones_expiry(rig):
+    car, runtime, platform = rig
+    report = runtime.terminal.config["report"]
+    sn = platform.command(0x8202, {"period": 3, "expiry": 60})     # 60 s on the terminal's clock
+    assert platform.wait_reply(sn)["body"]["result"] == 0
+    sn = platform.command(0x8202, {"period": 4, "expiry": 3600})   # the platform extends it
+    assert platform.wait_reply(sn)["body"]["result"] == 0
+    assert car.wait(lambda: report["vacant_s"] == 4)
+    assert not car.wait(lambda: report["vacant_s"] != 4, 2.0)     # past the first expiry: still tracking
+    sn = platform.command(0x8202, {"period": 0, "expiry": 0})      # period 0 ends it
+    assert platform.wait_reply(sn)["body"]["result"] == 0
+    assert car.wait(lambda: report["vacant_s"] == 30)
 
 
 def test_an_on_call_order_over_jt905_is_offered_answered_and_reported(rig):

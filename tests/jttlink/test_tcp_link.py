@@ -77,6 +77,26 @@ def test_registers_once_and_authenticates_at_every_connect(tmp_path):
         assert (tmp_path / "jt808.auth").read_text() == platform.auth_codes["000000000001"]
 
 
+def test_deregistration_from_the_command_line_forgets_the_code_and_the_next_start_registers(tmp_path, capsys):
+    from terminal.cli import main
+    with JttPlatform("jt808") as platform:
+        with Rig(tmp_path, platform, "jt808"):
+            wait_until(lambda: platform.authentications == 1, "registered and authenticated")
+        config = tmp_path / "taxiterm.toml"
+        config.write_text(f"""[terminal]\nid = "T0001"\nstate_dir = "{tmp_path / 'state'}"\n
+[links]\nuse = ["mqtt", "jt808"]\n
+[jt808]\nport = {platform.port}\nauth_file = "{tmp_path / 'jt808.auth'}"\nreconnect_min_s = 0.02\n""",
+                          encoding="utf-8")
+        assert main(["jt", "deregister", "--config", str(config), "--timeout", "10"]) == 0
+        assert "deregistered" in capsys.readouterr().out
+        assert platform.messages(0x0003) and platform.deregistrations == 1
+        assert not (tmp_path / "jt808.auth").exists()
+        assert main(["jt", "deregister", "--config", str(config)]) != 0      # nothing left to deregister
+        assert "nothing to deregister" in capsys.readouterr().err
+        with Rig(tmp_path, platform, "jt808"):
+            wait_until(lambda: platform.registrations == 2, "registered anew")
+
+
 def test_a_refused_authentication_registers_again(tmp_path):
     with JttPlatform("jt808") as platform:
         (tmp_path / "jt808.auth").write_text("stale")
@@ -153,3 +173,68 @@ def test_over_tls_the_platform_certificate_is_checked(tmp_path):
         with Rig(tmp_path, platform, "jt808", tls=True, server_name="localhost") as rig:   # system CAs: refused
             wait_until(lambda: "certificate" in rig.link.last_error.lower(), "certificate refused")
             assert not rig.link.connected
+
+
+def test_a_platform_that_stops_reading_holds_up_neither_the_loop_nor_the_other_link(tmp_path, monkeypatch):
+    """The JT/T 905 platform's network path stalls (it accepts, then reads nothing; small socket
+    buffers fill after a few messages): the JT/T 808 link on the same outbox still delivers
+    everything, because no link writes on the loop's thread."""
+    import base64
+    import json
+    import socket
+
+    from tests.jttlink.jt_child import trip
+
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    stalled.bind(("127.0.0.1", 0))
+    stalled.listen()
+    accepted = []
+    real_connect = tcp_link.JttLink._connect
+
+    def connect(self):
+        if self.protocol != "jt905":
+            return real_connect(self)
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 2048)
+        sock.connect(stalled.getsockname())
+        accepted.append(stalled.accept()[0])      # and never read
+        sock.settimeout(3600)                     # a write that waits, waits long
+        return sock
+
+    monkeypatch.setattr(tcp_link.JttLink, "_connect", connect)
+    storage = Storage(tmp_path / "t.db")
+    events = queue.Queue()
+    outbox = Outbox(storage)
+    views = []
+    with JttPlatform("jt808") as healthy:
+        for protocol, port in (("jt905", stalled.getsockname()[1]), ("jt808", healthy.port)):
+            cfg = tcp_link.link_config(protocol, {"port": port, "auth_file": str(tmp_path / f"{protocol}.auth"),
+                                                  "reply_timeout_s": 3600}, {"id": "T0001"})
+            link = tcp_link.JttLink(protocol, protocol, cfg, events, tcp_link.wall_ms)
+            views.append((link, LinkOutbox(storage, link, link=protocol, window=1000)))
+        outbox.add_links([v for _, v in views], own=None)
+        stop = threading.Event()
+        loop = threading.Thread(target=run_link_loop, args=(outbox, events, stop), daemon=True)
+        for link, _ in views:
+            link.start()
+        loop.start()
+        try:
+            healthy.wait_online(10)
+            wait_until(lambda: accepted, "the stalled platform accepted")
+            for n in range(1, 301):
+                outbox.enqueue("taxi/T0001/up/trip", dict(trip(n), type="trip"), "trip")
+            wait_until(lambda: outbox.stats()["links"]["jt808"]["pending"] == 0,
+                       "every trip acknowledged on jt808 while jt905 is stalled", deadline_s=30)
+            carried = [json.loads(base64.b64decode(m["body"]["data"])) for m in healthy.messages(0x0900)]
+            assert len({t["record"]["trip_no"] for t in carried}) == 300
+            assert outbox.stats()["links"]["jt905"]["pending"] > 0
+        finally:
+            for conn in accepted:
+                conn.close()                      # the stalled write fails: the link's thread ends
+            stop.set()
+            loop.join(5)
+            for link, _ in views:
+                link.stop()
+            stalled.close()
+            storage.close()

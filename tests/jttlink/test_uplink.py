@@ -101,6 +101,9 @@ def test_shifts_and_order_steps_in_905():
     assert steps["accepted"] == [(0x0B01, {"order_id": 77})] and steps["completed"] == [(0x0B07, {"order_id": 77})]
     assert steps["cancelled"] == [(0x0B08, {"order_id": 77, "reason": 0})]
     assert steps["rejected"] == steps["timeout"] == steps["boarded"] == []
+    # the centre's own cancel (0x8B09) is answered by 0x0001; it is not the driver cancelling (0x0B08)
+    centre = {"type": "order", "order_id": "77", "event": "cancelled", "reason": "centre: 乘客取消"}
+    assert uplink.to_905(centre) == []
 
 
 @pytest.mark.parametrize("kind", ["health", "audit", "ack", "notice_ack"])
@@ -118,3 +121,46 @@ def test_link_configuration_is_checked_whole():
                 {"links": {"use": ["jt808"]}, "jt808": {"hots": "x"}}):
         with pytest.raises(config_mod.ConfigError):
             config_mod.from_dict(bad)
+
+
+def _reporting(now):
+    from types import SimpleNamespace
+
+    from terminal.app.reporting import Reporting
+    from terminal.recorder.core import RecorderCore
+    term = SimpleNamespace(config={"mqtt": {"terminal_id": "T1"}, "report": {"fix_max_age_s": 5}},
+                           recorder=SimpleNamespace(core=RecorderCore()), clock=lambda: now)
+    return term, Reporting(term)
+
+
+def test_a_location_report_carries_the_pulse_speed_and_satellites_as_808_items_0x03_and_0x31():
+    from gps.fix import Fix
+    now = 1_795_000_000_000
+    term, reporting = _reporting(now)
+    source = term.recorder.core.source
+    source.pulses(now - 1200, 100, 1000)
+    source.pulses(now - 1000, 102, 1000)         # 2 m in 0.2 s at K = 1000: 36.0 km/h
+    reporting.fix = Fix(time_ms=now, lat=22.5, lon=114.0, sats=9, mode=3, valid=True)
+    reporting.fix_rx_ms = now - 1000
+    items = reporting.sensor_items(now)
+    assert items == {"pulse_speed": 360, "satellites": 9}     # no modem signal on this board: no rssi
+    pos = payloads.position(lat_deg=22.5, lon_deg=114.0, alt_m=0, speed_mps=10, course_deg=0, fix_ms=now)
+    message = payloads.location(seq=1, ts_ms=now, pos=pos, operating="for_hire", mileage_m=0, extra=items)
+    extra = roundtrip("jt808", 0x0200, uplink.location_808(message))["extra"]
+    assert (extra["speed"], extra["gnss_sat_num"]) == (360, 9) and "rssi" not in extra
+    batch = roundtrip("jt808", 0x0704, uplink.batch("jt808", [uplink.location_808(message)])[1])
+    assert batch["location"][0]["extra"]["speed"] == 360 and batch["location"][0]["extra"]["gnss_sat_num"] == 9
+
+
+def test_stale_pulses_and_a_stale_fix_add_no_items():
+    from gps.fix import Fix
+    now = 1_795_000_000_000
+    term, reporting = _reporting(now)
+    source = term.recorder.core.source
+    source.pulses(now - 60_200, 100, 1000)
+    source.pulses(now - 60_000, 102, 1000)       # a minute ago: the pulse line has said nothing since
+    reporting.fix = Fix(time_ms=now - 60_000, lat=22.5, lon=114.0, sats=9, mode=3, valid=True)
+    reporting.fix_rx_ms = now - 60_000
+    assert reporting.sensor_items(now) == {}
+    term.recorder = None                         # a terminal without a driving recorder
+    assert reporting.sensor_items(now) == {}

@@ -80,6 +80,8 @@ class Car:
         time.sleep(hold_s)
         button.pin.drive_high()
 
+    PACE_SLACK_S = 0.002
+
     def drive(self, metres: int, kmh: int = 40) -> None:
         """Pulses at K = 1000 on the pulse pin, paced to ``kmh`` on the scaled clock."""
         pin = self.runtime.devices.pulse_counter.device.pin
@@ -92,6 +94,10 @@ class Car:
             delay = due - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+            elif delay < -self.PACE_SLACK_S:
+                # A stalled test thread must not catch up in a burst: on the scaled clock a
+                # burst is a car at hundreds of km/h, which the meter rightly refuses.
+                start -= delay
         time.sleep(0.25)
 
     def meter(self):

@@ -89,6 +89,35 @@ def _encode(args) -> int:
     return 0
 
 
+def _deregister(args) -> int:
+    """Tell the configured JT/T 808 platform the terminal leaves it (0x0003), then forget the auth code."""
+    import queue
+
+    from terminal.app import config as config_mod
+    from terminal.link.jtt_link.links import vehicle_of
+    from terminal.link.jtt_link.tcp_link import JttLink, wall_ms
+    try:
+        config = config_mod.load(args.config)
+    except config_mod.ConfigError as exc:
+        raise CommandError(str(exc)) from exc
+    cfg = dict(config["jt808"])
+    if not cfg.get("auth_file"):
+        cfg["auth_file"] = str(Path(config["terminal"]["state_dir"]) / "jt808.auth")
+    if not Path(cfg["auth_file"]).exists():
+        raise CommandError(f"not registered with a JT/T 808 platform (no {cfg['auth_file']}): nothing to deregister")
+    link = JttLink("jt808", "jt808", cfg, queue.Queue(), wall_ms, vehicle=vehicle_of(config))
+    link.start()
+    try:
+        done = link.deregister(args.timeout)
+    finally:
+        link.stop()
+    if not done:
+        raise CommandError(f"the platform at {cfg['host']}:{cfg['port']} did not accept the deregistration "
+                           f"({link.last_error or 'no answer'}); the auth code is kept")
+    print(f"deregistered from {cfg['host']}:{cfg['port']}; the next start registers anew")
+    return 0
+
+
 def register(subparsers) -> None:
     parser = subparsers.add_parser("jt", help="decode / build JT/T 808 and JT/T 905 frames (JSON)")
     sub = parser.add_subparsers(dest="jt_command", metavar="ACTION", required=True)
@@ -104,3 +133,8 @@ def register(subparsers) -> None:
                      help="JT/T 808: split bodies longer than this into packages (1-1023)")
     enc.add_argument("--upper", action="store_true", help="print hex in upper case")
     enc.set_defaults(func=_encode)
+    dereg = sub.add_parser("deregister", help="JT/T 808: deregister (0x0003) from the configured platform "
+                                              "and forget the auth code (the terminal leaves that platform)")
+    dereg.add_argument("--config", required=True, help="configuration file (TOML, docs/config.md)")
+    dereg.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for the platform (default 15)")
+    dereg.set_defaults(func=_deregister)

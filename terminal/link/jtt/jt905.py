@@ -96,16 +96,52 @@ class MeterRecord(lay.Merge):
         return b""
 
 
+# Parameter ids and value types as SmallChi/JT905 (JT905Constants, MessageBody/JT905_0x8103_0x....cs);
+# unlike 808, 905 has its own ids for the vacant / occupied intervals (0x0025 / 0x0026).
+D, S = "dword", "str"
 PARAM_TYPES = {
-    0x0001: "dword",  # ISU heartbeat interval, s
-    0x0002: "dword",  # TCP reply timeout, s
-    0x0003: "dword",  # TCP retransmissions
-    0x0010: "str", 0x0011: "str", 0x0012: "str", 0x0013: "str",  # APN, user, password, server address
-    0x0014: "str", 0x0015: "str", 0x0016: "str", 0x0017: "str",  # backup
-    0x0018: "dword",  # server TCP port
-    0x0090: "str", 0x0091: "str", 0x0094: "str",  # as SmallChi's test frame carries them
+    0x0001: D,  # ISU heartbeat interval, s
+    0x0002: D, 0x0003: D, 0x0004: D, 0x0005: D,  # TCP / SMS reply timeout, s, and retransmissions
+    0x0010: S, 0x0011: S, 0x0012: S, 0x0013: S,  # APN, user, password, main server address
+    0x0014: S, 0x0015: S, 0x0016: S, 0x0017: S,  # backup
+    0x0018: D, 0x0019: D,  # main / backup server TCP port
+    0x001A: S, 0x001B: D, 0x001C: S, 0x001D: D,  # card / payment platform server and port, main and backup
+    0x0020: D,  # report strategy: 0 time, 1 distance, 2 both
+    0x0021: D,  # report scheme: 0 ACC, 1 vacant/occupied, 2 login + ACC, 3 login + vacant/occupied
+    0x0022: D, 0x0023: D, 0x0024: D,  # interval not logged in, ACC off, ACC on, s
+    0x0025: D, 0x0026: D,  # interval vacant, occupied, s
+    0x0027: D, 0x0028: D,  # interval sleeping, emergency alarm, s
+    0x0029: D, 0x002A: D, 0x002B: D, 0x002C: D, 0x002D: D, 0x002E: D, 0x002F: D,  # the same as distances, m
+    0x0030: D,  # turn angle for a corner report, degrees
+    0x0040: S, 0x0041: S, 0x0042: S, 0x0043: S, 0x0044: S,  # centre, reset, factory reset, SMS, alarm SMS phones
+    0x0045: D, 0x0046: D, 0x0047: D,  # call answering strategy, longest call, longest calls per month, s
+    0x0049: S,  # listen-in phone
+    0x0050: D, 0x0051: D, 0x0052: D, 0x0053: D,  # alarm mask, SMS, photo, photo storage switches
+    0x0055: D,  # maximum speed, km/h
+    0x0056: D,  # overspeed duration, s
+    0x0057: D, 0x0058: D, 0x0059: D, 0x005A: D,  # continuous driving, rest, parking, daily driving, s
+    0x0080: D, 0x0081: D, 0x0082: D,  # odometer 1/10 km, province, city
+    0x0090: S, 0x0091: S, 0x0094: S,  # as SmallChi's test frame carries them (operation limits, plate)
+    0x0092: S, 0x0093: S,  # company operating licence, company short name
 }
 PARAM = Param(PARAM_TYPES, 2)
+
+
+class ParamIds(lay.Merge):
+    """0x8104 (SmallChi JT905_0x8104): parameter ids (WORD) up to the end of the body, no count.
+    ``{"ids": []}`` (an empty body) asks for every parameter."""
+
+    def decode(self, reader):
+        ids = []
+        while reader.remaining():
+            ids.append(reader.word())
+        return {"ids": ids}
+
+    def encode(self, body, name):
+        ids = body.get("ids") or []
+        if not isinstance(ids, list):
+            raise EncodeError(f"{name}.ids: list expected")
+        return b"".join(f.uint(i, 2, f"{name}.ids[{n}]") for n, i in enumerate(ids))
 
 GENERAL_REPLY = (("seq", "word"), ("id", "word"), ("result", "byte"))
 ORDER = (("order_id", "dword"),)
@@ -121,7 +157,8 @@ MESSAGES = {
     0x0201: ("location query reply", (("seq", "word"), ("params", Location()))),
     0x8202: ("temporary tracking", (("period", "word"), ("expiry", "dword"))),
     0x8103: ("set parameters", ((None, Counted("length", "params", "byte", PARAM)),)),
-    0x8104: ("query parameters", EMPTY),
+    0x8104: ("query parameters", ((None, ParamIds()),)),
+    0x0104: ("parameters reply", (("seq", "word"), ("params", lay.Rest(PARAM)))),  # no count (SmallChi)
     0x8300: ("text notice", (("flag", "byte"), ("text", "strz"))),
     0x0B03: ("driver sign-in", (
         ("location", POSITION), ("business_license", "str", 16), ("certificate", "str", 19),

@@ -17,7 +17,12 @@ action                         the link should
                                ``general_reply``); 0x8103 heartbeat changes are applied
 ``("register_failed", r)``     registration refused (result r of 0x8100): stay offline
 ``("reconnect", reason)``      close the connection and connect again (after backoff)
+``("deregistered",)``          the platform accepted our 0x0003: the terminal is no longer
+                               registered there (the auth code is forgotten first)
 =============================  ==========================================================
+
+808-2019 only: once online the session asks for the platform's time (0x0004); the
+platform's 0x8004 goes to the application as a command (it sets nothing here).
 
 Registration (0x0100) only when no auth code is known; authentication (0x0102) at
 every connect; a refused authentication forgets the code and registers again on the
@@ -31,6 +36,7 @@ from terminal.link.jtt import jt808
 
 OFFLINE, REGISTERING, AUTHENTICATING, ONLINE = "offline", "registering", "authenticating", "online"
 REGISTER, REGISTER_REPLY, AUTH, HEARTBEAT = 0x0100, 0x8100, 0x0102, 0x0002
+DEREGISTER, TIME_QUERY = 0x0003, 0x0004
 TERMINAL_REPLY, PLATFORM_REPLY, SET_PARAMS = 0x0001, 0x8001, 0x8103
 NOT_SUPPORTED = jt808.RESULT_NOT_SUPPORTED
 PARAM_HEARTBEAT = 0x0001
@@ -75,6 +81,11 @@ class Session:
         self._pending[message["header"]["msg_sn"]] = msg_id
         self._last_tx = now_ms
         return message
+
+    def deregister(self, now_ms: int) -> tuple:
+        """Deregistration (0x0003): the terminal leaves this platform (moved to another vehicle or
+        platform); on the platform's result 0 the auth code is forgotten, so a later connect registers."""
+        return self._emit(self.message(DEREGISTER), now_ms)
 
     def general_reply(self, request: dict, result: int = jt808.RESULT_OK) -> dict:
         """The terminal's 0x0001 answer to a platform message."""
@@ -145,12 +156,18 @@ class Session:
         if replied_id == AUTH and self.state == AUTHENTICATING:
             if result == jt808.RESULT_OK:
                 self.state = ONLINE
+                if self.proto_ver is not None:   # 2019: the platform's time (0x8004 answers, not 0x8001)
+                    return [("online",), self._emit(self.message(TIME_QUERY), now_ms, track=False)]
                 return [("online",)]
             self.auth_code = None
             self.state = OFFLINE
             return [("auth_code", None), ("reconnect", f"authentication refused (result {result})")]
         if replied_id == HEARTBEAT:
             return []
+        if replied_id == DEREGISTER and result == jt808.RESULT_OK:
+            self.auth_code = None
+            self.state = OFFLINE
+            return [("auth_code", None), ("deregistered",)]
         return [("acked", sn, replied_id, result)]
 
     # --- time --------------------------------------------------------------------------

@@ -216,6 +216,8 @@ ORDER_905 = {"accepted": 0x0B01, "completed": 0x0B07, "cancelled": 0x0B08}
 def order_905(message: dict) -> list:
     msg_id = ORDER_905.get(message.get("event"))
     order = str(message.get("order_id", ""))
+    if msg_id == 0x0B08 and str(message.get("reason", "")).startswith("centre"):
+        return []     # the centre cancelled it (0x8B09, answered by 0x0001): not a driver's 0x0B08
     if msg_id is None or not order.isdigit() or int(order) > 0xFFFFFFFF:
         return []
     body = {"order_id": int(order)}

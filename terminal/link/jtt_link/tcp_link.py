@@ -19,14 +19,15 @@ queue, each with ``data["link"]`` = the link's name:
   jt_command  {"link", "protocol", "message"}  a platform command (JSON as the codec gives it)
 
 Nothing here touches the terminal's state; ``reply`` and ``send_message`` let the
-loop answer a command on the connection it came on.
+loop answer a command on the connection it came on. Only the link's own thread writes to
+the socket: what the loop sends is queued and the thread woken, so a platform that stops
+reading delays its own link only (``OUT_HIGH`` queued bytes make ``publish`` say "not now").
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import select
 import socket
@@ -41,44 +42,12 @@ from terminal.link import jtt
 from terminal.link.jtt import uplink
 from terminal.link.jtt.session import ONLINE, Session
 from terminal.link.jtt.session905 import Session905
+from terminal.link.jtt_link.settings import link_config, load_auth, store_auth  # noqa: F401 - link_config: re-exported
 
 log = logging.getLogger(__name__)
 
 RESULT_OK, RESULT_NOT_SUPPORTED, RESULT_ALARM_CONFIRMED = 0, 3, 4
-DEFAULTS = {"host": "127.0.0.1", "port": 7611, "tls": False, "ca_file": "", "server_name": "",
-            "phone": "", "isu": "", "proto_ver": -1, "heartbeat_s": 60, "reply_timeout_s": 10,
-            "reconnect_min_s": 1.0, "reconnect_max_s": 60.0, "auth_file": "", "window": 1000,
-            "province": 44, "city": 100, "manufacture": "TAXIT", "model": "TT-1", "dev_id": "",
-            "plate_color": 1, "imei": "", "sw_version": ""}
-
-
-def link_config(protocol: str, table: dict, terminal: dict) -> dict:
-    """A link's settings: ``table`` (``[jt808]`` / ``[jt905]``) over the defaults; ids from ``[terminal]``."""
-    unknown = sorted(set(table) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"unknown key {protocol}.{unknown[0]}; known: {', '.join(DEFAULTS)}")
-    cfg = dict(DEFAULTS, **table)
-    for key, value in table.items():
-        default = DEFAULTS[key]
-        kind = (int, float) if isinstance(default, float) else type(default)
-        if isinstance(value, bool) != isinstance(default, bool) or not isinstance(value, kind):
-            raise ValueError(f"{protocol}.{key} must be {type(default).__name__}, got {value!r}")
-    digits = "".join(ch for ch in str(terminal.get("id", "")) if ch.isdigit())
-    if protocol == "jt808":
-        width = 20 if cfg["proto_ver"] >= 0 else 12
-        cfg["phone"] = (cfg["phone"] or digits).zfill(width)[-width:]
-        if not cfg["phone"].isdigit():
-            raise ValueError(f"{protocol}.phone must be digits, got {cfg['phone']!r}")
-    else:
-        cfg["isu"] = (cfg["isu"] or digits).zfill(12)[-12:]
-        if not cfg["isu"].isdigit():
-            raise ValueError(f"{protocol}.isu must be 12 digits, got {cfg['isu']!r}")
-    if not 1 <= cfg["port"] <= 65535 or not 5 <= cfg["heartbeat_s"] <= 3600 or cfg["reconnect_min_s"] <= 0 \
-            or cfg["reconnect_max_s"] < cfg["reconnect_min_s"] or not 1 <= cfg["window"] <= 65000:
-        raise ValueError(f"[{protocol}] port, heartbeat_s (5-3600), reconnect_*_s or window out of range")
-    return cfg
-
-
+OUT_HIGH = 256 * 1024     # bytes queued for the platform above which the outbox is asked to wait
 class JttLink:
     def __init__(self, name: str, protocol: str, cfg: dict, events, clock: Callable[[], int], *,
                  vehicle: uplink.Vehicle | None = None) -> None:
@@ -99,6 +68,13 @@ class JttLink:
         self._drop = threading.Event()
         self._thread: threading.Thread | None = None
         self._timers: list[tuple[int, dict]] = []  # (due ms, jt_command data) the loop asked for
+        self._deregistered = threading.Event()
+        # Only the link's own thread writes to the socket: the loop appends to ``_out`` and wakes it, so a
+        # platform that stops reading holds up its own link, never the loop (nor the other links).
+        self._out = bytearray()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
         self.counters = {"connects": 0, "sent": 0, "acked": 0, "not_carried": 0, "not_supported": 0, "batches": 0}
         self.last_error = ""
 
@@ -116,24 +92,11 @@ class JttLink:
                        reply_timeout_s=cfg["reply_timeout_s"])
 
     def _load_auth(self) -> str | None:
-        if self._auth_path is None or not self._auth_path.exists():
-            return None
-        code = self._auth_path.read_text(encoding="utf-8").strip()
-        return code or None
+        return load_auth(self._auth_path)
 
     def _store_auth(self, code: str | None) -> None:
         """Durably, before authenticating with it: registration happens once per terminal."""
-        if self._auth_path is None:
-            return
-        if code is None:
-            self._auth_path.unlink(missing_ok=True)
-            return
-        tmp = self._auth_path.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(code)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self._auth_path)
+        store_auth(self._auth_path, code)
 
     @property
     def connected(self) -> bool:
@@ -143,8 +106,8 @@ class JttLink:
     def publish(self, topic: str, payload: bytes) -> int | None:
         message = json.loads(payload)
         with self._lock:
-            if not self.connected:
-                return None
+            if not self.connected or len(self._out) >= OUT_HIGH:
+                return None          # not now: the outbox offers it again at a later pump
             mid = self._next_mid
             self._next_mid += 1
             pieces = self._map(message, self.vehicle)
@@ -207,6 +170,18 @@ class JttLink:
                     self.session.next_sn()     # a long answer's packages use the serials after the first
                 self._write(b"".join(frames))
 
+    def deregister(self, timeout_s: float = 10.0) -> bool:
+        """JT/T 808 deregistration (0x0003) once online: True when the platform accepted it; the auth
+        code is then deleted and the link stops (it would register again). ``taxiterm jt deregister``."""
+        deadline = time.monotonic() + timeout_s
+        while not self.connected:
+            if time.monotonic() > deadline or self._stop.is_set():
+                return False
+            time.sleep(0.02)
+        with self._lock:
+            self._carry_out([self.session.deregister(_now())])
+        return self._deregistered.wait(max(0.0, deadline - time.monotonic()))
+
     def after(self, delay_ms: int, data: dict) -> None:
         """Put a ``jt_command`` event with ``data`` on the loop's queue in ``delay_ms`` (temporary tracking's end)."""
         with self._lock:
@@ -221,16 +196,27 @@ class JttLink:
                 self.cfg["port"] = port
 
     def _write(self, data: bytes) -> bool:
-        sock = self._sock
-        if sock is None:
+        """Queue bytes for the connection (under the lock); the link's thread sends them."""
+        if self._sock is None:
             return False
+        self._out += data
+        self._wake()
+        return True
+
+    def _wake(self) -> None:
         try:
+            self._wake_w.send(b"\0")
+        except (BlockingIOError, OSError):
+            pass                     # already awake (the pair's buffer is full) or closed
+
+    def _send_out(self, sock) -> None:
+        """On the link's thread: what was queued, outside the lock. A platform that takes nothing
+        for ``reply_timeout_s`` fails the send (the socket's timeout) and the connection is dropped."""
+        with self._lock:
+            data = bytes(self._out)
+            self._out.clear()
+        if data:
             sock.sendall(data)
-            return True
-        except OSError as exc:
-            self.last_error = f"send: {exc}"
-            self._drop.set()
-            return False
 
     def _event(self, kind: str, data: dict) -> None:
         self._events.put(Event(kind, self._clock(), dict(data, link=self.name)))
@@ -247,6 +233,7 @@ class JttLink:
     def stop(self, timeout_s: float = 3.0) -> None:
         self._stop.set()
         self._drop.set()
+        self._wake()
         if self._thread is not None:
             self._thread.join(timeout_s)
 
@@ -293,9 +280,12 @@ class JttLink:
         was_online = self.connected
         try:
             while reason is None and not self._drop.is_set() and not self._stop.is_set():
+                self._send_out(sock)
                 pending = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0   # TLS bytes already read
-                readable = pending or select.select([sock], [], [], 0.05)[0]
-                if readable:
+                ready = [sock] if pending else select.select([sock, self._wake_r], [], [], 0.05)[0]
+                if self._wake_r in ready:
+                    self._drain_wake()
+                if sock in ready:
                     data = sock.recv(65536)
                     if not data:
                         reason = "closed by the platform"
@@ -313,6 +303,7 @@ class JttLink:
                 self.session.disconnected()
                 self._mids.clear()
                 self._batch.clear()
+                self._out.clear()
             try:
                 sock.close()
             except OSError:
@@ -322,6 +313,13 @@ class JttLink:
         if was_online:
             self._event("link", {"up": False, "reason": reason})
         return was_online
+
+    def _drain_wake(self) -> None:
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except (BlockingIOError, OSError):
+            pass
 
     def _received(self, decoder, reassembler, data: bytes) -> str | None:
         for item in decoder.feed(data):
@@ -365,6 +363,10 @@ class JttLink:
                     self._event("puback", {"mid": mid, "ok": ok})
             elif kind == "command":
                 self._event("jt_command", {"protocol": self.protocol, "message": action[1]})
+            elif kind == "deregistered":
+                self._deregistered.set()
+                self._stop.set()          # not connected again: that would register anew
+                return "deregistered"
             elif kind == "register_failed":
                 self.last_error = f"registration refused (result {action[1]})"
                 return self.last_error
