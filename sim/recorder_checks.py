@@ -62,9 +62,9 @@ def speed_mismatches(recorded: dict[int, int], truth_01: dict[int, int], *, tole
     speeds of the seconds from S - 1 s - lag_ms to S + 1 s, widened by ``tolerance_01`` (the
     sensor's resolution: one pulse, or one whole metre where the simulator counts metres).
     A second the car's supply went off in (``t`` not in ``truth_01``: the runner reads no pulses
-    while the supply is off, and the recorder holds the last 0.2 s measurement for up to 3 s,
-    terminal/recorder/core.py ``STALE_MS``) is not judged: it is measured by fewer than five
-    readings, or none, and the vehicle model has no speed for it. This holds for every meter
+    while the supply is off, and the recorder drops what it measured before the cut,
+    terminal/recorder/core.py ``SpeedSource.cut``) is not judged: it is measured by fewer than
+    five readings, or none, and the vehicle model has no speed for it. This holds for every meter
     kind and is counted out of the checked number (``judged_seconds``).
     """
     tolerance = tolerance_01
