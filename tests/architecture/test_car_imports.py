@@ -42,6 +42,7 @@ LAZY = {
     "terminal.trust.export": "the inspector's export is its own command",
     "terminal.trust.inspect_report": "the inspector's report is its own command",
     "luma.oled": "only a board with an OLED display needs it",
+    "luma.core.device": "the sim board's display keeps frames without luma's devices",
 }
 # and what it must hold, so that this test cannot pass on a process that did not really start
 NEEDED = ("terminal.app.loop", "terminal.app.runtime", "terminal.link.mqtt", "paho.mqtt.client",
