@@ -57,8 +57,6 @@ def _lib():
     if _LIB_LOOKED:
         return _LIB
     _LIB_LOOKED = True
-    if os.environ.get("TAXITERM_ED25519") == "cryptography":
-        return None
     try:
         path = _libcrypto_path()
         lib = ctypes.CDLL(path) if path else None
