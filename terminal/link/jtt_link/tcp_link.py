@@ -39,6 +39,7 @@ from pathlib import Path
 
 from drivers.event import Event
 from terminal.link import jtt
+from terminal.link.jtt import header as jtt_header
 from terminal.link.jtt import uplink
 from terminal.link.jtt.session import ONLINE, Session
 from terminal.link.jtt.session905 import Session905
@@ -46,7 +47,8 @@ from terminal.link.jtt_link.settings import link_config, load_auth, store_auth  
 
 log = logging.getLogger(__name__)
 
-RESULT_OK, RESULT_NOT_SUPPORTED, RESULT_ALARM_CONFIRMED = 0, 3, 4
+RESULT_OK, RESULT_MESSAGE_ERROR, RESULT_NOT_SUPPORTED, RESULT_ALARM_CONFIRMED = 0, 2, 3, 4
+NO_ANSWER = (0x8001, 0x8100, 0x8004)   # the platform's answers are not answered, broken or not
 OUT_HIGH = 256 * 1024     # bytes queued for the platform above which the outbox is asked to wait
 class JttLink:
     def __init__(self, name: str, protocol: str, cfg: dict, events, clock: Callable[[], int], *,
@@ -75,7 +77,8 @@ class JttLink:
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
-        self.counters = {"connects": 0, "sent": 0, "acked": 0, "not_carried": 0, "not_supported": 0, "batches": 0}
+        self.counters = {"connects": 0, "sent": 0, "acked": 0, "not_carried": 0, "not_supported": 0, "batches": 0,
+                         "bad_frames": 0, "bad_messages": 0}
         self.last_error = ""
 
     # -- the session ------------------------------------------------------------------------------
@@ -324,22 +327,44 @@ class JttLink:
     def _received(self, decoder, reassembler, data: bytes) -> str | None:
         for item in decoder.feed(data):
             if isinstance(item, jtt.JttError):
-                log.warning("%s: skipped a bad frame: %s", self.name, item)
+                self._dropped("bad_frames", item)
                 continue
             try:
                 message = jtt.decode_payload(item, self.protocol)
-            except jtt.JttError as exc:
-                log.warning("%s: undecodable message: %s", self.name, exc)
+                if self.protocol == "jt808":
+                    message = reassembler.add(message, _now())
+            except jtt.BodyError as exc:
+                self._dropped("bad_messages", exc)
+                self._message_error(item)
                 continue
-            if self.protocol == "jt808":
-                message = reassembler.add(message)
-                if message is None:
-                    continue
+            except jtt.JttError as exc:
+                self._dropped("bad_frames", exc)
+                continue
+            if message is None:
+                continue
             with self._lock:
                 reason = self._carry_out(self.session.receive(message, _now()))
             if reason:
                 return reason
         return None
+
+    def _dropped(self, counter: str, exc: Exception) -> None:
+        """Counted always, logged at powers of two: a platform sending junk cannot flood the journal."""
+        self.counters[counter] += 1
+        count = self.counters[counter]
+        if count & (count - 1) == 0:
+            log.warning("%s: dropped %s (%d so far): %s", self.name, counter.replace("_", " ")[:-1], count, exc)
+
+    def _message_error(self, payload: bytes) -> None:
+        """JT/T 808 general reply result 2 ("message error") to a platform message whose header was read
+        and whose body was not; a package's error names the serial of the message's first package."""
+        parse = jtt_header.parse_905 if self.protocol == "jt905" else jtt_header.parse_808
+        header = parse(payload)[0]
+        if header["msg_id"] < 0x8000 or header["msg_id"] in NO_ANSWER:
+            return
+        if header.get("frag_total"):
+            header = dict(header, msg_sn=(header["msg_sn"] - header["frag_sn"] + 1) & 0xFFFF)
+        self.reply({"header": header}, RESULT_MESSAGE_ERROR)
 
     def _carry_out(self, actions: list) -> str | None:
         """The session's actions, under the lock; returns a reason to reconnect, if one was asked for."""
