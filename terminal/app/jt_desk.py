@@ -109,6 +109,7 @@ class JtDesk:
     def _m8103(self, link, message, body, cmd_id, now) -> int:
         params: dict = {}
         server: dict = {}
+        heartbeat = None
         for item in body.get("params", []):
             pid, value = item["id"], item["value"]
             if pid == 0x0013 and isinstance(value, str):
@@ -118,6 +119,8 @@ class JtDesk:
                     server["port"] = int(port)
             elif pid == 0x0018 and isinstance(value, int):
                 server["port"] = value
+            elif pid == 0x0001:
+                heartbeat = value
             elif pid in PARAMS[link.protocol]:
                 for name in PARAMS[link.protocol][pid]:
                     params[name] = value
@@ -125,6 +128,8 @@ class JtDesk:
             low, high = RANGES[name]
             if not isinstance(value, int) or not low <= value <= high:
                 return FAILED                # nothing changes on a bad value
+        if heartbeat is not None and not link.session.set_heartbeat(heartbeat):
+            return FAILED
         result = OK
         if params:
             result = self._run(self.term.platform._params(Command("params", cmd_id, {"params": params}, now)), now)
