@@ -17,6 +17,7 @@ Also wires the links at start-up (``attach``): one outbox view per JT/T link.
 from __future__ import annotations
 
 import logging
+import re
 
 from terminal.link import payloads
 from terminal.link.downlink import Command
@@ -36,6 +37,8 @@ PARAMS_905 = {0x0025: ("report_vacant_s",), 0x0026: ("report_occupied_s",), 0x00
 PARAMS = {"jt808": PARAMS_808, "jt905": PARAMS_905}
 RANGES = {"report_vacant_s": (1, 3600), "report_occupied_s": (1, 3600), "report_alarm_s": (1, 600),
           "speed_limit_kmh": (10, 250), "overspeed_s": (1, 600)}
+HEARTBEAT_S = (5, 3600)      # as the configuration accepts (docs/config.md)
+HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})")   # an IPv4 address or a DNS name, nothing else
 ORDER_TYPES = {0: "immediate", 1: "reservation", 2: "assigned"}
 GMT8_MS = 8 * 3_600_000      # 0x8004 carries UTC; the codec's BCD times are GMT+8
 
@@ -107,38 +110,52 @@ class JtDesk:
 
     # -- parameters ------------------------------------------------------------------------------------
     def _m8103(self, link, message, body, cmd_id, now) -> int:
+        """All or nothing: an id we do not keep makes the whole command "not supported" (3), a value
+        out of range or of the wrong type "failed" (1); only then is anything applied, and only
+        what changes is applied and audited (docs/jtt.md, "What a hostile platform can and cannot do")."""
         params: dict = {}
         server: dict = {}
         heartbeat = None
-        for item in body.get("params", []):
+        items = body.get("params", [])
+        if any(item["id"] not in (0x0001, 0x0013, 0x0018) and item["id"] not in PARAMS[link.protocol]
+               for item in items):
+            return NOT_SUPPORTED
+        for item in items:
             pid, value = item["id"], item["value"]
-            if pid == 0x0013 and isinstance(value, str):
-                host, _, port = value.partition(":")
-                server["host"] = host
-                if port.isdigit():
-                    server["port"] = int(port)
-            elif pid == 0x0018 and isinstance(value, int):
+            if pid == 0x0013:
+                address = _server_address(value)
+                if address is None:
+                    return FAILED
+                server.update(address)
+            elif pid == 0x0018:
+                if not _is_int(value) or not 1 <= value <= 65535:
+                    return FAILED
                 server["port"] = value
             elif pid == 0x0001:
+                if not _is_int(value) or not HEARTBEAT_S[0] <= value <= HEARTBEAT_S[1]:
+                    return FAILED
                 heartbeat = value
-            elif pid in PARAMS[link.protocol]:
+            else:
                 for name in PARAMS[link.protocol][pid]:
+                    low, high = RANGES[name]
+                    if not _is_int(value) or not low <= value <= high:
+                        return FAILED                # nothing changes on a bad value
                     params[name] = value
-        for name, value in params.items():
-            low, high = RANGES[name]
-            if not isinstance(value, int) or not low <= value <= high:
-                return FAILED                # nothing changes on a bad value
-        if heartbeat is not None and not link.session.set_heartbeat(heartbeat):
-            return FAILED
-        result = OK
-        if params:
-            result = self._run(self.term.platform._params(Command("params", cmd_id, {"params": params}, now)), now)
-        if server:
-            old = f"{link.cfg['host']}:{link.cfg['port']}"
+        report, current = self.term.config["report"], self.term.platform.params
+        changed = {name: value for name, value in params.items()
+                   if (report.get(name[len("report_"):]) if name.startswith("report_") else current.get(name)) != value}
+        if changed:
+            result = self._run(self.term.platform._params(Command("params", cmd_id, {"params": changed}, now)), now)
+            if result != OK:
+                return result
+        old = f"{link.cfg['host']}:{link.cfg['port']}"
+        if server and old != f"{server.get('host', link.cfg['host'])}:{server.get('port', link.cfg['port'])}":
             link.set_server(server.get("host"), server.get("port"))
             self.term.audit_event("parameter", f"{link.name}.server", old,
                                   f"{link.cfg['host']}:{link.cfg['port']}", actor="platform")
-        return result
+        if heartbeat is not None:
+            link.session.set_heartbeat(heartbeat)
+        return OK
 
     def _params_now(self, link, ids=None) -> list:
         report, params = self.term.config["report"], self.term.platform.params
@@ -274,3 +291,21 @@ class JtDesk:
     def _m8b09(self, link, message, body, cmd_id, now) -> int:
         cmd = Command("order_cancel", cmd_id, {"order_id": str(int(body["order_id"])), "reason": "centre"}, now)
         return self._run(self.term.orders.centre_cancel(cmd, now), now)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _server_address(value) -> dict | None:
+    """0x0013 as ``host`` or ``host:port`` (808-2019 allows the port with it); None when unusable."""
+    if not isinstance(value, str):
+        return None
+    host, colon, port = value.partition(":")
+    if not HOST.fullmatch(host):
+        return None
+    if not colon:
+        return {"host": host}
+    if not port.isascii() or not port.isdigit() or not 1 <= int(port) <= 65535:
+        return None
+    return {"host": host, "port": int(port)}
