@@ -221,15 +221,21 @@ class JtDesk:
         return None
 
     def _m8202(self, link, message, body, cmd_id, now) -> int:
+        """Temporary tracking: interval 0 stops it (808 §8.24), so does a validity of 0; an interval
+        beyond the report intervals' range fails. Audited when it starts and when it ends, not at
+        every renewal."""
         period, expiry = int(body["period"]), int(body["expiry"])
         report = self.term.config["report"]
         if period == 0 or expiry == 0:
             self._end_tracking(now)
             return OK
+        low, high = RANGES["report_vacant_s"]
+        if not low <= period <= high:
+            return FAILED
         if self.tracking is None:
             self.tracking = {"vacant_s": report["vacant_s"], "occupied_s": report["occupied_s"]}
-        report["vacant_s"] = report["occupied_s"] = max(1, period)
-        self.term.audit_event("tracking", "report_s", None, period, actor="platform")
+            self.term.audit_event("tracking", "report_s", None, period, actor="platform")
+        report["vacant_s"] = report["occupied_s"] = period
         self.tracking_no += 1
         link.after(expiry * 1000, {"link": link.name, "tracking_end": self.tracking_no})
         return OK
@@ -266,7 +272,10 @@ class JtDesk:
 
     # -- text -------------------------------------------------------------------------------------------------
     def _m8300(self, link, message, body, cmd_id, now) -> int:
-        self.term.cabin.show_notice(str(body.get("text", "")), now)
+        text = body.get("text", "")
+        if not isinstance(text, str) or not _is_gbk(text):
+            return BAD                    # bytes that are not GBK: nothing shown
+        self.term.cabin.show_notice(text, now)
         return OK
 
     # -- on-call orders (905) ---------------------------------------------------------------------------------
@@ -284,6 +293,10 @@ class JtDesk:
         return self._run(self.term.orders.offer(cmd, now), now)
 
     def _m8b01(self, link, message, body, cmd_id, now) -> int:
+        if self.term.orders.order is None or self.term.orders.order_id != str(int(body["order_id"])):
+            return FAILED                 # not the order this car holds: nothing shown
+        if not _is_gbk(str(body.get("passenger_phone", ""))):
+            return BAD
         if body.get("passenger_phone"):
             self.term.cabin.show_notice(f"{body['order_id']}: {body['passenger_phone']}", now)
         return OK
@@ -309,3 +322,12 @@ def _server_address(value) -> dict | None:
     if not port.isascii() or not port.isdigit() or not 1 <= int(port) <= 65535:
         return None
     return {"host": host, "port": int(port)}
+
+
+def _is_gbk(text: str) -> bool:
+    """The codec keeps bytes that are not GBK as surrogates: such text is refused, not shown."""
+    try:
+        text.encode("gbk")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -110,7 +110,10 @@ def test_alarm_answers_without_an_alarm_and_orders_that_do_not_exist(rig):  # no
             assert result(platform, 0x8B0A) == FAILED
             assert result(platform, 0x8B0B) == FAILED
             assert result(platform, 0x8B09, {"order_id": 999}) == FAILED
-            assert result(platform, 0x8B01, {"order_id": 999, "passenger_phone": "13800000000"}) == FAILED
+            assigned = {"order_id": 999, "type": 0, "time": "261130120000", "passenger_longitude": 0,
+                        "passenger_latitude": 0, "destination_longitude": 0, "destination_latitude": 0,
+                        "fee": "0000", "passenger_phone": "13800000000", "description": ""}
+            assert result(platform, 0x8B01, assigned) == FAILED
         assert not term.cabin.notice or "999" not in str(term.cabin.notice)
         assert term.orders.state == "idle"
     else:
@@ -135,7 +138,8 @@ def test_replies_to_nothing_and_unknown_results_change_nothing(rig):  # noqa: F8
     acked = link.counters["acked"]
     for result_code in (0, 1, 7, 255):
         platform.command(0x8001, {"seq": 0xBEEF, "id": 0x0200, "result": result_code})
-    platform.command(0x8100, {"seq": 0xBEEF, "result": 0, "auth_code": "hijack"})
+    if platform.protocol == "jt808":
+        platform.command(0x8100, {"seq": 0xBEEF, "result": 0, "auth_code": "hijack"})
     alive(platform)
     assert link.counters["acked"] == acked and link.connected
     assert link.session.auth_code != "hijack"
