@@ -39,16 +39,15 @@ from pathlib import Path
 
 from drivers.event import Event
 from terminal.link import jtt
-from terminal.link.jtt import header as jtt_header
 from terminal.link.jtt import uplink
 from terminal.link.jtt.session import ONLINE, Session
 from terminal.link.jtt.session905 import Session905
+from terminal.link.jtt_link.inbound import Inbound
 from terminal.link.jtt_link.settings import link_config, load_auth, store_auth  # noqa: F401 - link_config: re-exported
 
 log = logging.getLogger(__name__)
 
 RESULT_OK, RESULT_MESSAGE_ERROR, RESULT_NOT_SUPPORTED, RESULT_ALARM_CONFIRMED = 0, 2, 3, 4
-NO_ANSWER = (0x8001, 0x8100, 0x8004)   # the platform's answers are not answered, broken or not
 OUT_HIGH = 256 * 1024     # bytes queued for the platform above which the outbox is asked to wait
 class JttLink:
     def __init__(self, name: str, protocol: str, cfg: dict, events, clock: Callable[[], int], *,
@@ -78,7 +77,7 @@ class JttLink:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self.counters = {"connects": 0, "sent": 0, "acked": 0, "not_carried": 0, "not_supported": 0, "batches": 0,
-                         "bad_frames": 0, "bad_messages": 0}
+                         "bad_frames": 0, "bad_messages": 0, "junk_bytes": 0}
         self.last_error = ""
 
     # -- the session ------------------------------------------------------------------------------
@@ -274,7 +273,7 @@ class JttLink:
 
     def _serve(self, sock: socket.socket) -> bool:
         """One connection, until it fails or the session asks for a reconnect; True if it got online."""
-        decoder, reassembler = jtt.StreamDecoder(), jtt.Reassembler()
+        inbound = Inbound(self.name, self.protocol, self.counters)
         self._drop.clear()
         with self._lock:
             self._sock = sock
@@ -293,7 +292,7 @@ class JttLink:
                     if not data:
                         reason = "closed by the platform"
                         break
-                    reason = self._received(decoder, reassembler, data)
+                    reason = self._received(inbound, data)
                 with self._lock:
                     reason = reason or self._carry_out(self.session.tick(_now()))
                     was_online = was_online or self.connected
@@ -324,47 +323,16 @@ class JttLink:
         except (BlockingIOError, OSError):
             pass
 
-    def _received(self, decoder, reassembler, data: bytes) -> str | None:
-        for item in decoder.feed(data):
-            if isinstance(item, jtt.JttError):
-                self._dropped("bad_frames", item)
-                continue
-            try:
-                message = jtt.decode_payload(item, self.protocol)
-                if self.protocol == "jt808":
-                    message = reassembler.add(message, _now())
-            except jtt.BodyError as exc:
-                self._dropped("bad_messages", exc)
-                self._message_error(item)
-                continue
-            except jtt.JttError as exc:
-                self._dropped("bad_frames", exc)
-                continue
-            if message is None:
+    def _received(self, inbound: Inbound, data: bytes) -> str | None:
+        for kind, item in inbound.feed(data, _now()):
+            if kind == "message_error":
+                self.reply({"header": item}, RESULT_MESSAGE_ERROR)
                 continue
             with self._lock:
-                reason = self._carry_out(self.session.receive(message, _now()))
+                reason = self._carry_out(self.session.receive(item, _now()))
             if reason:
                 return reason
         return None
-
-    def _dropped(self, counter: str, exc: Exception) -> None:
-        """Counted always, logged at powers of two: a platform sending junk cannot flood the journal."""
-        self.counters[counter] += 1
-        count = self.counters[counter]
-        if count & (count - 1) == 0:
-            log.warning("%s: dropped %s (%d so far): %s", self.name, counter.replace("_", " ")[:-1], count, exc)
-
-    def _message_error(self, payload: bytes) -> None:
-        """JT/T 808 general reply result 2 ("message error") to a platform message whose header was read
-        and whose body was not; a package's error names the serial of the message's first package."""
-        parse = jtt_header.parse_905 if self.protocol == "jt905" else jtt_header.parse_808
-        header = parse(payload)[0]
-        if header["msg_id"] < 0x8000 or header["msg_id"] in NO_ANSWER:
-            return
-        if header.get("frag_total"):
-            header = dict(header, msg_sn=(header["msg_sn"] - header["frag_sn"] + 1) & 0xFFFF)
-        self.reply({"header": header}, RESULT_MESSAGE_ERROR)
 
     def _carry_out(self, actions: list) -> str | None:
         """The session's actions, under the lock; returns a reason to reconnect, if one was asked for."""
