@@ -77,7 +77,7 @@ class JttLink:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self.counters = {"connects": 0, "sent": 0, "acked": 0, "not_carried": 0, "not_supported": 0, "batches": 0,
-                         "bad_frames": 0, "bad_messages": 0, "junk_bytes": 0}
+                         "bad_frames": 0, "bad_messages": 0, "junk_bytes": 0, "faults": 0}
         self.last_error = ""
 
     # -- the session ------------------------------------------------------------------------------
@@ -249,7 +249,13 @@ class JttLink:
                 failures += 1
                 self._stop.wait(self._backoff(failures))
                 continue
-            online = self._serve(sock)
+            try:
+                online = self._serve(sock)
+            except Exception as exc:      # as in _serve, for what fails before its loop
+                self.counters["faults"] += 1
+                self.last_error = f"fault: {type(exc).__name__}: {exc}"[:200]
+                log.exception("%s: fault while serving the connection", self.name)
+                online = False
             failures = 0 if online else failures + 1
             if not self._stop.is_set():
                 self._stop.wait(self._backoff(max(failures, 1)))
@@ -299,6 +305,10 @@ class JttLink:
                 self._due_timers()
         except (OSError, ssl.SSLError) as exc:
             reason = f"socket: {exc}"
+        except Exception as exc:      # a defect some input reached: counted, and the connection made again
+            self.counters["faults"] += 1
+            log.exception("%s: fault while serving the connection", self.name)
+            reason = f"fault: {type(exc).__name__}: {exc}"[:200]
         finally:
             with self._lock:
                 self._sock = None
