@@ -65,6 +65,13 @@ class JtDesk:
         link = self.links.get(data.get("link"))
         if link is None:
             return
+        try:
+            self._on_command(link, data, now)
+        finally:
+            if data.get("counted"):
+                link.command_done()     # the link hands the loop a bounded number at a time
+
+    def _on_command(self, link, data: dict, now: int) -> None:
         if data.get("tracking_end"):
             if data["tracking_end"] == self.tracking_no:
                 self._end_tracking(now)

@@ -123,12 +123,23 @@ def test_alarm_answers_without_an_alarm_and_orders_that_do_not_exist(rig):  # no
     assert audits(runtime) == audited
 
 
-def test_a_location_query_flood_is_answered_each(rig):  # noqa: F811
+def test_a_location_query_flood_is_answered_each_without_unbounded_queueing(rig):  # noqa: F811
+    """Every query gets an answer: its location (0x0201), or "failed" (0x0001 result 1) when more
+    than COMMANDS_WAITING were waiting for the loop at once."""
     car, runtime, platform = rig
+    link = runtime.jt_links[0]
     raw(platform, b"".join(frame(platform.protocol, 0x8201, b"", 0x7000 + i) for i in range(200)))
-    platform.wait_reply(0x7000 + 199, 20)
-    answers = {m["body"]["seq"] for m in platform.messages(0x0201)}
-    assert set(range(0x7000, 0x7000 + 200)) <= answers
+
+    def answered():
+        located = {m["body"]["seq"] for m in platform.messages(0x0201)}
+        failed = {m["body"]["seq"] for m in platform.messages(0x0001)
+                  if m["body"]["id"] == 0x8201 and m["body"]["result"] == 1}
+        return located, failed
+
+    assert car.wait(lambda: len(set().union(*answered()) & set(range(0x7000, 0x7000 + 200))) == 200, 20)
+    located, failed = answered()
+    assert len(failed & set(range(0x7000, 0x7200))) == link.counters["commands_refused"]
+    assert located & set(range(0x7000, 0x7200))
     alive(platform)
 
 

@@ -102,3 +102,22 @@ def test_package_attacks_leave_the_link_answering(tmp_path):
         for i in range(200):                                       # never completed, 1000 bytes each
             raw(platform, frame("jt808", UNKNOWN, b"x" * 1000, (0x8000 + 2 * i) & 0xFFFF, frag_total=2, frag_sn=1))
         still_the_same_link(rig, platform)
+
+
+def test_a_command_flood_the_loop_cannot_keep_up_with_is_answered_failed_not_queued(tmp_path, protocol):  # noqa: F811
+    """Here nothing carries the commands out (the minimal loop ignores them): the link hands the
+    loop at most COMMANDS_WAITING and answers the rest 'failed' itself, so the loop's queue and
+    the terminal's memory stay bounded whatever the platform sends."""
+    from terminal.link.jtt_link.tcp_link import COMMANDS_WAITING
+    with JttPlatform(protocol) as platform, Rig(tmp_path, platform, protocol) as rig:
+        platform.wait_online(10)
+        raw(platform, b"".join(frame(protocol, 0x8201, b"", 0x2000 + i) for i in range(300)))
+        wait_until(lambda: rig.link.counters["commands_refused"] == 300 - COMMANDS_WAITING, "the rest refused")
+        failed = [m for m in platform.messages(0x0001) if m["body"]["id"] == 0x8201]
+        wait_until(lambda: len([m for m in platform.messages(0x0001) if m["body"]["id"] == 0x8201])
+                   == 300 - COMMANDS_WAITING, "each answered")
+        assert all(m["body"]["result"] == 1 for m in failed)
+        rig.link.command_done()
+        raw(platform, frame(protocol, 0x8201, b"", 0x3000))
+        still_the_same_link(rig, platform)
+        assert rig.link.counters["commands_refused"] == 300 - COMMANDS_WAITING   # that one was handed on

@@ -16,7 +16,9 @@ queue, each with ``data["link"]`` = the link's name:
 
   link        {"up": bool, "link", "reason"}   authenticated / connection lost
   puback      {"mid", "ok", "link"}            the platform's 0x8001 for a message
-  jt_command  {"link", "protocol", "message"}  a platform command (JSON as the codec gives it)
+  jt_command  {"link", "protocol", "message", "counted"}  a platform command (JSON as the codec
+              gives it); the loop calls ``command_done`` after it: beyond ``COMMANDS_WAITING``
+              not done, further commands are answered "failed" by the link itself
 
 Nothing here touches the terminal's state; ``reply`` and ``send_message`` let the
 loop answer a command on the connection it came on. Only the link's own thread writes to
@@ -28,7 +30,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import select
 import socket
 import ssl
@@ -42,13 +43,18 @@ from terminal.link import jtt
 from terminal.link.jtt import uplink
 from terminal.link.jtt.session import ONLINE, Session
 from terminal.link.jtt.session905 import Session905
+from terminal.link.jtt_link import dial
+from terminal.link.jtt_link.dial import monotonic_ms as _now
+from terminal.link.jtt_link.dial import wall_ms  # noqa: F401 - re-exported
 from terminal.link.jtt_link.inbound import Inbound
 from terminal.link.jtt_link.settings import link_config, load_auth, store_auth  # noqa: F401 - link_config: re-exported
 
 log = logging.getLogger(__name__)
 
-RESULT_OK, RESULT_MESSAGE_ERROR, RESULT_NOT_SUPPORTED, RESULT_ALARM_CONFIRMED = 0, 2, 3, 4
+RESULT_OK, RESULT_FAILED, RESULT_MESSAGE_ERROR, RESULT_NOT_SUPPORTED, RESULT_ALARM_CONFIRMED = 0, 1, 2, 3, 4
 OUT_HIGH = 256 * 1024     # bytes queued for the platform above which the outbox is asked to wait
+OUT_LIMIT = 4 * OUT_HIGH  # above which answers to a platform that does not read are dropped (counted)
+COMMANDS_WAITING = 64     # platform commands handed to the loop and not yet carried out
 class JttLink:
     def __init__(self, name: str, protocol: str, cfg: dict, events, clock: Callable[[], int], *,
                  vehicle: uplink.Vehicle | None = None) -> None:
@@ -76,8 +82,10 @@ class JttLink:
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
-        self.counters = {"connects": 0, "sent": 0, "acked": 0, "not_carried": 0, "not_supported": 0, "batches": 0,
-                         "bad_frames": 0, "bad_messages": 0, "junk_bytes": 0, "faults": 0}
+        self.counters = dict.fromkeys(("connects", "sent", "acked", "not_carried", "not_supported", "batches",
+                                       "bad_frames", "bad_messages", "junk_bytes", "faults", "commands_refused",
+                                       "answers_dropped"), 0)
+        self._commands_waiting = 0
         self.last_error = ""
 
     # -- the session ------------------------------------------------------------------------------
@@ -158,19 +166,19 @@ class JttLink:
         """The terminal's general reply (0x0001) to a platform command, on the current connection."""
         with self._lock:
             if self._sock is not None:
-                self._write(jtt.encode(self.session.general_reply(request, result)))
+                self._write(jtt.encode(self.session.general_reply(request, result)), essential=False)
 
     def send_message(self, msg_id: int, body: dict) -> None:
         """An answer that is not stored (0x0201 location, 0x0104 parameters): lost with the connection."""
         with self._lock:
             if self._sock is not None:
                 if self.protocol != "jt808":
-                    self._write(jtt.encode(self.session.message(msg_id, body)))
+                    self._write(jtt.encode(self.session.message(msg_id, body)), essential=False)
                     return
                 frames = jtt.split(self.session.message(msg_id, body))
                 for _ in frames[1:]:
                     self.session.next_sn()     # a long answer's packages use the serials after the first
-                self._write(b"".join(frames))
+                self._write(b"".join(frames), essential=False)
 
     def deregister(self, timeout_s: float = 10.0) -> bool:
         """JT/T 808 deregistration (0x0003) once online: True when the platform accepted it; the auth
@@ -197,9 +205,18 @@ class JttLink:
             if port:
                 self.cfg["port"] = port
 
-    def _write(self, data: bytes) -> bool:
-        """Queue bytes for the connection (under the lock); the link's thread sends them."""
+    def command_done(self) -> None:
+        """The loop carried out a command this link handed it (``data["counted"]``)."""
+        with self._lock:
+            self._commands_waiting = max(0, self._commands_waiting - 1)
+
+    def _write(self, data: bytes, essential: bool = True) -> bool:
+        """Queue bytes for the connection (under the lock); the link's thread sends them. An answer
+        (not ``essential``) to a platform that is not reading is dropped rather than queued without end."""
         if self._sock is None:
+            return False
+        if not essential and len(self._out) >= OUT_LIMIT:
+            self.counters["answers_dropped"] += 1
             return False
         self._out += data
         self._wake()
@@ -261,21 +278,10 @@ class JttLink:
                 self._stop.wait(self._backoff(max(failures, 1)))
 
     def _backoff(self, failures: int) -> float:
-        """Exponential from reconnect_min_s to reconnect_max_s, with full jitter in its upper half."""
-        cap = min(self.cfg["reconnect_max_s"], self.cfg["reconnect_min_s"] * 2 ** min(failures - 1, 20))
-        return cap / 2 + random.random() * cap / 2
+        return dial.backoff(self.cfg, failures)
 
-    def _connect(self) -> socket.socket:
-        cfg = self.cfg
-        sock = socket.create_connection((cfg["host"], cfg["port"]), timeout=cfg["reply_timeout_s"])
-        if cfg["tls"]:
-            context = ssl.create_default_context(cafile=cfg["ca_file"] or None)
-            sock = context.wrap_socket(sock, server_hostname=cfg["server_name"] or cfg["host"])
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        # Reads wait in select(); a write the platform does not take within the reply timeout
-        # drops the connection instead of holding the loop (and the link's lock) forever.
-        sock.settimeout(cfg["reply_timeout_s"])
-        return sock
+    def _connect(self) -> socket.socket:    # a method, so that tests can stand in for the network
+        return dial.connect(self.cfg)
 
     def _serve(self, sock: socket.socket) -> bool:
         """One connection, until it fails or the session asks for a reconnect; True if it got online."""
@@ -330,7 +336,7 @@ class JttLink:
         try:
             while self._wake_r.recv(4096):
                 pass
-        except (BlockingIOError, OSError):
+        except OSError:            # BlockingIOError too: drained
             pass
 
     def _received(self, inbound: Inbound, data: bytes) -> str | None:
@@ -365,7 +371,13 @@ class JttLink:
                 for mid in mids:
                     self._event("puback", {"mid": mid, "ok": ok})
             elif kind == "command":
-                self._event("jt_command", {"protocol": self.protocol, "message": action[1]})
+                if self._commands_waiting >= COMMANDS_WAITING:
+                    # The loop has not caught up: the platform hears "failed" now, not much later.
+                    self.counters["commands_refused"] += 1
+                    self._write(jtt.encode(self.session.general_reply(action[1], RESULT_FAILED)), essential=False)
+                    continue
+                self._commands_waiting += 1
+                self._event("jt_command", {"protocol": self.protocol, "message": action[1], "counted": True})
             elif kind == "deregistered":
                 self._deregistered.set()
                 self._stop.set()          # not connected again: that would register anew
@@ -385,12 +397,3 @@ class JttLink:
         for data in due:
             self._event("jt_command", dict(data, protocol=self.protocol))
 
-
-def wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-def _now() -> int:
-    """The session's timers (heartbeat, reply timeout) run on the monotonic clock: a simulated
-    or corrected wall clock must not make the link think the platform went silent."""
-    return time.monotonic_ns() // 1_000_000
