@@ -288,7 +288,7 @@ class JtDesk:
     # -- on-call orders (905) ---------------------------------------------------------------------------------
     def _m8b00(self, link, message, body, cmd_id, now) -> int:
         order_id = int(body["order_id"])
-        if order_id == 0 or body.get("type") not in ORDER_TYPES:
+        if order_id == 0 or body.get("type") not in ORDER_TYPES or not _is_gbk(str(body.get("description", ""))):
             return BAD
         try:
             pickup_ms = epoch_ms(body["time"])

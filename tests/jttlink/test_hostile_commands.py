@@ -115,6 +115,9 @@ def test_alarm_answers_without_an_alarm_and_orders_that_do_not_exist(rig):  # no
                         "fee": "0000", "passenger_phone": "13800000000", "description": ""}
             assert result(platform, 0x8B01, assigned) == FAILED
         assert not term.cabin.notice or "999" not in str(term.cabin.notice)
+        dispatch = (4711).to_bytes(4, "big") + b"\x00" + bytes.fromhex("261130120000") + b"\xff\xfe\x80\x00"
+        raw(platform, frame("jt905", 0x8B00, dispatch, 0x6500))             # a pickup text that is not GBK
+        assert platform.wait_reply(0x6500)["body"]["result"] == BAD
         assert term.orders.state == "idle"
     else:
         for _ in range(10):
