@@ -69,3 +69,15 @@ def test_the_heartbeat_parameter_is_left_to_the_desk_that_checks_the_whole_comma
     message = platform(0x8103, {"params": [{"id": 0x0001, "value": 0xFFFFFFFF}, {"id": 0x0055, "value": 0}]})
     assert session.receive(message, 5) == [("command", message)]
     assert session.heartbeat_s == 60
+
+
+def test_an_encrypted_command_is_not_supported_rather_than_read_as_plain():
+    """The terminal offers no RSA (808 §4.4.3, encryption bits of the header): an encrypted 0x8201
+    is answered 'not supported', not with a location."""
+    session = online_session()
+    frame = encode({"header": {"msg_id": 0x8201, "phone": PHONE, "msg_sn": 4, "encrypt": 1},
+                    "body": {"encrypted": True, "data": "AAEC"}})
+    actions = session.receive(decode(frame), 5)
+    (reply,) = sent(actions)
+    assert reply["header"]["msg_id"] == 0x0001 and reply["body"]["result"] == 3
+    assert not [a for a in actions if a[0] == "command"]

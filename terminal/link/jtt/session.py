@@ -35,7 +35,8 @@ every connect; a refused authentication forgets the code and registers again on 
 next connect. Heartbeats (0x0002) go when nothing was sent for ``heartbeat_s``; no
 frame from the platform for three heartbeat intervals, or no reply to registration or
 authentication within ``reply_timeout_s``, asks for a reconnect. Platform messages the
-codec does not know are answered "not supported" here.
+codec does not know, and encrypted ones (the terminal has no RSA), are answered "not
+supported" here.
 """
 
 from terminal.link.jtt import jt808
@@ -141,7 +142,7 @@ class Session:
             return self._registered(body, now_ms)
         if msg_id == PLATFORM_REPLY:
             return self._platform_reply(body, now_ms)
-        if body.get("unknown_id") or msg_id not in jt808.MESSAGES:
+        if body.get("unknown_id") or body.get("encrypted") or msg_id not in jt808.MESSAGES:
             return [self._emit(self.general_reply(message, NOT_SUPPORTED), now_ms, track=False)]
         if msg_id == TIME_REPLY:
             if not self._time_asked:
