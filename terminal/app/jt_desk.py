@@ -244,7 +244,7 @@ class JtDesk:
             self.term.audit_event("tracking", "report_s", None, period, actor="platform")
         report["vacant_s"] = report["occupied_s"] = period
         self.tracking_no += 1
-        link.after(expiry * 1000, {"link": link.name, "tracking_end": self.tracking_no})
+        link.after(expiry * 1000, {"link": link.name, "tracking_end": self.tracking_no}, key="tracking")
         return OK
 
     def _end_tracking(self, now: int) -> None:

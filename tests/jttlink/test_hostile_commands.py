@@ -99,6 +99,7 @@ def test_tracking_with_absurd_values_and_a_flood_of_it(rig):  # noqa: F811
         assert result(platform, 0x8202, {"period": 3, "expiry": 3600}) == OK
     assert report["vacant_s"] == 3
     assert audits(runtime) - audited <= 1                  # tracking started once
+    assert len(runtime.jt_links[0]._timers) == 1           # only the latest expiry is kept
 
 
 def test_alarm_answers_without_an_alarm_and_orders_that_do_not_exist(rig):  # noqa: F811

@@ -74,7 +74,7 @@ class JttLink:
         self._stop = threading.Event()
         self._drop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._timers: list[tuple[int, dict]] = []  # (due ms, jt_command data) the loop asked for
+        self._timers: list[tuple] = []  # (due ms, jt_command data, key) the loop asked for
         self._deregistered = threading.Event()
         # Only the link's own thread writes to the socket: the loop appends to ``_out`` and wakes it, so a
         # platform that stops reading holds up its own link, never the loop (nor the other links).
@@ -192,10 +192,11 @@ class JttLink:
             self._carry_out([self.session.deregister(_now())])
         return self._deregistered.wait(max(0.0, deadline - time.monotonic()))
 
-    def after(self, delay_ms: int, data: dict) -> None:
-        """Put a ``jt_command`` event with ``data`` on the loop's queue in ``delay_ms`` (temporary tracking's end)."""
+    def after(self, delay_ms: int, data: dict, key: str | None = None) -> None:
+        """A ``jt_command`` event with ``data`` in ``delay_ms`` (tracking's end); one timer per ``key``."""
         with self._lock:
-            self._timers.append((self._clock() + delay_ms, data))
+            self._timers = [t for t in self._timers if key is None or t[2] != key]
+            self._timers.append((self._clock() + delay_ms, data, key))
 
     def set_server(self, host: str | None = None, port: int | None = None) -> None:
         """A new server from the platform (0x8103 0x0013 / 0x0018): used from the next connection."""
@@ -392,8 +393,8 @@ class JttLink:
     def _due_timers(self) -> None:
         now = self._clock()
         with self._lock:
-            due = [data for at, data in self._timers if at <= now]
-            self._timers = [(at, data) for at, data in self._timers if at > now]
+            due = [data for at, data, _ in self._timers if at <= now]
+            self._timers = [t for t in self._timers if t[0] > now]
         for data in due:
             self._event("jt_command", dict(data, protocol=self.protocol))
 
