@@ -40,6 +40,7 @@ RANGES = {"report_vacant_s": (1, 3600), "report_occupied_s": (1, 3600), "report_
 HEARTBEAT_S = (5, 3600)      # as the configuration accepts (docs/config.md)
 HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})")   # an IPv4 address or a DNS name, nothing else
 ORDER_TYPES = {0: "immediate", 1: "reservation", 2: "assigned"}
+TIME_EVERY_MS = 3_600_000    # the platform's time (0x8004) is taken at most once an hour per link
 GMT8_MS = 8 * 3_600_000      # 0x8004 carries UTC; the codec's BCD times are GMT+8
 
 
@@ -60,6 +61,7 @@ class JtDesk:
         self.links = links
         self.tracking: dict | None = None     # report intervals to restore when temporary tracking ends
         self.tracking_no = 0                  # the latest 0x8202: only its own expiry ends the tracking
+        self.time_taken: dict = {}            # link name -> when its platform's time was last taken
 
     def on_command(self, data: dict, now: int) -> None:
         link = self.links.get(data.get("link"))
@@ -260,6 +262,10 @@ class JtDesk:
     def _m8004(self, link, message, body, cmd_id, now):
         """The platform's time (UTC, the answer to the session's 0x0004): the platform's ``time_sync``,
         recorded as a clock correction or refused mid-trip. A reply needs no reply."""
+        last = self.time_taken.get(link.name)
+        if last is not None and 0 <= now - last < TIME_EVERY_MS:
+            return None                   # asked at every connect: a platform that keeps reconnecting
+        self.time_taken[link.name] = now  # does not add a clock record each time
         utc_ms = epoch_ms(body["time"]) + GMT8_MS
         self._run(self.term.platform._time_sync(Command("time_sync", cmd_id, {"utc_ms": utc_ms}, now), now), now)
         return None

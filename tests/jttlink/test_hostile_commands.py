@@ -158,3 +158,23 @@ def test_replies_to_nothing_and_unknown_results_change_nothing(rig):  # noqa: F8
     alive(platform)
     assert link.counters["acked"] == acked and link.connected
     assert link.session.auth_code != "hijack"
+
+
+def test_the_platforms_time_at_every_reconnect_is_recorded_once_an_hour(tmp_path, mosquitto):
+    """808-2019 asks for the platform's time at every connect; a platform that drops the
+    connection again and again must not add a clock record each time."""
+    from tests.jttlink.test_commands import start
+    car, runtime, platform = start(tmp_path, mosquitto, "jt808", proto_ver=1, imei="860000000000001")
+    try:
+        def clock_records():
+            return [r for r in runtime.audit.records() if r["event"].startswith("clock_correction")]
+        assert car.wait(lambda: len(clock_records()) == 1, 10)
+        for connects in range(2, 5):
+            platform.drop()
+            assert car.wait(lambda n=connects: len(platform.messages(0x0004)) >= n, 10)
+        sn = platform.command(0x8F01, {"unknown_id": True, "data": ""})
+        platform.wait_reply(sn)
+        assert not car.wait(lambda: len(clock_records()) > 1, 1.0)
+    finally:
+        car.close()
+        platform.stop()
