@@ -116,3 +116,14 @@ def test_a_fault_while_handling_one_message_does_not_end_the_reader(tmp_path, pr
         assert rig.link._thread.is_alive()
         sn = platform.command(0x8F01, {"unknown_id": True, "data": ""})
         assert platform.wait_reply(sn, 10)["body"]["result"] == 3
+
+
+def test_a_platform_that_never_completes_the_tls_handshake_is_tried_again_after_backoff(tmp_path):
+    silent = SilentPlatform()
+    try:
+        with Rig(tmp_path, silent, "jt808", reply_timeout_s=1, tls=True, server_name="localhost") as rig:
+            wait_until(lambda: silent.connections >= 2, "dialled again after the handshake timed out", 15)
+            assert rig.link.last_error.startswith("connect") and not rig.link.connected
+            assert rig.link._thread.is_alive()
+    finally:
+        silent.close()
