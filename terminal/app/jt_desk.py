@@ -119,15 +119,17 @@ class JtDesk:
 
     # -- parameters ------------------------------------------------------------------------------------
     def _m8103(self, link, message, body, cmd_id, now) -> int:
-        """All or nothing: an id we do not keep makes the whole command "not supported" (3), a value
-        out of range or of the wrong type "failed" (1); only then is anything applied, and only
-        what changes is applied and audited (docs/jtt.md, "What a hostile platform can and cannot do")."""
+        """Platforms send whole parameter sets to every terminal model: ids we do not keep are
+        ignored (0x8104 reads back only ours), and a command holding none of ours is "not
+        supported" (3). The ids we keep are all or nothing: a value out of range or of the wrong
+        type "failed" (1) and nothing is applied; only what changes is applied and audited
+        (docs/jtt.md, "What a hostile platform can and cannot do")."""
         params: dict = {}
         server: dict = {}
         heartbeat = None
-        items = body.get("params", [])
-        if any(item["id"] not in (0x0001, 0x0013, 0x0018) and item["id"] not in PARAMS[link.protocol]
-               for item in items):
+        sent = body.get("params", [])
+        items = [item for item in sent if item["id"] in (0x0001, 0x0013, 0x0018) or item["id"] in PARAMS[link.protocol]]
+        if sent and not items:
             return NOT_SUPPORTED
         for item in items:
             pid, value = item["id"], item["value"]

@@ -46,13 +46,25 @@ def test_refused_parameter_settings_change_nothing(rig):  # noqa: F811
         ([{"id": 0x0018, "value": 0}], FAILED),
         ([{"id": 0x0018, "value": 70000}], FAILED),
         ([{"id": 0x0013, "value": "10.0.0.1"}, {"id": 0x0055, "value": 0}], FAILED),
-        ([{"id": vacant, "value": 20}, {"id": 0x0099, "value": "AAAAAQ=="}], NOT_SUPPORTED),   # unknown beside known
-        ([{"id": 0xF123, "value": "AQ=="}], NOT_SUPPORTED),
+        ([{"id": 0xF123, "value": "AQ=="}], NOT_SUPPORTED),          # nothing in it is ours
+        ([{"id": 0xF123, "value": "AQ=="}, {"id": 0x0055, "value": 0}], FAILED),   # a bad known value still fails
     ]
     for params, expected in cases:
         assert result(platform, 0x8103, {"params": params}) == expected, params
     assert snapshot(term, link) == before
     assert audits(runtime) == audited
+
+
+def test_a_full_parameter_set_applies_what_the_terminal_keeps_and_ignores_the_rest(rig):  # noqa: F811
+    """Platforms send whole parameter sets (APN, dial-up, strategies...) to every terminal model:
+    ids the terminal does not keep are ignored, the ones it keeps are applied, and 0x8104 reads
+    back only what it keeps (docs/jtt.md)."""
+    car, runtime, platform = rig
+    term = runtime.terminal
+    vacant = interval_id(platform.protocol)
+    params = [{"id": 0x0010, "value": "Y21uZXQ="}, {"id": vacant, "value": 20}, {"id": 0x0099, "value": "AAAAAQ=="}]
+    assert result(platform, 0x8103, {"params": params}) == OK
+    assert term.config["report"]["vacant_s"] == 20
 
 
 def test_a_parameter_count_larger_than_the_body_is_a_message_error(rig):  # noqa: F811
