@@ -21,10 +21,11 @@ from drivers.peripheral_frame import Frame, FrameDecoder, FrameError, Rejected, 
 from drivers.sign_health import SignHealth
 
 
-def read_forever(port, stop, on_data, on_error=None) -> None:
+def read_forever(port, stop, on_data, on_error=None, on_quiet=None) -> None:
     """Bytes from ``port`` to ``on_data`` until ``stop`` (a threading.Event) is set. A failed read
     goes to ``on_error(reason)`` and the loop carries on after a short pause: no port trouble may
-    end a reader thread."""
+    end a reader thread. A read that times out with nothing (the port's read timeout of silence)
+    calls ``on_quiet()``."""
     while not stop.is_set():
         try:
             data = port.read(max(1, port.in_waiting))
@@ -38,6 +39,8 @@ def read_forever(port, stop, on_data, on_error=None) -> None:
             continue
         if data:
             on_data(data)
+        elif on_quiet is not None:
+            on_quiet()
 
 
 class PeripheralPort:
@@ -159,7 +162,15 @@ class PeripheralPort:
 
     # --- reading -------------------------------------------------------------------------------
     def _read_loop(self) -> None:
-        read_forever(self._port, self._stop, self.received, self._read_failed)
+        read_forever(self._port, self._stop, self.received, self._read_failed, self.line_quiet)
+
+    def line_quiet(self) -> None:
+        """A second of silence (the read timeout): a frame still unfinished was cut."""
+        with self._lock:
+            if not self._decoder.pending:
+                return
+            items = self._decoder.line_quiet()
+        self._take(items, self._clock())
 
     def _read_failed(self, reason: str) -> None:
         with self._lock:
@@ -173,10 +184,18 @@ class PeripheralPort:
     def received(self, data: bytes) -> None:
         """Decode bytes from the device (the reader thread; tests call it directly)."""
         t = self._clock()
+        with self._lock:
+            items = self._decoder.feed(data)
+        self._take(items, t)
+        with self._lock:
+            self.bytes_in += len(data)
+
+    def _take(self, items: list, t: int) -> None:
+        """Decoded frames and rejected bytes, in stream order, to events and answers."""
         events: list = []
         after = []
         with self._lock:
-            for item in self._decoder.feed(data):
+            for item in items:
                 if isinstance(item, Rejected):
                     self.rejected += 1
                     events += self.health.garbage(t, item.reason)
@@ -192,5 +211,3 @@ class PeripheralPort:
         self._emit(events)
         for then in after:
             then()
-        with self._lock:
-            self.bytes_in += len(data)
