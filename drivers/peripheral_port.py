@@ -37,15 +37,24 @@ def read_forever(port, stop, on_data, on_error=None, on_quiet=None) -> None:
                 on_error(f"read failed: {exc}")
             stop.wait(0.05)
             continue
-        if data:
-            on_data(data)
-        elif on_quiet is not None:
-            on_quiet()
+        try:
+            if data:
+                on_data(data)
+            elif on_quiet is not None:
+                on_quiet()
+        except Exception as exc:  # noqa: BLE001 - a frame nobody foresaw must not end the reader
+            if on_error is not None:
+                on_error(f"frame not handled: {exc!r}")
 
 
 class PeripheralPort:
     name = "905.2 peripheral"     # in messages and thread names
     fault_kind = "sign_fault"     # the event a silent or garbling device raises
+    # A 9600-baud line carries at most ~87 of the smallest frames a second; more than this many
+    # in one second of the caller's clock is a runaway or hostile device. The excess is dropped
+    # and counted (``dropped``), never queued: memory stays bounded and every frame the standard
+    # wants answered is sent again by the device (records stay unacknowledged until handed on).
+    max_frames_per_s = 100
 
     def __init__(self, url: str, events: queue.Queue, clock: Callable[[], int], *, vendor: int = 0,
                  baudrate: int = 9600, query_interval_ms: int | None = None, answer_timeout_ms: int = 500,
@@ -68,6 +77,9 @@ class PeripheralPort:
         self._port = None
         self._next_query: int | None = None
         self.rejected = 0                    # malformed frames seen
+        self.dropped = 0                     # well-formed frames over max_frames_per_s, not handed on
+        self._window = (0, 0)                # (second of the caller's clock, frames handed on in it)
+        self._recent_out: list = []          # our last frames on the wire: an echo is loopback wiring
         self.bytes_in = 0                    # bytes decoded, and bytes written: the simulator waits
         self.bytes_out = 0                   # for every byte to have crossed before its clock moves
 
@@ -112,6 +124,7 @@ class PeripheralPort:
         with self._write_lock:
             self._port.write(data)
             self.bytes_out += len(data)
+            self._recent_out = (self._recent_out + [frame])[-8:]
 
     def _emit(self, events: list) -> None:
         for event in events:
@@ -200,14 +213,31 @@ class PeripheralPort:
                     self.rejected += 1
                     events += self.health.garbage(t, item.reason)
                     continue
+                if not self._within_rate(t):
+                    self.dropped += 1
+                    continue
                 try:
                     then = self._frame(item, t, events)
                 except FrameError as exc:
                     self.rejected += 1
-                    events += self.health.garbage(t, str(exc))
+                    reason = str(exc)
+                    if item in self._recent_out:
+                        reason = "echo of the terminal's own frame (TX wired to RX?): " + reason
+                    events += self.health.garbage(t, reason)
                     continue
                 if then is not None:
                     after.append(then)
         self._emit(events)
         for then in after:
-            then()
+            try:
+                then()
+            except (serial.SerialException, OSError) as exc:
+                if not self._stop.is_set():
+                    self._read_failed(f"answer not sent: {exc}")
+
+    def _within_rate(self, t: int) -> bool:
+        second, count = self._window
+        if t // 1000 != second:
+            second, count = t // 1000, 0
+        self._window = (second, count + 1)
+        return count < self.max_frames_per_s
