@@ -19,6 +19,7 @@ import logging
 
 from drivers import meter_link_codec as ml
 from meter.errors import MeterError
+from terminal.app import meter_link_faults
 from terminal.storage.database import StorageError
 
 log = logging.getLogger("taxiterm")
@@ -66,7 +67,7 @@ def on_link(metering, now: int, command: int, values: dict) -> None:
     before = meter.state
     if command == ml.CMD_RESEND_REQUEST:
         if values["result"] != ml.RESULT_OK:
-            metering.term.audit_event("meter_record_lost", "trip_no", None, values["trip_no"])
+            meter_link_faults.lost(metering, now, values["trip_no"])
         return
     if command == ml.CMD_DEVICE_ID:
         # countersign the meter's journal head: the audit trail is signed by the terminal's key
@@ -84,6 +85,8 @@ def on_link(metering, now: int, command: int, values: dict) -> None:
     if command == ml.CMD_STATUS and not meter.answered:
         meter.answered = True                   # the meter answers: set its clock, read its tariff
         on_fault(metering, now, False, "answering")
+    if command == ml.CMD_TARIFF_QUERY:
+        meter_link_faults.tariff_answer(metering, now, values)
     if command not in _RECORDS:
         replies = meter.on_frame(command, values, now)
         metering.after([], now, state_before=before)
@@ -101,11 +104,13 @@ def on_link(metering, now: int, command: int, values: dict) -> None:
         if all(stored.get(k) == record[k] for k in _SAME_TRIP):
             _send(metering, [ml.ack(command)])     # stored before; our acknowledgement was lost
             return
-        # another trip under a stored number (the meter was replaced or reset): never drop it
-        # silently by acknowledging it; the meter keeps it and the technician sees why
-        log.error("meter record %s differs from the stored trip %s; not acknowledged", trip_no, trip_no)
-        metering.term.audit_event("meter_record_conflict", "trip_no", None, trip_no)
-        metering.term.cabin.say(f"计价器记录冲突 (meter trip {trip_no} conflicts with a stored trip)", now, seconds=5)
+        # another trip under a stored number (the meter was replaced, reset or tampered with): never
+        # drop it silently by acknowledging it; the meter keeps it and the technician sees why
+        meter_link_faults.conflict(metering, now, record, stored)
+        return
+    problem = meter_link_faults.implausible(meter, record, now)
+    if problem:
+        _send(metering, meter_link_faults.refused(metering, now, command, record, problem))
         return
     if metering.term.evaluation.hold(trip_no, now, lambda t: on_link(metering, t, command, values),
                                      meter.relays_ratings):
@@ -118,6 +123,7 @@ def on_link(metering, now: int, command: int, values: dict) -> None:
         metering.term.cabin.say("计价器记录未能保存 (meter record not stored)", now, seconds=5)
         return                                  # not acknowledged: the meter keeps it and sends it again
     _send(metering, [ml.ack(command)])
+    meter_link_faults.record_stored(metering, now)
     for missing in asks:
         if metering.storage.trip(missing) is None:
             _send(metering, [ml.meter_frame(ml.CMD_RESEND_REQUEST, ml.DOWN, {"trip_no": missing})])

@@ -78,7 +78,6 @@ def test_a_stored_trip_number_with_another_amount_is_a_meter_fault_audited_once(
     ({"board": (2023, 11, 18, 9, 12)}, "past"),                                # three years ago
     ({"board": (2026, 11, 20, 10, 12), "alight": (10, 5)}, "future"),   # alight before board: tomorrow
     ({"board": (2026, 11, 18, 10, 12), "alight": (10, 5)}, "12 h"),     # ... or a day-long trip
-    ({"fare_jiao": 5}, "start"),                           # 0.5 yuan: below the meter's own start price
     ({"fare_jiao": 999999}, "tariff"),                     # 99999.9 yuan for 5.2 km
     ({"waiting": (1, 30)}, "waiting"),                     # 90 min waiting in a 19 min trip
     ({"distance_100m": 9999}, "speed"),                    # 999.9 km in 19 minutes
