@@ -154,7 +154,7 @@ def test_a_meter_faulted_only_after_the_documented_count_recovers_on_the_next_go
         driver.pace(clock.t_ms)
         device.read(1.0)
         device.write(b"\x55\xaa\x00\x05\x02\x00\x00\x00\x13\x37\x55\xaa")    # garbled answer
-        assert wait_until(lambda: driver.rejected > attempt)
+        assert wait_until(lambda n=attempt: driver.rejected > n)
         clock.advance(2000)
         if attempt < 2:
             driver.pace(clock.t_ms - 1)        # still inside the next interval: no fault yet

@@ -8,7 +8,6 @@ import queue
 import pytest
 
 from drivers import meter_link_codec as ml
-from drivers.event import Event
 from meter.tariff import Schedule, parse_tariff
 from terminal.app import config as config_mod
 from terminal.app.loop import Devices, Terminal
