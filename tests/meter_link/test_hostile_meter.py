@@ -134,3 +134,26 @@ def test_a_heartbeat_saying_hired_moves_the_mirror_and_the_sign_follows_the_mete
     frame_in(term, clock, ml.CMD_HEARTBEAT, {"state": ml.STATE_HIRED, "licence": "L-1", "driver": "D-1"})
     assert term.meter.state == "hired" and term.reporting.sign_state == "occupied"
     assert storage.trips() == []                                        # nothing legal changes
+
+
+def test_a_device_id_claiming_a_far_trip_number_asks_a_bounded_number_of_resends(car, monkeypatch):
+    term, link, storage, clock, audits = car
+    frame_in(term, clock, ml.CMD_TRIP_END, operation(1))
+    looked_up = []
+    real = storage.trip
+    monkeypatch.setattr(storage, "trip", lambda n: looked_up.append(n) or real(n))
+    frame_in(term, clock, ml.CMD_DEVICE_ID, {"software_id": bytes(32), "log_head": bytes(32), "log_seq": 1,
+                                             "trip_no": 200_000})     # one frame must not stall the loop
+    asks = [f for f in link.sent if f.command == ml.CMD_RESEND_REQUEST]
+    assert len(asks) <= 16 and len(looked_up) <= 64
+
+
+def test_a_record_far_past_the_last_trip_number_asks_a_bounded_number_of_resends(car):
+    import tracemalloc
+    term, link, storage, clock, audits = car
+    frame_in(term, clock, ml.CMD_TRIP_END, operation(1))
+    tracemalloc.start()
+    asks = term.meter.missing_before(3_000_000)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert asks == list(range(2, 18)) and peak < 1_000_000     # not a list of every number in between
