@@ -74,8 +74,9 @@ def on_link(metering, now: int, command: int, values: dict) -> None:
         metering.term.audit_event("meter_log_head", "log_head", None, {
             "head": values["log_head"].hex(), "seq": values["log_seq"], "software_id": values["software_id"].hex(),
             "trip_no": values["trip_no"]})
-        missing = [n for n in range(meter.last_trip_no + 1, values["trip_no"] + 1)
-                   if metering.storage.trip(n) is None][:16] if meter.last_trip_no else []
+        # at most 16 numbers looked at: a claimed trip number of 4 billion must not stall the loop
+        missing = [n for n in range(meter.last_trip_no + 1, min(values["trip_no"], meter.last_trip_no + 16) + 1)
+                   if metering.storage.trip(n) is None] if meter.last_trip_no else []
         meter.on_frame(command, values, now)
         _send(metering, [ml.meter_frame(ml.CMD_RESEND_REQUEST, ml.DOWN, {"trip_no": n}) for n in missing])
         return
