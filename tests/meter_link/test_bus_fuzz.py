@@ -24,8 +24,8 @@ from tests.drivers.helpers import VirtualClock, wait_until
 from tests.meter.support import tariff_data
 from tests.meter_link.test_meter_port import T0, operation
 
-SEEDS = (1, 2, 3)
-CHUNKS = 600
+SEEDS = (1, 2, 3, 4, 5)
+CHUNKS = 2000
 
 _SAMPLE = {"ascii": "AD1234", "bcd": 12, "u8": 1, "u16": 1, "u32": 1, "time7": (2026, 11, 20, 9, 30, 0),
            "time6": (2026, 11, 20, 9, 30), "ymdh": (2026, 1, 1, 0), "yymdhm": (2026, 11, 20, 9, 12),
