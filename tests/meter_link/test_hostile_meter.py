@@ -157,3 +157,43 @@ def test_a_record_far_past_the_last_trip_number_asks_a_bounded_number_of_resends
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert asks == list(range(2, 18)) and peak < 1_000_000     # not a list of every number in between
+
+
+def test_a_missing_record_the_meter_never_sends_again_is_a_meter_fault(car):
+    term, link, storage, clock, audits = car
+    frame_in(term, clock, ml.CMD_TRIP_END, operation(1))
+    frame_in(term, clock, ml.CMD_TRIP_END, operation(3))          # 2 is missing: asked for
+    for _ in range(3):
+        clock.t += 30000
+        frame_in(term, clock, ml.CMD_STATUS, STATUS)              # the meter answers, but never with 2
+    assert faulted(term) and "2" in term.meter.view()["fault"]
+    assert [a[0] for a in audits].count("meter_record_lost") == 1
+    frame_in(term, clock, ml.CMD_RESEND, operation(2))            # it comes after all: stored, fault over
+    assert storage.trip(2) is not None and term.meter.fault is None
+
+
+def shift(total_100m, hired_100m, k=6000):
+    return {"licence": "L-1", "driver": "D-1", "plate": "AD1234", "k": k, "on_at": (2026, 11, 20, 6, 0),
+            "off_at": (2026, 11, 20, 10, 0), "shift_100m": 100, "shift_hired_100m": 50, "shift_trips": 1,
+            "shift_waiting": 0, "shift_fares_jiao": 235, "card_jiao": 0, "card_trips": 0,
+            "between_shifts_100m": 0, "total_100m": total_100m, "total_hired_100m": hired_100m,
+            "price_fen": 260, "trips": 1, "off_mode": 0}
+
+
+def test_a_totaliser_going_backwards_is_a_meter_fault_audited_once(car):
+    term, link, storage, clock, audits = car
+    frame_in(term, clock, ml.CMD_POWER_OFF_DONE, shift(50000, 20000))
+    assert term.meter.fault is None
+    for _ in range(3):
+        frame_in(term, clock, ml.CMD_RESEND_AT_OFF, shift(40000, 20000))    # 1000 km fewer
+    assert faulted(term) and "totaliser" in term.meter.view()["fault"]
+    assert [a[0] for a in audits].count("meter_totaliser_backwards") == 1
+
+
+def test_a_k_that_changes_is_audited_once_and_shown(car):
+    term, link, storage, clock, audits = car
+    frame_in(term, clock, ml.CMD_POWER_OFF_DONE, shift(50000, 20000, k=6000))
+    for _ in range(3):
+        frame_in(term, clock, ml.CMD_RESEND_AT_OFF, shift(50100, 20000, k=5400))
+    assert [a[0] for a in audits].count("meter_k_changed") == 1
+    assert term.cabin.notice and "K" in term.cabin.notice[0]
