@@ -25,6 +25,7 @@ LONGEST_TRIP_MS = 12 * 3600000          # alight more than 12 h after board: boa
 FASTEST_KMH = 200
 CEILING_SLACK_FEN = 10000               # fare ceiling: twice the meter's own tariff, plus 100 yuan
 MAX_AUDITED = 64                        # distinct faults audited per run; then only logged
+RESEND_WAIT_MS = 60000                  # a record asked for again and not come by then is lost
 
 
 def implausible(meter, record: dict, now: int) -> str | None:
@@ -104,10 +105,46 @@ def refused(metering, now: int, command: int, record: dict, reason: str) -> list
     return [ml.ack(command, ok=False)]
 
 
-def lost(metering, now: int, trip_no: int) -> None:
-    """The meter answered our resend request: it has no record of ``trip_no``."""
+def lost(metering, now: int, trip_no: int, why: str = "the meter cannot send it again") -> None:
+    """The meter answered our resend request with FF, or never sent the record: ``trip_no`` is lost."""
+    metering.meter.__dict__.setdefault("resend_asked", {}).pop(trip_no, None)
     _audit_once(metering, ("lost", trip_no), "meter_record_lost", "trip_no", None, trip_no)
-    _raise(metering, now, f"trip {trip_no} lost: the meter cannot send it again")
+    _raise(metering, now, f"trip {trip_no} lost: {why}")
+
+
+def resend_asked(metering, now: int, trip_no: int) -> None:
+    """A resend request for ``trip_no`` went out: it must arrive within ``RESEND_WAIT_MS``."""
+    asked = metering.meter.__dict__.setdefault("resend_asked", {})
+    if trip_no not in asked and len(asked) < MAX_AUDITED:
+        asked[trip_no] = now + RESEND_WAIT_MS
+
+
+def resend_overdue(metering, now: int) -> None:
+    """Any frame from the meter: records asked for and overdue are lost (a fault, audited once)."""
+    asked = metering.meter.__dict__.get("resend_asked")
+    for trip_no, deadline in list((asked or {}).items()):
+        if metering.storage.trip(trip_no) is not None:
+            del asked[trip_no]
+        elif now >= deadline:
+            lost(metering, now, trip_no, f"asked for again, not sent within {RESEND_WAIT_MS // 1000} s")
+
+
+def shift_data(metering, now: int, values: dict) -> None:
+    """Power-off shift data (0x00E4 / 0x00F1): the meter's lifetime totalisers only grow, and K is
+    changed only under the meter's seal, which the terminal cannot see: a change is audited and shown."""
+    meter = metering.meter
+    seen = meter.__dict__.get("totalisers_seen")
+    now_seen = (values["total_100m"], values["total_hired_100m"], values["k"])
+    if seen is not None:
+        if now_seen[0] < seen[0] or now_seen[1] < seen[1]:
+            _audit_once(metering, ("totaliser", now_seen[:2]), "meter_totaliser_backwards", "total_100m",
+                        list(seen[:2]), list(now_seen[:2]))
+            _raise(metering, now, f"totaliser went backwards ({seen[0]} -> {now_seen[0]} x 0.1 km)")
+            return                                  # the highest readings stay the reference
+        if now_seen[2] != seen[2]:
+            _audit_once(metering, ("k", seen[2], now_seen[2]), "meter_k_changed", "k", seen[2], now_seen[2])
+            metering.term.cabin.say(f"计价器K值已变更 (meter K changed: {seen[2]} -> {now_seen[2]})", now, seconds=5)
+    meter.totalisers_seen = now_seen
 
 
 def record_stored(metering, now: int) -> None:

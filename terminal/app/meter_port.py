@@ -65,6 +65,7 @@ def on_link(metering, now: int, command: int, values: dict) -> None:
         log.warning("a meter link frame 0x%04x arrived but [meter] kind is internal; ignored", command)
         return
     before = meter.state
+    meter_link_faults.resend_overdue(metering, now)
     if command == ml.CMD_RESEND_REQUEST:
         if values["result"] != ml.RESULT_OK:
             meter_link_faults.lost(metering, now, values["trip_no"])
@@ -88,6 +89,8 @@ def on_link(metering, now: int, command: int, values: dict) -> None:
         on_fault(metering, now, False, "answering")
     if command == ml.CMD_TARIFF_QUERY:
         meter_link_faults.tariff_answer(metering, now, values)
+    if command in (ml.CMD_POWER_OFF_DONE, ml.CMD_RESEND_AT_OFF):
+        meter_link_faults.shift_data(metering, now, values)
     if command not in _RECORDS:
         replies = meter.on_frame(command, values, now)
         metering.after([], now, state_before=before)
@@ -128,6 +131,7 @@ def on_link(metering, now: int, command: int, values: dict) -> None:
     for missing in asks:
         if metering.storage.trip(missing) is None:
             _send(metering, [ml.meter_frame(ml.CMD_RESEND_REQUEST, ml.DOWN, {"trip_no": missing})])
+            meter_link_faults.resend_asked(metering, now, missing)
     _send(metering, [ml.meter_frame(ml.CMD_DEVICE_ID, ml.DOWN, {})])   # its head after the trip, to countersign
 
 

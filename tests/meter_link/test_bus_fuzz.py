@@ -164,7 +164,7 @@ def test_fuzzing_the_sign_and_the_evaluator_kills_no_reader(seed):
                 device.write(chunk)
                 sent += len(chunk)
                 device.read(0)
-            assert wait_until(lambda n=sent: driver.bytes_in >= n)
+            assert wait_until(lambda n=sent, d=driver: d.bytes_in >= n)
             assert all(t.is_alive() for t in driver._threads)
             while not events.empty():
                 event = events.get()
