@@ -174,3 +174,18 @@ def test_the_decoder_holds_at_most_one_frame_whatever_it_is_fed():
     decoder.feed(bytes(range(256)) * 40)
     assert decoder.pending <= 1035
     assert decode(encode(Frame(2, 0, 0xE9, b"x"))) == Frame(2, 0, 0xE9, b"x")
+
+
+def test_a_frame_whose_handling_raises_anything_does_not_end_the_reader(bus, monkeypatch):
+    device, driver, events, _ = bus
+    real = driver._frame
+
+    def explode(frame, t, evs):
+        if frame.command == ml.CMD_HEARTBEAT and frame.body[0] == 0:
+            raise KeyError("a value no parser foresaw")
+        return real(frame, t, evs)
+    monkeypatch.setattr(driver, "_frame", explode)
+    device.write(heartbeat_bytes(0))
+    device.write(heartbeat_bytes(1))
+    assert [g["values"]["state"] for g in link_events(events, 1)] == [1]
+    assert reader_alive(driver)
