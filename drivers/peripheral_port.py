@@ -225,6 +225,10 @@ class PeripheralPort:
                         reason = "echo of the terminal's own frame (TX wired to RX?): " + reason
                     events += self.health.garbage(t, reason)
                     continue
+                except Exception as exc:  # noqa: BLE001 - one unforeseen frame must not cost the next ones
+                    self.rejected += 1
+                    events += self.health.garbage(t, f"frame not handled: {exc!r}")
+                    continue
                 if then is not None:
                     after.append(then)
         self._emit(events)
