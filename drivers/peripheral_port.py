@@ -8,6 +8,11 @@ that is queried (``query_interval_ms``) — paces the status queries and judges 
 clears it. A subclass says what its query is (``_query_frame``) and what a well-formed frame
 means (``_frame``). ``start(pace=False)`` leaves the pacing to the caller's clock (``pace(now)``,
 the simulator's virtual time); the reader thread runs either way.
+
+Against a broken or hostile device (docs/meter-link.md "A faulty or hostile device on the bus"):
+a second of silence inside a frame drops that cut frame (``line_quiet``); more than
+``max_frames_per_s`` frames a second are dropped and counted; an echo of our own frame is named
+as loopback wiring; nothing a frame raises ends the reader thread.
 """
 
 import queue
