@@ -197,3 +197,10 @@ def test_a_k_that_changes_is_audited_once_and_shown(car):
         frame_in(term, clock, ml.CMD_RESEND_AT_OFF, shift(50100, 20000, k=5400))
     assert [a[0] for a in audits].count("meter_k_changed") == 1
     assert term.cabin.notice and "K" in term.cabin.notice[0]
+
+
+def test_a_status_answer_claiming_hired_while_vacant_changes_neither_mirror_nor_sign(car):
+    term, link, storage, clock, audits = car
+    frame_in(term, clock, ml.CMD_STATUS, dict(STATUS, work_state=1))
+    assert term.meter.state == "for_hire" and term.reporting.sign_state == "vacant"
+    assert term.meter.status["work_state"] == 1 and storage.trips() == []      # kept for diagnostics only
