@@ -158,6 +158,8 @@ def record_stored(metering, now: int) -> None:
     if health is not None and health.faulty:
         return
     term = metering.term
+    if not (meter.fault or "").startswith("计价器故障 (meter record)"):
+        return                                      # another fault (the start-up one) holds the display
     meter.fault = None
     term.reporting.flag("meter_fault", False, now)
     term.show_sign(term.follower.meter_fault(False))
