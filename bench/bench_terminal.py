@@ -1,7 +1,7 @@
 """The whole terminal on the sim board: alarm latency to the platform, start-up, CPU and memory.
 
 ``alarm_to_platform_ms_p99`` runs in-process (tests/terminal/harness.py: mock pins, real
-broker). The others run ``taxiterm run --board sim`` as its own process, with the sign,
+broker), from the moment the alarm's hold is up to the platform's receipt of its report. The others run ``taxiterm run --board sim`` as its own process, with the sign,
 printer and GNSS emulators on real ptys, a kernel-style pulse counter file written at
 50 Hz by this process, 10 Hz NMEA, and location reports every second.
 """
@@ -34,34 +34,53 @@ def _p99(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
+# The terminal's clock runs 10x the wall clock (the product's 3 s hold is 0.3 s real): its timers
+# (the meter snapshot every 5 s, reports, their commits) still come 10 times as often as in a car.
+ALARM_SPEED = 10
+ALARM_HOLD_MS = 3000      # the product's default hold ([alarm] hold_ms)
+ALARM_PRESSES = 120
+
+
 def alarm_to_platform_ms_p99() -> dict:
+    """From the moment the hidden button's hold is up (press + hold) to the platform's receipt of
+    that press's own ``pre_alarm`` report, over the real broker; the button is still held, as a
+    driver's would be. Each alarm is released by the platform before the next press, so every
+    press raises a new alarm and no periodic report of an earlier one can stand in for it."""
     from tests.terminal.harness import TID, Car
+
+    def stage(m) -> str:
+        return m.payload.get("extra", {}).get("stage", "") if isinstance(m.payload, dict) else ""
 
     latencies = []
     with tempfile.TemporaryDirectory() as tmp, Broker() as broker:
-        car = Car(Path(tmp), broker, speed=100)   # hold 3 s on the meter's clock = 30 ms real
+        car = Car(Path(tmp), broker, speed=ALARM_SPEED)
+        car.config["alarm"]["hold_ms"] = ALARM_HOLD_MS
         try:
             runtime = car.start()
-            # arrival stamped on the wall clock, as the release below is (the harness dates the
-            # platform's commands on the terminal's 100x clock; this bench sends none)
+            # arrival stamped on the wall clock, as the press below is (commands are dated on
+            # the terminal's clock, given explicitly)
             car.platform.clock = lambda: time.time_ns() // 1_000_000
+            hold_s = car.config["alarm"]["hold_ms"] / ALARM_SPEED / 1000
             assert car.wait(lambda: car.platform.status(TID) and car.platform.status(TID)["online"])
             button = runtime.devices.inputs[1].buttons["alarm_a"]
-            for i in range(220):
-                seen = len(car.platform.received("alarm"))
+            for _ in range(ALARM_PRESSES):
+                seen = len(car.platform.messages)
+                pressed = time.time()
                 button.pin.drive_low()
-                time.sleep(0.12)     # past the 10 s hold of the harness on its 100x clock
-                released = time.time()
-                button.pin.drive_high()
-                got = car.platform.wait_for(lambda m, n=seen: len(car.platform.received("alarm")) > n,
-                                            timeout_s=5)
-                if got is None:
-                    raise RuntimeError(f"press {i}: no alarm report reached the platform")
-                latencies.append(car.platform.received("alarm")[seen].rx_ms - released * 1000)
+                try:
+                    got = car.platform.wait_for(lambda m: m.kind == "alarm" and stage(m) == "pre_alarm",
+                                                timeout_s=5, after=seen)
+                finally:
+                    button.pin.drive_high()
+                latencies.append(got.rx_ms - (pressed + hold_s) * 1000)
+                seen = len(car.platform.messages)
+                car.platform.alarm_release(TID, ts=car.clock())
+                car.platform.wait_for(lambda m: m.kind == "alarm" and stage(m) == "released",
+                                      timeout_s=5, after=seen)
                 time.sleep(0.01)
         finally:
             car.close()
-    return {"value": round(_p99(latencies[20:]), 2), "unit": "ms", "better": "lower"}
+    return {"value": round(_p99(latencies[10:]), 2), "unit": "ms", "better": "lower"}
 
 
 class _Bench:

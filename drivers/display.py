@@ -1,14 +1,14 @@
 """The driver display: luma.core devices, and what is on them.
 
-``open_display(spec)`` builds the device a board profile names: luma's ``dummy`` on the sim board and
-in tests, an SSD1306/SSD1322 through luma.oled on hardware (luma.oled is only needed there; without it
-opening one is a clear ``DisplayError``). ``DriverDisplay`` draws the screens of drivers/screens.py on
+``open_display(spec)`` builds the device a board profile names: a ``FrameDevice`` on the sim board and
+in tests (it keeps the last frame, as luma's ``dummy`` does, without luma's device and serial-interface
+modules in the process), an SSD1306/SSD1322 through luma.oled on hardware (luma.oled is only needed
+there; without it opening one is a clear ``DisplayError``). ``DriverDisplay`` draws the screens of drivers/screens.py on
 it through luma's canvas and keeps the last frame. It also takes events: printer and sign troubles
 become short warnings beside the screen, as do the faults the terminal hands ``set_faults`` (GNSS,
 antenna, speed sensor); the emergency alarm changes nothing, ever.
 """
 
-from luma.core.device import dummy
 from luma.core.render import canvas
 from PIL import Image
 
@@ -21,9 +21,26 @@ class DisplayError(RuntimeError):
     """The display named by the board profile cannot be opened."""
 
 
+class FrameDevice:
+    """A display that only keeps a copy of the last frame it was given (the sim board's, and tests')."""
+
+    def __init__(self, width: int, height: int, mode: str = "1") -> None:
+        self.width, self.height, self.mode = width, height, mode
+        self.size = (width, height)
+        self.image: Image.Image | None = None
+
+    def display(self, image: Image.Image) -> None:
+        if image.size != self.size:
+            raise ValueError(f"a {image.size} frame on a {self.size} display")
+        self.image = image.copy()
+
+    def cleanup(self) -> None:
+        """Nothing to switch off."""
+
+
 def open_display(spec: DisplaySpec):
     if spec.kind == "dummy":
-        return dummy(width=spec.width, height=spec.height, mode="1")
+        return FrameDevice(spec.width, spec.height)
     try:
         from luma.oled import device as oled
     except ImportError as exc:
@@ -114,6 +131,6 @@ class DriverDisplay:
 
 def render(screen, width: int = 256, height: int = 64, warnings: tuple = ()) -> Image.Image:
     """A screen drawn on a dummy device of the given size: for docs, previews and tests."""
-    display = DriverDisplay(dummy(width=width, height=height, mode="1"))
+    display = DriverDisplay(FrameDevice(width, height))
     display.warnings = warnings
     return display.show(screen)

@@ -94,6 +94,11 @@ class TimedInputs:
                 self._released(name, t, outcome[0], outcome[1])
         return released
 
+    def holding(self) -> bool:
+        """A press is down whose hold has not completed yet (the owner polls more often meanwhile)."""
+        with self._lock:
+            return any(t.is_down and t.long_ms is not None and not t._long_told for t in self._timers.values())
+
     def poll(self) -> None:
         """Report holds that completed by now."""
         t = self._clock()

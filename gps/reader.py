@@ -81,9 +81,10 @@ class GnssReader:
                     waiting = port.in_waiting
                     if waiting:
                         data += port.read(waiting)
-            except (serial.SerialException, OSError) as exc:
-                # The device went away (USB unplugged, pty closed): health raises gnss_fault
-                # after no_data_ms; keep trying so a replug is picked up by a restart.
+            except (serial.SerialException, OSError, TypeError) as exc:
+                # The device went away (USB unplugged, pty closed; TypeError: pyserial's read on a
+                # port closed under it): health raises gnss_fault after no_data_ms; keep trying so
+                # a replug is picked up by a restart.
                 self.error = str(exc)
                 if self._stop.wait(0.2):
                     break

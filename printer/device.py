@@ -23,7 +23,8 @@ from urllib.parse import urlsplit
 
 import serial
 
-from printer.escpos_out import DEFAULT_PROFILE
+DEFAULT_PROFILE = "default"   # python-escpos profile: full cut, native QR (escpos_out renders with it)
+DEFAULT_COLUMNS = 32          # 58 mm paper, font A (12 x 24 dots), 384 dots
 
 
 class PrinterOpenError(OSError):

@@ -10,12 +10,11 @@ cut use python-escpos's own commands.
 
 from __future__ import annotations
 
+from printer.device import DEFAULT_COLUMNS, DEFAULT_PROFILE
 from printer.receipt import Note, QrCode, Receipt, Row, Rule, Title, layout_row
 
 CHINESE_MODE_ON = b"\x1c&"   # FS &
 TEXT_ENCODING = "gb18030"
-DEFAULT_COLUMNS = 32          # 58 mm paper, font A (12 x 24 dots), 384 dots
-DEFAULT_PROFILE = "default"   # python-escpos profile: full cut, native QR
 QR_MODULE_DOTS = 5
 
 

@@ -18,13 +18,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from drivers.event import Event
-from printer.device import PrinterConnection, PrinterLinkError, PrinterOpenError
-from printer.escpos_out import DEFAULT_COLUMNS, receipt_bytes
-from printer.receipt import Receipt, as_reprint
+from printer.device import DEFAULT_COLUMNS, PrinterConnection, PrinterLinkError, PrinterOpenError
 from printer.status import PrinterStatus, query_status
+
+if TYPE_CHECKING:   # the receipt layout and its ESC/POS rendering load at the first receipt
+    from printer.receipt import Receipt
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class Spooler:
 
     # -- queueing (called from the terminal's loop)
     def submit_receipt(self, receipt: Receipt) -> int:
+        from printer.escpos_out import receipt_bytes
         job_id = self.store.add(PrintJob(f"receipt {receipt.trip_no}", receipt_bytes(receipt, self.columns)))
         with self._lock:
             self._last_receipt = receipt
@@ -116,6 +118,8 @@ class Spooler:
             receipt = self._last_receipt
         if receipt is None:
             raise SpoolerError("no receipt to reprint yet")
+        from printer.escpos_out import receipt_bytes
+        from printer.receipt import as_reprint
         job_id = self.store.add(PrintJob(f"reprint {receipt.trip_no}",
                                          receipt_bytes(as_reprint(receipt), self.columns)))
         self._wake.set()

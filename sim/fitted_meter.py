@@ -16,6 +16,14 @@ in wall time, with the simulated clock standing still — until every byte each 
 been read and handled by the other, so the outcome does not depend on the machine's speed.
 Every input the meter accepted is journaled as the internal meter's calls are, for the reference
 fare check.
+
+The terminal's own pulse line. The car's speed sensor is wired to the meter and to the
+terminal's pulse input alike (a JT/T 794 terminal with the driving-record function counts it
+for its records). ``calibrate_pulse_line`` does what the installing technician does before the
+first shift: with an authorisation from the authority, drive a measured course, count the
+terminal's pulses over it and store K under the seal (``taxiterm calibrate``'s audit record and
+Storage kv ``calibration``). The runner then feeds that input the same 0.2 s readings as with
+the in-process meter.
 """
 
 from __future__ import annotations
@@ -29,9 +37,41 @@ from drivers.meter_link import MeterLinkDriver
 from sim.link_meter_emulator import LinkMeterEmulator
 from sim.meter_device import MeterDeviceEmulator
 from sim.summary import tariffs_by_id
+from terminal.trust import calibration, keys, seal
 
 KINDS = ("internal", "link", "device")
 SYNC_TIMEOUT_S = 20.0
+
+
+COURSE_M = 1000                 # the measured course, lengthened until it holds 1000 pulses
+TECHNICIAN = "SIM-INSTALLER"
+
+
+def calibrate_pulse_line(car, t_ms: int) -> calibration.Calibration:
+    """The technician calibrates the terminal's pulse line under the seal: a measured course driven
+    on the car's pulse input (gpiozero pulse train or the kernel counter), the pulses the
+    terminal's counter saw over it, K stored and audited as ``taxiterm calibrate`` stores it."""
+    from terminal.cli.commands.calibrate import AUDIT_EVENT
+    k_car = car.scenario.vehicle.k
+    course_m = COURSE_M * -(-calibration.MIN_PULSES // min(k_car, calibration.MIN_PULSES))
+    before = car.counter.count
+    if car.train is not None:
+        car.train.drive(course_m)
+    else:
+        car.kernel_file.add(course_m * k_car // 1000)
+    result = calibration.Calibration.from_run(course_m, car.counter.count - before, t_ms)
+    state = car.state
+    authority = keys.load_private(state.root / "dev-keys" / "authority.key")
+    auth = seal.make_authorisation(authority, state.device_id(), TECHNICIAN, ["set_k"], t_ms - 60_000,
+                                   t_ms + 3_600_000)
+    device_seal = seal.Seal(state.device_id(), state.role_key("authority"))
+    decision = seal.require(device_seal, car.audit, "set_k", t_ms, "K", auth)
+    with car.audit.transaction():      # the audit record and the stored K commit together
+        car.audit.append(AUDIT_EVENT, "K", None, result.k, actor=decision.actor, t_ms=t_ms)
+        car.audit.conn.execute(
+            "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (calibration.KV_KEY, result.kv_text()))
+    return result
 
 
 class MeterSyncError(RuntimeError):

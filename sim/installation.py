@@ -169,10 +169,12 @@ class Installation:
             self.jt_links = attach(self.terminal, self.config, self.events, clock)
 
     def _fit_meter(self):
-        """``--meter link|device``: the sealed meter in the car and the terminal's driver for its link."""
+        """``--meter link|device``: the sealed meter in the car and the terminal's driver for its link;
+        the terminal's own pulse line calibrated under the seal for its driving record."""
         if self.meter_kind == "internal":
             return None
-        from sim.fitted_meter import FittedMeter
+        from sim.fitted_meter import FittedMeter, calibrate_pulse_line
+        self.pulse_calibration = calibrate_pulse_line(self, self.clock())
         self.fitted_meter = FittedMeter(self.meter_kind, self.scenario, self.out, self.clock, self.events,
                                         self.journal).start()
         return self.fitted_meter.driver

@@ -9,7 +9,8 @@ vehicle; ``gather(runner)`` and ``check(data)`` put them into the shift's invari
 - ``missing_seconds``: every simulated second the terminal was running has a speed record;
 - ``speed_mismatches``: each recorded second equals the vehicle's speed within the
   sensor's resolution (one pulse per sampling period, plus the vehicle's change of speed
-  over the period the sensor lags by);
+  over the period the sensor lags by); a second the car's supply went off in is not judged
+  (no pulses are read then; see ``speed_mismatches``);
 - ``stop_problems``: every stop of the vehicle has a stop record whose 100 samples at
   0.2 s cover the 20 s before it and end still, at the position of the stop;
 - ``fine_sample_problems``: those 100 samples are distinct 0.2 s measurements (no reading
@@ -60,10 +61,17 @@ def speed_mismatches(recorded: dict[int, int], truth_01: dict[int, int], *, tole
     (``truth_01`` gives the speed of each whole second); so it must lie within the vehicle's
     speeds of the seconds from S - 1 s - lag_ms to S + 1 s, widened by ``tolerance_01`` (the
     sensor's resolution: one pulse, or one whole metre where the simulator counts metres).
+    A second the car's supply went off in (``t`` not in ``truth_01``: the runner reads no pulses
+    while the supply is off, and the recorder drops what it measured before the cut,
+    terminal/recorder/core.py ``SpeedSource.cut``) is not judged: it is measured by fewer than
+    five readings, or none, and the vehicle model has no speed for it. This holds for every meter
+    kind and is counted out of the checked number (``judged_seconds``).
     """
     tolerance = tolerance_01
     problems = []
     for t, speed in sorted(recorded.items()):
+        if t not in truth_01:
+            continue
         first = t - 1000 * (1 + -(-lag_ms // 1000))
         window = [truth_01[s] for s in range(first, t + 1001, 1000) if s in truth_01]
         if not window:
@@ -73,6 +81,11 @@ def speed_mismatches(recorded: dict[int, int], truth_01: dict[int, int], *, tole
             problems.append(f"second {t}: recorded {speed / 10:.1f} km/h, the vehicle drove "
                             f"{min(window) / 10:.1f}..{max(window) / 10:.1f} km/h")
     return problems
+
+
+def judged_seconds(recorded: dict[int, int], truth_01: dict[int, int]) -> int:
+    """How many recorded seconds ``speed_mismatches`` judges (those the car was powered to the end of)."""
+    return sum(1 for t in recorded if t in truth_01)
 
 
 def vehicle_stops(truth_01: dict[int, int], *, arm_01: int = 50, still_ms: int = STILL_MS) -> list[int]:
@@ -215,7 +228,7 @@ def check(data: dict | None) -> list[tuple[str, list[str], int]]:
         # train the counter may read in the middle of (one pulse either way): that is its resolution.
         ("record_speeds_equal_vehicle", speed_mismatches(recorded, truth, lag_ms=lag,
                                                          tolerance_01=36 + resolution_01(data.get("k", 1000), 1000) + 1),
-         len(recorded)),
+         judged_seconds(recorded, truth)),
         ("record_stops_cover_20s", stop_problems(data["stops"], stops, lag_ms=lag), len(stops)),
         # whole metres each 0.2 s (18 km/h) are the simulator's resolution; a pulse more where K is not 1 a metre
         ("record_stop_samples_fine",

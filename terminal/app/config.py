@@ -106,9 +106,9 @@ def _check_links(config: dict) -> None:
     use = config["links"]["use"]
     if not use or any(name not in LINKS for name in use) or len(set(use)) != len(use):
         raise ConfigError(f"links.use must list distinct links from {', '.join(LINKS)}, got {use!r}")
-    from terminal.link.jtt_link.tcp_link import link_config
     for name in ("jt808", "jt905"):
         if name in use:
+            from terminal.link.jtt_link.tcp_link import link_config  # the JT/T stack only when used
             try:
                 config[name] = link_config(name, config[name], config["terminal"])
             except ValueError as exc:

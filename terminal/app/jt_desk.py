@@ -17,6 +17,7 @@ Also wires the links at start-up (``attach``): one outbox view per JT/T link.
 from __future__ import annotations
 
 import logging
+import re
 
 from terminal.link import payloads
 from terminal.link.downlink import Command
@@ -36,7 +37,10 @@ PARAMS_905 = {0x0025: ("report_vacant_s",), 0x0026: ("report_occupied_s",), 0x00
 PARAMS = {"jt808": PARAMS_808, "jt905": PARAMS_905}
 RANGES = {"report_vacant_s": (1, 3600), "report_occupied_s": (1, 3600), "report_alarm_s": (1, 600),
           "speed_limit_kmh": (10, 250), "overspeed_s": (1, 600)}
+HEARTBEAT_S = (5, 3600)      # as the configuration accepts (docs/config.md)
+HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})")   # an IPv4 address or a DNS name, nothing else
 ORDER_TYPES = {0: "immediate", 1: "reservation", 2: "assigned"}
+TIME_EVERY_MS = 3_600_000    # the platform's time (0x8004) is taken at most once an hour per link
 GMT8_MS = 8 * 3_600_000      # 0x8004 carries UTC; the codec's BCD times are GMT+8
 
 
@@ -57,11 +61,19 @@ class JtDesk:
         self.links = links
         self.tracking: dict | None = None     # report intervals to restore when temporary tracking ends
         self.tracking_no = 0                  # the latest 0x8202: only its own expiry ends the tracking
+        self.time_taken: dict = {}            # link name -> when its platform's time was last taken
 
     def on_command(self, data: dict, now: int) -> None:
         link = self.links.get(data.get("link"))
         if link is None:
             return
+        try:
+            self._on_command(link, data, now)
+        finally:
+            if data.get("counted"):
+                link.command_done()     # the link hands the loop a bounded number at a time
+
+    def _on_command(self, link, data: dict, now: int) -> None:
         if data.get("tracking_end"):
             if data["tracking_end"] == self.tracking_no:
                 self._end_tracking(now)
@@ -107,33 +119,52 @@ class JtDesk:
 
     # -- parameters ------------------------------------------------------------------------------------
     def _m8103(self, link, message, body, cmd_id, now) -> int:
+        """All or nothing: an id we do not keep makes the whole command "not supported" (3), a value
+        out of range or of the wrong type "failed" (1); only then is anything applied, and only
+        what changes is applied and audited (docs/jtt.md, "What a hostile platform can and cannot do")."""
         params: dict = {}
         server: dict = {}
-        for item in body.get("params", []):
+        heartbeat = None
+        items = body.get("params", [])
+        if any(item["id"] not in (0x0001, 0x0013, 0x0018) and item["id"] not in PARAMS[link.protocol]
+               for item in items):
+            return NOT_SUPPORTED
+        for item in items:
             pid, value = item["id"], item["value"]
-            if pid == 0x0013 and isinstance(value, str):
-                host, _, port = value.partition(":")
-                server["host"] = host
-                if port.isdigit():
-                    server["port"] = int(port)
-            elif pid == 0x0018 and isinstance(value, int):
+            if pid == 0x0013:
+                address = _server_address(value)
+                if address is None:
+                    return FAILED
+                server.update(address)
+            elif pid == 0x0018:
+                if not _is_int(value) or not 1 <= value <= 65535:
+                    return FAILED
                 server["port"] = value
-            elif pid in PARAMS[link.protocol]:
+            elif pid == 0x0001:
+                if not _is_int(value) or not HEARTBEAT_S[0] <= value <= HEARTBEAT_S[1]:
+                    return FAILED
+                heartbeat = value
+            else:
                 for name in PARAMS[link.protocol][pid]:
+                    low, high = RANGES[name]
+                    if not _is_int(value) or not low <= value <= high:
+                        return FAILED                # nothing changes on a bad value
                     params[name] = value
-        for name, value in params.items():
-            low, high = RANGES[name]
-            if not isinstance(value, int) or not low <= value <= high:
-                return FAILED                # nothing changes on a bad value
-        result = OK
-        if params:
-            result = self._run(self.term.platform._params(Command("params", cmd_id, {"params": params}, now)), now)
-        if server:
-            old = f"{link.cfg['host']}:{link.cfg['port']}"
+        report, current = self.term.config["report"], self.term.platform.params
+        changed = {name: value for name, value in params.items()
+                   if (report.get(name[len("report_"):]) if name.startswith("report_") else current.get(name)) != value}
+        if changed:
+            result = self._run(self.term.platform._params(Command("params", cmd_id, {"params": changed}, now)), now)
+            if result != OK:
+                return result
+        old = f"{link.cfg['host']}:{link.cfg['port']}"
+        if server and old != f"{server.get('host', link.cfg['host'])}:{server.get('port', link.cfg['port'])}":
             link.set_server(server.get("host"), server.get("port"))
             self.term.audit_event("parameter", f"{link.name}.server", old,
                                   f"{link.cfg['host']}:{link.cfg['port']}", actor="platform")
-        return result
+        if heartbeat is not None:
+            link.session.set_heartbeat(heartbeat)
+        return OK
 
     def _params_now(self, link, ids=None) -> list:
         report, params = self.term.config["report"], self.term.platform.params
@@ -199,17 +230,23 @@ class JtDesk:
         return None
 
     def _m8202(self, link, message, body, cmd_id, now) -> int:
+        """Temporary tracking: interval 0 stops it (808 §8.24), so does a validity of 0; an interval
+        beyond the report intervals' range fails. Audited when it starts and when it ends, not at
+        every renewal."""
         period, expiry = int(body["period"]), int(body["expiry"])
         report = self.term.config["report"]
         if period == 0 or expiry == 0:
             self._end_tracking(now)
             return OK
+        low, high = RANGES["report_vacant_s"]
+        if not low <= period <= high:
+            return FAILED
         if self.tracking is None:
             self.tracking = {"vacant_s": report["vacant_s"], "occupied_s": report["occupied_s"]}
-        report["vacant_s"] = report["occupied_s"] = max(1, period)
-        self.term.audit_event("tracking", "report_s", None, period, actor="platform")
+            self.term.audit_event("tracking", "report_s", None, period, actor="platform")
+        report["vacant_s"] = report["occupied_s"] = period
         self.tracking_no += 1
-        link.after(expiry * 1000, {"link": link.name, "tracking_end": self.tracking_no})
+        link.after(expiry * 1000, {"link": link.name, "tracking_end": self.tracking_no}, key="tracking")
         return OK
 
     def _end_tracking(self, now: int) -> None:
@@ -225,6 +262,10 @@ class JtDesk:
     def _m8004(self, link, message, body, cmd_id, now):
         """The platform's time (UTC, the answer to the session's 0x0004): the platform's ``time_sync``,
         recorded as a clock correction or refused mid-trip. A reply needs no reply."""
+        last = self.time_taken.get(link.name)
+        if last is not None and 0 <= now - last < TIME_EVERY_MS:
+            return None                   # asked at every connect: a platform that keeps reconnecting
+        self.time_taken[link.name] = now  # does not add a clock record each time
         utc_ms = epoch_ms(body["time"]) + GMT8_MS
         self._run(self.term.platform._time_sync(Command("time_sync", cmd_id, {"utc_ms": utc_ms}, now), now), now)
         return None
@@ -244,13 +285,16 @@ class JtDesk:
 
     # -- text -------------------------------------------------------------------------------------------------
     def _m8300(self, link, message, body, cmd_id, now) -> int:
-        self.term.cabin.show_notice(str(body.get("text", "")), now)
+        text = body.get("text", "")
+        if not isinstance(text, str) or not _is_gbk(text):
+            return BAD                    # bytes that are not GBK: nothing shown
+        self.term.cabin.show_notice(text, now)
         return OK
 
     # -- on-call orders (905) ---------------------------------------------------------------------------------
     def _m8b00(self, link, message, body, cmd_id, now) -> int:
         order_id = int(body["order_id"])
-        if order_id == 0 or body.get("type") not in ORDER_TYPES:
+        if order_id == 0 or body.get("type") not in ORDER_TYPES or not _is_gbk(str(body.get("description", ""))):
             return BAD
         try:
             pickup_ms = epoch_ms(body["time"])
@@ -262,6 +306,10 @@ class JtDesk:
         return self._run(self.term.orders.offer(cmd, now), now)
 
     def _m8b01(self, link, message, body, cmd_id, now) -> int:
+        if self.term.orders.order is None or self.term.orders.order_id != str(int(body["order_id"])):
+            return FAILED                 # not the order this car holds: nothing shown
+        if not _is_gbk(str(body.get("passenger_phone", ""))):
+            return BAD
         if body.get("passenger_phone"):
             self.term.cabin.show_notice(f"{body['order_id']}: {body['passenger_phone']}", now)
         return OK
@@ -269,3 +317,30 @@ class JtDesk:
     def _m8b09(self, link, message, body, cmd_id, now) -> int:
         cmd = Command("order_cancel", cmd_id, {"order_id": str(int(body["order_id"])), "reason": "centre"}, now)
         return self._run(self.term.orders.centre_cancel(cmd, now), now)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _server_address(value) -> dict | None:
+    """0x0013 as ``host`` or ``host:port`` (808-2019 allows the port with it); None when unusable."""
+    if not isinstance(value, str):
+        return None
+    host, colon, port = value.partition(":")
+    if not HOST.fullmatch(host):
+        return None
+    if not colon:
+        return {"host": host}
+    if not port.isascii() or not port.isdigit() or not 1 <= int(port) <= 65535:
+        return None
+    return {"host": host, "port": int(port)}
+
+
+def _is_gbk(text: str) -> bool:
+    """The codec keeps bytes that are not GBK as surrogates: such text is refused, not shown."""
+    try:
+        text.encode("gbk")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -39,6 +39,7 @@ from terminal.storage.database import Storage
 log = logging.getLogger("taxiterm")
 
 LOOP_IDLE_S = 0.2          # the loop wakes at least this often for timers (reports, alarm interval)
+HOLD_POLL_S = 0.002        # while a key or the hidden alarm is held, its hold is checked this often
 
 
 class Devices:
@@ -157,11 +158,18 @@ class Terminal:
         self.start()
         if ready:
             ready()
+        next_turn = 0.0
         while not stop.is_set():
+            holding = self._holding()
             try:
-                event = self.events.get(timeout=LOOP_IDLE_S)
+                event = self.events.get(timeout=HOLD_POLL_S if holding else LOOP_IDLE_S)
             except queue.Empty:
                 event = None
+            if event is None and holding and time.monotonic() < next_turn:
+                # a hold completes between turns: the alarm is raised when its hold is up, not
+                # at the next turn up to LOOP_IDLE_S later; the rest keeps its own pace
+                self._poll_inputs()
+                continue
             while event is not None:
                 try:
                     self.handle(event)
@@ -174,6 +182,7 @@ class Terminal:
                     event = None
             self.periodic(self.clock())
             self.last_turn_s = time.monotonic()
+            next_turn = self.last_turn_s + LOOP_IDLE_S
         self.metering.save(self.clock(), force=True)
         self.recorder.flush()
 
@@ -190,11 +199,17 @@ class Terminal:
         handler(event)
         self.recorder.on_event(event)
 
-    def periodic(self, now: int) -> None:
+    def _holding(self) -> bool:
+        return any(getattr(device, "holding", lambda: False)() for device in self.devices.inputs)
+
+    def _poll_inputs(self) -> None:
         for device in self.devices.inputs:
             poll = getattr(device, "poll", None)
             if poll is not None:
                 poll()            # long key presses and the hidden alarm while still held
+
+    def periodic(self, now: int) -> None:
+        self._poll_inputs()
         self.carry_out(self.alarm.tick(now), now)
         self.carry_out(self.orders.tick(now), now)
         self.reporting.periodic(now)

@@ -31,8 +31,8 @@ _SAME_TRIP = ("board_ms", "alight_ms", "distance_m", "empty_m", "waiting_ms", "f
 
 
 class PulseLineElsewhere:
-    """The speed sensor is wired to the fitted meter: the terminal's pulse watch stays quiet
-    (a silent pulse input is no fault then; the meter judges its own sensor)."""
+    """The speed sensor is wired to the fitted meter only (the terminal's own line is not
+    calibrated): the terminal's pulse watch stays quiet, the meter judges its own sensor."""
 
     def on_pulses(self, now: int, count: int):
         return None

@@ -68,8 +68,10 @@ class Metering:
         self._saved_content: tuple | None = None  # what the last save signed and stored
         self.gnss_odometer = GnssOdometer()
         self.crosscheck = DistanceCrossCheck()
-        self.pulse_watch = PulseWatch() if not getattr(self.meter, "external", False) else \
-            meter_port.PulseLineElsewhere()   # a fitted meter has the speed sensor; it watches it
+        # With a fitted meter the terminal's own pulse line is watched only once it is calibrated:
+        # then it measures the driving record (terminal/app/recorder.py PulseLine); uncalibrated,
+        # nothing uses it and the meter judges its own sensor.
+        self.pulse_watch = PulseWatch() if not external or calibrated_k else meter_port.PulseLineElsewhere()
         self.last_fix_ms: int | None = None
 
     @property

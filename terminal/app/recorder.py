@@ -1,9 +1,12 @@
 """The recorder desk (application room): the loop's events in, driving records and fatigue alarms out.
 
 ``Recorder`` sees every event after its own desk has handled it (``on_event``) and the
-loop's periodic turn. It feeds the pure ``RecorderCore`` the pulse count with the meter's
-K (every 0.2 s reading the counter batched into its ``pulses`` event, drivers/pulse.py), positioned GNSS fixes, the supply, the status signals (ignition, occupied) and the
-driver from the meter's shift, and the platform's speed limit; it buffers the records in
+loop's periodic turn. It feeds the pure ``RecorderCore`` the pulse count of the terminal's
+own pulse line with its K (every 0.2 s reading the counter batched into its ``pulses``
+event, drivers/pulse.py), positioned GNSS fixes, the supply, the status signals (ignition,
+occupied) and the driver from the meter's shift, and the platform's speed limit. K is the
+in-process meter's K; with a meter fitted on the 905.2 link it is the terminal's own
+calibration under the seal (``PulseLine``: the meter's K stays the meter's). It buffers the records in
 the ``RecordStore`` and flushes a batch every ``FLUSH_MS``, at once after a stop, a
 sign-in/out, a supply change or an alarm change, and at shutdown. Continuous and daily
 driving timeouts go to the reporting desk as JT/T 905 alarm flags (audited and reported
@@ -19,6 +22,7 @@ from terminal.recorder import export
 from terminal.recorder.core import STATUS_ACC, STATUS_OCCUPIED, RecorderCore
 from terminal.recorder.rules import Fatigue
 from terminal.recorder.store import FLUSH_MS, RecordStore, last_events, saved_state
+from terminal.trust.calibration import KV_KEY, CalibrationError, stored_k
 
 log = logging.getLogger("taxiterm")
 
@@ -26,6 +30,41 @@ DEFAULTS = {"continuous_s": 14400, "rest_s": 1200, "daily_s": 28800}
 DEFAULT_OVERSPEED_S = 10
 URGENT = ("stop", "driver", "power", "alarm", "overtime", "overspeed", "speed_status")
 QUERY_LIMIT = 600
+
+
+class PulseLine:
+    """The terminal's own speed-pulse input when the meter is fitted on the 905.2 link.
+
+    A JT/T 794 terminal with the driving-record function has its own input from the vehicle's
+    speed sensor and its own pulse coefficient (GB/T 19056 04H), set by the technician under
+    the seal (``taxiterm calibrate``, Storage kv ``calibration``): that K measures the speed
+    records, the stop samples and the recorder's distance. The fitted meter counts the same
+    sensor with its own K for fares, which never crosses the link. Without a calibration the
+    recorder has GNSS speed only (logged at start), never a guessed K.
+    """
+
+    def __init__(self, storage, saved_m: int = 0) -> None:
+        try:
+            self.k = stored_k(storage.kv_get(KV_KEY))
+        except CalibrationError as exc:
+            log.error("recorder: the terminal's pulse line calibration is unusable (%s); GNSS speed only", exc)
+            self.k = None
+        if self.k is None:
+            log.warning("recorder: the terminal's pulse line is not calibrated (taxiterm calibrate); "
+                        "with the meter on the 905.2 link the driving record has GNSS speed only")
+        self.base_m = saved_m          # the distance recorded before this start
+        self.pulses = 0                # counted since this start
+        self.last: int | None = None
+
+    def count(self, count: int) -> None:
+        """A cumulative reading of the counter: its increase is distance (a reset counter restarts the baseline)."""
+        if self.last is not None and count >= self.last:
+            self.pulses += count - self.last
+        self.last = count
+
+    @property
+    def total_m(self) -> int:
+        return self.base_m + (self.pulses * 1000 // self.k if self.k else 0)
 
 
 class Recorder:
@@ -46,6 +85,9 @@ class Recorder:
         if fatigue.driver != (self.driver or ""):
             fatigue.driver = self.driver or ""
         self.core.powered = bool(term.meter.powered)
+        # with a fitted meter the pulse line is the terminal's own (its K, its distance)
+        self.line = PulseLine(term.storage, (saved or {}).get("line_m", 0)) \
+            if getattr(term.meter, "external", False) else None
         self.last_flush_ms = term.clock()
         self.urgent = False
         if saved and saved.get("t_ms") is not None:
@@ -57,10 +99,12 @@ class Recorder:
         self._advance(now)
         kind = event.kind
         if kind == "pulses":
-            k = self.term.meter.odometer.k
+            k = self.pulse_k()
             for t, count in event.data.get("fine") or ():
                 self.core.pulses(t, count, k)
             self.core.pulses(now, event.data["count"], k)
+            if self.line is not None:
+                self.line.count(event.data["count"])
             self._take(self.core.advance(now), now)      # the readings just in: their samples now
         elif kind == "fix":
             fix = event.data["fix"]
@@ -88,20 +132,31 @@ class Recorder:
         now = now if now is not None else self.term.clock()
         self.store.set_state({"fatigue": self.core.fatigue.snapshot(), "overspeed": self.core.overspeed.snapshot(),
                               "speed_status": self.core.speed_status.snapshot(), "facts": self.facts(),
-                              "t_ms": now})
+                              "t_ms": now, **({"line_m": self.line.total_m} if self.line is not None else {})})
         self.store.flush()
         self.urgent = False
         self.last_flush_ms = now
 
     # -- what the others ask --------------------------------------------------------------------------
+    def pulse_k(self) -> int | None:
+        """K of the pulse line the recorder measures: the in-process meter's, or the terminal's own
+        calibration when the meter is fitted on the link (None: not calibrated, GNSS only)."""
+        if self.line is not None:
+            return self.line.k
+        return self.term.meter.odometer.k
+
     def facts(self) -> dict:
         """What the recorder's header blocks (00H-07H) tell about now: driver, K, distance, plate, device."""
         term = self.term
         meter = term.meter
         totals = getattr(meter, "totals", None)
         cfg = term.config.get("terminal", {})
-        return {"driver": self.driver or "", "k": getattr(meter.odometer, "k", None) or 0,
-                "total_m": getattr(totals, "total_m", 0) if totals is not None else 0,
+        if self.line is not None:      # a fitted meter: the terminal's own pulse line and its K
+            k, total_m = self.line.k or 0, self.line.total_m
+        else:
+            k = getattr(meter.odometer, "k", None) or 0
+            total_m = getattr(totals, "total_m", 0) if totals is not None else 0
+        return {"driver": self.driver or "", "k": k, "total_m": total_m,
                 "plate": cfg.get("plate", ""), "device_id": cfg.get("id", "")}
 
     def over_limit(self) -> bool:
@@ -135,7 +190,10 @@ class Recorder:
         core = self.core
         meter = term.meter
         core.set_status(now, (STATUS_ACC if meter.powered else 0) | (STATUS_OCCUPIED if meter.state in IN_TRIP else 0))
-        core.source.pulse_fault = "meter_fault" in term.reporting.flags
+        # the internal meter judges the pulse line (meter_fault); a fitted meter's fault is its link,
+        # not the terminal's own pulse line, whose fault is the speed-sensor bit
+        core.source.pulse_fault = ("speed_sensor_fault" if self.line is not None else "meter_fault") \
+            in term.reporting.flags
         params = term.platform.params
         core.limit_kmh = params.get("speed_limit_kmh")
         core.hold_ms = params.get("overspeed_s", DEFAULT_OVERSPEED_S) * 1000

@@ -209,8 +209,10 @@ class Runtime:
             seal=Seal(self.state.device_id(), self.state.role_key("authority"),
                       switch_closed_from_audit(self.audit) if self.audit else False),
             calibrated_k=self._calibrated_k())
-        from terminal.app.jt_desk import attach as attach_jt_links
-        self.jt_links = attach_jt_links(self.terminal, config, self.events, clock)
+        self.jt_links: list = []
+        if any(name in ("jt808", "jt905") for name in config.get("links", {}).get("use", ["mqtt"])):
+            from terminal.app.jt_desk import attach as attach_jt_links  # the JT/T stack only when used
+            self.jt_links = attach_jt_links(self.terminal, config, self.events, clock)
         if uncalibrated(self.profile, config, self._calibrated_k()) and not self.terminal.metering.refused:
             # K's one source on a vehicle is the calibration under the seal ([meter] k is the sim board's)
             self.terminal.metering.refused = UNCALIBRATED

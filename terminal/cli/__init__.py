@@ -23,23 +23,31 @@ class CommandError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
 
 
-def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None, whole: bool = False) -> argparse.ArgumentParser:
     """The parser with the product's commands, and the extensions' when ``argv`` asks for one
-    of theirs (or for help), so that ``taxiterm run`` does not pay for reading entry points."""
+    of theirs (or for help), so that ``taxiterm run`` does not pay for reading entry points.
+    A product command named in ``argv`` is the only one imported: the car's process
+    (``taxiterm run``) does not hold the inspector's, exporter's or updater's modules."""
     parser = argparse.ArgumentParser(prog="taxiterm", description="Taxi onboard terminal")
     parser.add_argument("--version", action="version", version=f"taxiterm {terminal.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    _register(sub, terminal.cli.commands)
     wanted = next((a for a in (argv or []) if not a.startswith("-")), None)
+    own = {m.name for m in pkgutil.iter_modules(terminal.cli.commands.__path__) if not m.name.startswith("_")}
+    if not whole and wanted in own and wanted not in EXTENDED:
+        _register(sub, terminal.cli.commands, only=wanted)
+        if wanted in sub.choices:
+            return parser
+        return build_parser(argv, whole=True)   # that module names its command otherwise
+    _register(sub, terminal.cli.commands)
     if wanted is None or wanted not in sub.choices or wanted in EXTENDED:
         for package in _extension_packages():
             _register(sub, package)
     return parser
 
 
-def _register(sub, package) -> None:
+def _register(sub, package, only: str | None = None) -> None:
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if not info.name.startswith("_"):
+        if not info.name.startswith("_") and only in (None, info.name):
             importlib.import_module(f"{package.__name__}.{info.name}").register(sub)
 
 

@@ -17,9 +17,7 @@ from __future__ import annotations
 import binascii
 import json
 from collections.abc import Mapping
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING
 
 from terminal.link import schemas
 from terminal.link.payloads import (
@@ -28,6 +26,10 @@ from terminal.link.payloads import (
     RESULT_UNSUPPORTED,
     ack_body,
 )
+from terminal.trust import ed25519
+
+if TYPE_CHECKING:   # the platform's key is ed25519.py's (or cryptography's in the tools)
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 DOWNLINK_COMMANDS = ("order_offer", "order_cancel", "alarm_confirm", "alarm_release", "params", "notice",
                      "time_sync")
@@ -182,12 +184,10 @@ def verify(topic: str, command: Mapping, key: Ed25519PublicKey) -> str:
     if len(signature) != 64:
         return "unauthorised: sig is not 64 bytes"
     try:
-        key.verify(signature, signed_bytes(topic, command))
-    except InvalidSignature:
-        return "unauthorised: signature does not match"
+        good = ed25519.verify(key, signature, signed_bytes(topic, command))
     except (UnicodeEncodeError, ValueError, TypeError):
         return "unauthorised: command cannot be put in canonical form"
-    return ""
+    return "" if good else "unauthorised: signature does not match"
 
 
 # -- the checks, in order ---------------------------------------------------------------------------

@@ -83,6 +83,12 @@ class SpeedSource:
         if self.count_t is None or t >= self.count_t:
             self.count, self.count_t = count, t
 
+    def cut(self):
+        """The supply went off: no reading comes now, so nothing measured before counts after it, and
+        the first count after the supply returns is only a baseline."""
+        self.pulse, self.gnss_speeds = [], []
+        self.count = self.count_t = None
+
     def gnss(self, t, speed_01):
         self.gnss_speeds.append((t, speed_01))
         if len(self.gnss_speeds) > KEEP:
@@ -157,6 +163,7 @@ class RecorderCore:
         out = []
         if not on:
             self._run_to(t, out)       # no more readings come: the samples up to the cut from what was measured
+            self.source.cut()
         out.append(("power", {"t_ms": t, "on": bool(on)}))
         if not on and self.armed and self.fine and self.still_since is None:
             out.append(self._stop(t, "power_off"))

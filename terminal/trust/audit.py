@@ -15,15 +15,19 @@ here, kept in the inspector's export) and the chain continues from the anchor's 
 See docs/audit.md.
 """
 
+from __future__ import annotations
+
 import hashlib
 import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING
 
 from terminal.trust import signing
+
+if TYPE_CHECKING:   # keys are ed25519.py's or cryptography's; neither module is needed to hold them
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 GENESIS = "0" * 64
 FIELDS = ("counter", "t_ms", "event", "parameter", "old", "new", "actor", "software_id", "prev")

@@ -9,16 +9,20 @@ makes ``IdentityStatus.ok`` false: the terminal must refuse to meter (permanent 
 while reporting and the alarm keep working. See docs/identity.md.
 """
 
+from __future__ import annotations
+
 import hashlib
 import importlib.util
 import marshal
 from pathlib import Path
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING
 
 import meter
 import terminal
 from terminal.trust import signing
+
+if TYPE_CHECKING:   # keys are ed25519.py's or cryptography's; neither module is needed to hold them
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 MANIFEST_KIND = "meter-manifest"
 MANIFEST_FILE = "meter-manifest.json"

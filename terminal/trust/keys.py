@@ -20,15 +20,18 @@ State directory layout::
     STATE/terminal.db        the terminal's SQLite database (audit trail tables among others)
 """
 
+from __future__ import annotations
+
 import json
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from terminal.trust import ed25519
+
+if TYPE_CHECKING:   # the car's process reads its keys without the cryptography package (ed25519.py)
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 DEFAULT_STATE_DIR = "/var/lib/taxiterm"
 ROLES = ("vendor", "authority")
@@ -40,16 +43,23 @@ class KeyFileError(ValueError):
 
 
 def generate() -> Ed25519PrivateKey:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     return Ed25519PrivateKey.generate()
 
 
 def private_pem(key: Ed25519PrivateKey) -> bytes:
+    if isinstance(key, ed25519.PrivateKey):
+        return ed25519.private_pem(key)
+    from cryptography.hazmat.primitives import serialization
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
 
 
 def public_pem(key: Ed25519PublicKey) -> bytes:
+    if isinstance(key, ed25519.PublicKey):
+        return ed25519.public_pem(key)
+    from cryptography.hazmat.primitives import serialization
     return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
@@ -82,23 +92,34 @@ def load_private(path: Path) -> Ed25519PrivateKey:
         raise KeyFileError(f"cannot read private key {path}: {exc.strerror}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise KeyFileError(f"private key {path} is readable by others (mode {stat.S_IMODE(mode):o}); chmod 600 it")
+    light = ed25519.load_pem_private(data)      # the form the terminal writes; any other: cryptography
+    if light is not None:
+        return light
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise KeyFileError(f"{path} is not an unencrypted PEM private key ({exc})") from None
-    if not isinstance(key, Ed25519PrivateKey):
+    if not ed25519.is_private(key):
         raise KeyFileError(f"{path} is not an Ed25519 private key")
     return key
 
 
 def parse_public(data: bytes, what: str) -> Ed25519PublicKey:
+    light = ed25519.load_pem_public(data)
+    if light is not None:
+        return light
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
     try:
         key = serialization.load_pem_public_key(data)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise KeyFileError(f"{what} is not a PEM public key ({exc})") from None
     if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
         return key      # a device key in a PKCS#11 token
-    if not isinstance(key, Ed25519PublicKey):
+    if not ed25519.is_public(key):
         raise KeyFileError(f"{what} is not an Ed25519 (or P-256 device) public key")
     return key
 

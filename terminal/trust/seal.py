@@ -12,11 +12,15 @@ writes the decision to the audit trail and raises ``SealRefused`` on refusal.
 See docs/seal.md.
 """
 
-import os
+from __future__ import annotations
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+import os
+from typing import TYPE_CHECKING
 
 from terminal.trust import signing
+
+if TYPE_CHECKING:   # keys are ed25519.py's or cryptography's; neither module is needed to hold them
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 ACTIONS = ("set_k", "install_tariff", "calibration_mode", "clock_correction", "audit_acknowledge", "clear_fault")
 MAX_WINDOW_MS = 24 * 3600 * 1000

@@ -5,16 +5,19 @@ Every signature the terminal makes or checks goes through here. The signed messa
 signature or a technician authorisation, even under the same key (docs/tariff-signing.md).
 """
 
+from __future__ import annotations
+
 import base64
 import hashlib
 import json
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, utils
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+import sys
+from typing import TYPE_CHECKING
 
 from meter import canonical
+from terminal.trust import ed25519
+
+if TYPE_CHECKING:   # Ed25519 goes through ed25519.py; cryptography only for P-256 (a token's key)
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 PURPOSES = ("tariff", "update", "manifest", "authorisation", "audit", "export", "meter_state", "witness",
             "certificate", "receipt")
@@ -41,11 +44,18 @@ def parse_json(data: bytes, what: str):
 def key_id(public_key: Ed25519PublicKey) -> str:
     """A short fingerprint of a public key: the first 16 hex digits of SHA-256 of its raw bytes
     (Ed25519: the 32 raw bytes; P-256: the 65-byte uncompressed point)."""
-    if isinstance(public_key, ec.EllipticCurvePublicKey):
+    if _is_p256(public_key):
+        from cryptography.hazmat.primitives import serialization
         raw = public_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
     else:
-        raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        raw = ed25519.raw_public(public_key)
     return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _is_p256(public_key) -> bool:
+    """An ECDSA public key (a token's device key): only possible once cryptography is imported."""
+    ec = sys.modules.get("cryptography.hazmat.primitives.asymmetric.ec")
+    return ec is not None and isinstance(public_key, ec.EllipticCurvePublicKey)
 
 
 def _message(purpose: str, data: bytes) -> bytes:
@@ -56,7 +66,7 @@ def _message(purpose: str, data: bytes) -> bytes:
 
 def sign(private_key: Ed25519PrivateKey, purpose: str, data: bytes) -> bytes:
     """64 bytes: Ed25519 for a file key; ECDSA P-256 r || s for a token key (``sign_message``)."""
-    if isinstance(private_key, Ed25519PrivateKey):
+    if ed25519.is_private(private_key):
         return private_key.sign(_message(purpose, data))
     return private_key.sign_message(_message(purpose, data))
 
@@ -65,17 +75,22 @@ def verify(public_key: Ed25519PublicKey, purpose: str, data: bytes, signature: b
     """Raise ``SignatureError`` naming ``what`` unless ``signature`` is ``public_key``'s over ``data``."""
     if len(signature) != SIGNATURE_LEN:
         raise SignatureError(f"{what}: signature must be {SIGNATURE_LEN} bytes, got {len(signature)}")
-    try:
-        if isinstance(public_key, ec.EllipticCurvePublicKey):
-            der = utils.encode_dss_signature(int.from_bytes(signature[:32], "big"),
-                                             int.from_bytes(signature[32:], "big"))
+    if _is_p256(public_key):
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec, utils
+        der = utils.encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
+        try:
             public_key.verify(der, _message(purpose, data), ec.ECDSA(hashes.SHA256()))
-        else:
-            public_key.verify(signature, _message(purpose, data))
-    except InvalidSignature:
+            good = True
+        except InvalidSignature:
+            good = False
+    else:
+        good = ed25519.verify(public_key, signature, _message(purpose, data))
+    if not good:
         raise SignatureError(
             f"{what}: signature does not verify with key {key_id(public_key)} (altered, or signed by another key)"
-        ) from None
+        )
 
 
 def encode_signature(signature: bytes) -> str:

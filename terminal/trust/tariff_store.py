@@ -13,17 +13,21 @@ effective by then governs; before its first ``effective_from`` the previous file
 does. So a tariff installed today with a date next month switches by itself.
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
 import os
 import tomllib
 from pathlib import Path
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING
 
 from meter.errors import TariffError
 from meter.tariff import parse_schedule
 from terminal.trust import signing
+
+if TYPE_CHECKING:   # keys are ed25519.py's or cryptography's; neither module is needed to hold them
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 INDEX = "index.json"
 

@@ -137,3 +137,34 @@ def test_a_port_that_cannot_open_is_a_clear_error():
         open_port("/dev/does-not-exist-gnss")
     with pytest.raises(ValueError, match="cannot open GNSS port"):
         open_port("nosuchscheme://x")
+
+
+class ClosedUnderTheReader:
+    """pyserial's read on a port closed by another thread fails with TypeError (its fd is None)."""
+
+    in_waiting = 0
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def read(self, size):
+        self.reads += 1
+        raise TypeError("'NoneType' object cannot be interpreted as an integer")
+
+    def close(self):
+        pass
+
+
+def test_a_port_closed_under_the_reader_does_not_end_its_thread():
+    events: queue.Queue = queue.Queue()
+    port = ClosedUnderTheReader()
+    reader = GnssReader("test://closed", events, clock=StepClock(step=1000), port=port).start()
+    try:
+        waited = threading.Event()
+        for _ in range(100):            # the reader pauses 0.2 s after a failed read
+            if port.reads >= 3 or waited.wait(0.05):
+                break
+        assert reader._thread.is_alive(), "a port error ended the GNSS reader thread"
+        assert port.reads >= 2 and "NoneType" in (reader.error or "")
+    finally:
+        reader.stop()

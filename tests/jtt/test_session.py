@@ -97,6 +97,8 @@ def test_heartbeat_when_idle_at_the_platforms_interval():
     session.receive(reply_to(heartbeat), 60_100)
     set_params = platform(0x8103, {"params": [{"id": 1, "value": 20}]}, sn=5)
     assert session.receive(set_params, 61_000) == [("command", set_params)]
+    assert session.heartbeat_s == 60               # the desk checks the whole command first
+    assert session.set_heartbeat(20) and not session.set_heartbeat(0) and not session.set_heartbeat(2 ** 32 - 1)
     assert session.heartbeat_s == 20
     assert sent(session.tick(80_000))
     assert session.tick(80_000 + 3 * 20_000 + 1)[0][0] == "reconnect"  # platform silent

@@ -7,6 +7,7 @@ stderr must show the link coming up at INFO (priority 6), debug lines with
 
 import io
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -43,10 +44,13 @@ def broker():
 
 def test_taxiterm_run_logs_the_link_with_priorities_and_stops_on_sigterm(tmp_path, broker):
     car = TerminalProcess(tmp_path, broker)
+    # its own bench control socket (docs/bench.md: $TAXITERM_BENCH_SOCKET), not the user's default
+    # one: another test run or bench on this machine must not collide with this terminal
+    sock = tmp_path / "run" / "bench.sock"
+    env = dict(os.environ, TAXITERM_BENCH_SOCKET=str(sock))
     try:
         proc = subprocess.Popen([sys.executable, "-m", "terminal", "run", "--board", "sim", "--config",
-                                 str(car.config), "--log-level", "DEBUG",
-                                 "--bench-socket", str(tmp_path / "bench.sock")], cwd=ROOT,
+                                 str(car.config), "--log-level", "DEBUG"], cwd=ROOT, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         lines: list[str] = []
         connected = threading.Event()
@@ -68,6 +72,7 @@ def test_taxiterm_run_logs_the_link_with_priorities_and_stops_on_sigterm(tmp_pat
         car.close()
     assert any(line.startswith("<6>terminal.link.mqtt: mqtt: connected to") and "TLS" in line for line in lines)
     assert any(line.startswith("<7>") for line in lines)
+    assert any(f"bench socket {sock}" in line for line in lines), lines[:5]
     assert all(line[:3] in {f"<{n}>" for n in range(8)} for line in lines if line), lines[:5]
 
 

@@ -67,6 +67,21 @@ def test_supply_off_while_moving_is_a_stop_record():
     assert out[1][0] == "stop" and out[1][1]["reason"] == "power_off"
 
 
+def test_after_the_supply_goes_off_no_second_repeats_the_speed_measured_before_it():
+    """No reading comes once the supply is off: the seconds after the cut are not the last
+    measurement held for STALE_MS (a car parked at the cut would be recorded as still driving)."""
+    core = RecorderCore()
+    core.powered = True
+    _, end = drive(core, [(30_000, 400)])
+    core.power(end, False)
+    out = []
+    for t in range(end + 200, end + 6001, 200):
+        out += core.advance(t)
+    after = [r for r in of(out, "second") if r[1] > end]     # the second from the cut holds its measurement
+    assert after, "the terminal keeps recording seconds while it runs"
+    assert all(r[2] == NO_SPEED for r in after), after
+
+
 def test_gnss_takes_over_when_the_pulses_fail_or_stop():
     core = RecorderCore()
     records, end = drive(core, [(10_000, 300)], gnss=True)

@@ -14,7 +14,8 @@ action                         the link should
                                ``r`` (0 ok, 1 failed, 2 bad message, 3 not supported,
                                4 alarm confirmed); on 0 delete the outbox row
 ``("command", message)``       a platform message for the application (it answers with
-                               ``general_reply``); 0x8103 heartbeat changes are applied
+                               ``general_reply``); the application checks a whole 0x8103
+                               and only then calls ``set_heartbeat``
 ``("register_failed", r)``     registration refused (result r of 0x8100): stay offline
 ``("reconnect", reason)``      close the connection and connect again (after backoff)
 ``("deregistered",)``          the platform accepted our 0x0003: the terminal is no longer
@@ -22,14 +23,20 @@ action                         the link should
 =============================  ==========================================================
 
 808-2019 only: once online the session asks for the platform's time (0x0004); the
-platform's 0x8004 goes to the application as a command (it sets nothing here).
+platform's 0x8004 answering it goes to the application as a command (it sets nothing
+here); an 0x8004 the session did not ask for is ignored.
+
+An auth code the terminal could not use (empty, not GBK, control characters or blanks
+around it, longer than 0x0102 can carry: 255 bytes in 2019, 1023 in 2013) is a failed
+registration: nothing is stored and the link tries again after its backoff.
 
 Registration (0x0100) only when no auth code is known; authentication (0x0102) at
 every connect; a refused authentication forgets the code and registers again on the
 next connect. Heartbeats (0x0002) go when nothing was sent for ``heartbeat_s``; no
 frame from the platform for three heartbeat intervals, or no reply to registration or
 authentication within ``reply_timeout_s``, asks for a reconnect. Platform messages the
-codec does not know are answered "not supported" here.
+codec does not know, and encrypted ones (the terminal has no RSA), are answered "not
+supported" here.
 """
 
 from terminal.link.jtt import jt808
@@ -40,6 +47,9 @@ DEREGISTER, TIME_QUERY = 0x0003, 0x0004
 TERMINAL_REPLY, PLATFORM_REPLY, SET_PARAMS = 0x0001, 0x8001, 0x8103
 NOT_SUPPORTED = jt808.RESULT_NOT_SUPPORTED
 PARAM_HEARTBEAT = 0x0001
+TIME_REPLY = 0x8004
+HEARTBEAT_RANGE = (5, 3600)          # seconds, as the configuration accepts (docs/config.md)
+AUTH_CODE_MAX = {None: 1023, "2019": 255}
 
 
 class Session:
@@ -59,6 +69,7 @@ class Session:
         self._sn = 0
         self._pending: dict = {}  # msg_sn -> msg_id, for messages awaiting a platform reply
         self._last_tx = self._last_rx = self._waiting_since = 0
+        self._time_asked = False
 
     # --- outgoing ------------------------------------------------------------------
 
@@ -110,6 +121,7 @@ class Session:
 
     def disconnected(self) -> None:
         self.state = OFFLINE
+        self._time_asked = False
         self._pending.clear()
 
     def _authenticate(self, now_ms: int) -> tuple:
@@ -130,21 +142,40 @@ class Session:
             return self._registered(body, now_ms)
         if msg_id == PLATFORM_REPLY:
             return self._platform_reply(body, now_ms)
-        if body.get("unknown_id") or msg_id not in jt808.MESSAGES:
+        if body.get("unknown_id") or body.get("encrypted") or msg_id not in jt808.MESSAGES:
             return [self._emit(self.general_reply(message, NOT_SUPPORTED), now_ms, track=False)]
-        if msg_id == SET_PARAMS:
-            for param in body.get("params", []):
-                if param.get("id") == PARAM_HEARTBEAT and isinstance(param.get("value"), int) and param["value"] > 0:
-                    self.heartbeat_s = param["value"]
+        if msg_id == TIME_REPLY:
+            if not self._time_asked:
+                return []
+            self._time_asked = False
         return [("command", message)]
+
+    def set_heartbeat(self, seconds) -> bool:
+        """The platform's heartbeat interval (0x8103 id 0x0001), once the whole command was found good."""
+        if not isinstance(seconds, int) or not HEARTBEAT_RANGE[0] <= seconds <= HEARTBEAT_RANGE[1]:
+            return False
+        self.heartbeat_s = seconds
+        return True
+
+    def usable_code(self, code) -> bool:
+        if not isinstance(code, str) or not code or not code.isprintable() or code != code.strip():
+            return False
+        try:
+            size = len(code.encode("gbk"))
+        except UnicodeEncodeError:
+            return False                 # bytes that were not GBK (kept as surrogates by the codec)
+        return size <= AUTH_CODE_MAX[None if self.proto_ver is None else "2019"]
 
     def _registered(self, body: dict, now_ms: int) -> list:
         if self.state != REGISTERING:
             return []
         self._pending.pop(body.get("seq"), None)
-        if body.get("result") != jt808.REGISTER_OK or not body.get("auth_code"):
+        if body.get("result") != jt808.REGISTER_OK:
             self.state = OFFLINE
             return [("register_failed", body.get("result"))]
+        if not self.usable_code(body.get("auth_code")):
+            self.state = OFFLINE
+            return [("register_failed", "0 with an auth code the terminal cannot use")]
         self.auth_code = body["auth_code"]
         return [("auth_code", self.auth_code), self._authenticate(now_ms)]
 
@@ -157,6 +188,7 @@ class Session:
             if result == jt808.RESULT_OK:
                 self.state = ONLINE
                 if self.proto_ver is not None:   # 2019: the platform's time (0x8004 answers, not 0x8001)
+                    self._time_asked = True
                     return [("online",), self._emit(self.message(TIME_QUERY), now_ms, track=False)]
                 return [("online",)]
             self.auth_code = None

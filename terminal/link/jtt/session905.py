@@ -13,9 +13,7 @@ from terminal.link.jtt.session import (
     HEARTBEAT,
     NOT_SUPPORTED,
     ONLINE,
-    PARAM_HEARTBEAT,
     PLATFORM_REPLY,
-    SET_PARAMS,
     Session,
 )
 
@@ -46,8 +44,4 @@ class Session905(Session):
             return [] if replied_id == HEARTBEAT else [("acked", sn, replied_id, body.get("result"))]
         if body.get("unknown_id") or msg_id not in jt905.MESSAGES or msg_id < 0x8000:
             return [self._emit(self.general_reply(message, NOT_SUPPORTED), now_ms, track=False)]
-        if msg_id == SET_PARAMS:
-            for param in body.get("params", []):
-                if param.get("id") == PARAM_HEARTBEAT and isinstance(param.get("value"), int) and param["value"] > 0:
-                    self.heartbeat_s = param["value"]
         return [("command", message)]

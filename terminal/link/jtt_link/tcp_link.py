@@ -16,7 +16,9 @@ queue, each with ``data["link"]`` = the link's name:
 
   link        {"up": bool, "link", "reason"}   authenticated / connection lost
   puback      {"mid", "ok", "link"}            the platform's 0x8001 for a message
-  jt_command  {"link", "protocol", "message"}  a platform command (JSON as the codec gives it)
+  jt_command  {"link", "protocol", "message", "counted"}  a platform command (JSON as the codec
+              gives it); the loop calls ``command_done`` after it: beyond ``COMMANDS_WAITING``
+              not done, further commands are answered "failed" by the link itself
 
 Nothing here touches the terminal's state; ``reply`` and ``send_message`` let the
 loop answer a command on the connection it came on. Only the link's own thread writes to
@@ -28,7 +30,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import select
 import socket
 import ssl
@@ -42,12 +43,18 @@ from terminal.link import jtt
 from terminal.link.jtt import uplink
 from terminal.link.jtt.session import ONLINE, Session
 from terminal.link.jtt.session905 import Session905
+from terminal.link.jtt_link import dial
+from terminal.link.jtt_link.dial import monotonic_ms as _now
+from terminal.link.jtt_link.dial import wall_ms  # noqa: F401 - re-exported
+from terminal.link.jtt_link.inbound import Inbound
 from terminal.link.jtt_link.settings import link_config, load_auth, store_auth  # noqa: F401 - link_config: re-exported
 
 log = logging.getLogger(__name__)
 
-RESULT_OK, RESULT_NOT_SUPPORTED, RESULT_ALARM_CONFIRMED = 0, 3, 4
+RESULT_OK, RESULT_FAILED, RESULT_MESSAGE_ERROR, RESULT_NOT_SUPPORTED, RESULT_ALARM_CONFIRMED = 0, 1, 2, 3, 4
 OUT_HIGH = 256 * 1024     # bytes queued for the platform above which the outbox is asked to wait
+OUT_LIMIT = 4 * OUT_HIGH  # above which answers to a platform that does not read are dropped (counted)
+COMMANDS_WAITING = 64     # platform commands handed to the loop and not yet carried out
 class JttLink:
     def __init__(self, name: str, protocol: str, cfg: dict, events, clock: Callable[[], int], *,
                  vehicle: uplink.Vehicle | None = None) -> None:
@@ -67,7 +74,7 @@ class JttLink:
         self._stop = threading.Event()
         self._drop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._timers: list[tuple[int, dict]] = []  # (due ms, jt_command data) the loop asked for
+        self._timers: list[tuple] = []  # (due ms, jt_command data, key) the loop asked for
         self._deregistered = threading.Event()
         # Only the link's own thread writes to the socket: the loop appends to ``_out`` and wakes it, so a
         # platform that stops reading holds up its own link, never the loop (nor the other links).
@@ -75,7 +82,10 @@ class JttLink:
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
-        self.counters = {"connects": 0, "sent": 0, "acked": 0, "not_carried": 0, "not_supported": 0, "batches": 0}
+        self.counters = dict.fromkeys(("connects", "sent", "acked", "not_carried", "not_supported", "batches",
+                                       "bad_frames", "bad_messages", "junk_bytes", "faults", "commands_refused",
+                                       "answers_dropped"), 0)
+        self._commands_waiting = 0
         self.last_error = ""
 
     # -- the session ------------------------------------------------------------------------------
@@ -156,19 +166,19 @@ class JttLink:
         """The terminal's general reply (0x0001) to a platform command, on the current connection."""
         with self._lock:
             if self._sock is not None:
-                self._write(jtt.encode(self.session.general_reply(request, result)))
+                self._write(jtt.encode(self.session.general_reply(request, result)), essential=False)
 
     def send_message(self, msg_id: int, body: dict) -> None:
         """An answer that is not stored (0x0201 location, 0x0104 parameters): lost with the connection."""
         with self._lock:
             if self._sock is not None:
                 if self.protocol != "jt808":
-                    self._write(jtt.encode(self.session.message(msg_id, body)))
+                    self._write(jtt.encode(self.session.message(msg_id, body)), essential=False)
                     return
                 frames = jtt.split(self.session.message(msg_id, body))
                 for _ in frames[1:]:
                     self.session.next_sn()     # a long answer's packages use the serials after the first
-                self._write(b"".join(frames))
+                self._write(b"".join(frames), essential=False)
 
     def deregister(self, timeout_s: float = 10.0) -> bool:
         """JT/T 808 deregistration (0x0003) once online: True when the platform accepted it; the auth
@@ -182,10 +192,11 @@ class JttLink:
             self._carry_out([self.session.deregister(_now())])
         return self._deregistered.wait(max(0.0, deadline - time.monotonic()))
 
-    def after(self, delay_ms: int, data: dict) -> None:
-        """Put a ``jt_command`` event with ``data`` on the loop's queue in ``delay_ms`` (temporary tracking's end)."""
+    def after(self, delay_ms: int, data: dict, key: str | None = None) -> None:
+        """A ``jt_command`` event with ``data`` in ``delay_ms`` (tracking's end); one timer per ``key``."""
         with self._lock:
-            self._timers.append((self._clock() + delay_ms, data))
+            self._timers = [t for t in self._timers if key is None or t[2] != key]
+            self._timers.append((self._clock() + delay_ms, data, key))
 
     def set_server(self, host: str | None = None, port: int | None = None) -> None:
         """A new server from the platform (0x8103 0x0013 / 0x0018): used from the next connection."""
@@ -195,9 +206,18 @@ class JttLink:
             if port:
                 self.cfg["port"] = port
 
-    def _write(self, data: bytes) -> bool:
-        """Queue bytes for the connection (under the lock); the link's thread sends them."""
+    def command_done(self) -> None:
+        """The loop carried out a command this link handed it (``data["counted"]``)."""
+        with self._lock:
+            self._commands_waiting = max(0, self._commands_waiting - 1)
+
+    def _write(self, data: bytes, essential: bool = True) -> bool:
+        """Queue bytes for the connection (under the lock); the link's thread sends them. An answer
+        (not ``essential``) to a platform that is not reading is dropped rather than queued without end."""
         if self._sock is None:
+            return False
+        if not essential and len(self._out) >= OUT_LIMIT:
+            self.counters["answers_dropped"] += 1
             return False
         self._out += data
         self._wake()
@@ -247,31 +267,26 @@ class JttLink:
                 failures += 1
                 self._stop.wait(self._backoff(failures))
                 continue
-            online = self._serve(sock)
+            try:
+                online = self._serve(sock)
+            except Exception as exc:      # as in _serve, for what fails before its loop
+                self.counters["faults"] += 1
+                self.last_error = f"fault: {type(exc).__name__}: {exc}"[:200]
+                log.exception("%s: fault while serving the connection", self.name)
+                online = False
             failures = 0 if online else failures + 1
             if not self._stop.is_set():
                 self._stop.wait(self._backoff(max(failures, 1)))
 
     def _backoff(self, failures: int) -> float:
-        """Exponential from reconnect_min_s to reconnect_max_s, with full jitter in its upper half."""
-        cap = min(self.cfg["reconnect_max_s"], self.cfg["reconnect_min_s"] * 2 ** min(failures - 1, 20))
-        return cap / 2 + random.random() * cap / 2
+        return dial.backoff(self.cfg, failures)
 
-    def _connect(self) -> socket.socket:
-        cfg = self.cfg
-        sock = socket.create_connection((cfg["host"], cfg["port"]), timeout=cfg["reply_timeout_s"])
-        if cfg["tls"]:
-            context = ssl.create_default_context(cafile=cfg["ca_file"] or None)
-            sock = context.wrap_socket(sock, server_hostname=cfg["server_name"] or cfg["host"])
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        # Reads wait in select(); a write the platform does not take within the reply timeout
-        # drops the connection instead of holding the loop (and the link's lock) forever.
-        sock.settimeout(cfg["reply_timeout_s"])
-        return sock
+    def _connect(self) -> socket.socket:    # a method, so that tests can stand in for the network
+        return dial.connect(self.cfg)
 
     def _serve(self, sock: socket.socket) -> bool:
         """One connection, until it fails or the session asks for a reconnect; True if it got online."""
-        decoder, reassembler = jtt.StreamDecoder(), jtt.Reassembler()
+        inbound = Inbound(self.name, self.protocol, self.counters)
         self._drop.clear()
         with self._lock:
             self._sock = sock
@@ -290,13 +305,17 @@ class JttLink:
                     if not data:
                         reason = "closed by the platform"
                         break
-                    reason = self._received(decoder, reassembler, data)
+                    reason = self._received(inbound, data)
                 with self._lock:
                     reason = reason or self._carry_out(self.session.tick(_now()))
                     was_online = was_online or self.connected
                 self._due_timers()
         except (OSError, ssl.SSLError) as exc:
             reason = f"socket: {exc}"
+        except Exception as exc:      # a defect some input reached: counted, and the connection made again
+            self.counters["faults"] += 1
+            log.exception("%s: fault while serving the connection", self.name)
+            reason = f"fault: {type(exc).__name__}: {exc}"[:200]
         finally:
             with self._lock:
                 self._sock = None
@@ -318,25 +337,16 @@ class JttLink:
         try:
             while self._wake_r.recv(4096):
                 pass
-        except (BlockingIOError, OSError):
+        except OSError:            # BlockingIOError too: drained
             pass
 
-    def _received(self, decoder, reassembler, data: bytes) -> str | None:
-        for item in decoder.feed(data):
-            if isinstance(item, jtt.JttError):
-                log.warning("%s: skipped a bad frame: %s", self.name, item)
+    def _received(self, inbound: Inbound, data: bytes) -> str | None:
+        for kind, item in inbound.feed(data, _now()):
+            if kind == "message_error":
+                self.reply({"header": item}, RESULT_MESSAGE_ERROR)
                 continue
-            try:
-                message = jtt.decode_payload(item, self.protocol)
-            except jtt.JttError as exc:
-                log.warning("%s: undecodable message: %s", self.name, exc)
-                continue
-            if self.protocol == "jt808":
-                message = reassembler.add(message)
-                if message is None:
-                    continue
             with self._lock:
-                reason = self._carry_out(self.session.receive(message, _now()))
+                reason = self._carry_out(self.session.receive(item, _now()))
             if reason:
                 return reason
         return None
@@ -362,7 +372,13 @@ class JttLink:
                 for mid in mids:
                     self._event("puback", {"mid": mid, "ok": ok})
             elif kind == "command":
-                self._event("jt_command", {"protocol": self.protocol, "message": action[1]})
+                if self._commands_waiting >= COMMANDS_WAITING:
+                    # The loop has not caught up: the platform hears "failed" now, not much later.
+                    self.counters["commands_refused"] += 1
+                    self._write(jtt.encode(self.session.general_reply(action[1], RESULT_FAILED)), essential=False)
+                    continue
+                self._commands_waiting += 1
+                self._event("jt_command", {"protocol": self.protocol, "message": action[1], "counted": True})
             elif kind == "deregistered":
                 self._deregistered.set()
                 self._stop.set()          # not connected again: that would register anew
@@ -377,17 +393,8 @@ class JttLink:
     def _due_timers(self) -> None:
         now = self._clock()
         with self._lock:
-            due = [data for at, data in self._timers if at <= now]
-            self._timers = [(at, data) for at, data in self._timers if at > now]
+            due = [data for at, data, _ in self._timers if at <= now]
+            self._timers = [t for t in self._timers if t[0] > now]
         for data in due:
             self._event("jt_command", dict(data, protocol=self.protocol))
 
-
-def wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-def _now() -> int:
-    """The session's timers (heartbeat, reply timeout) run on the monotonic clock: a simulated
-    or corrected wall clock must not make the link think the platform went silent."""
-    return time.monotonic_ns() // 1_000_000
