@@ -162,6 +162,18 @@ class FrameDecoder:
         self._buf = buf
         return out
 
+    def line_quiet(self):
+        """The line went quiet with a frame unfinished: that frame was cut (a device reset mid-frame,
+        a loose plug). Its header is dropped and the bytes after it are decoded again, so a frame
+        that followed the cut one is not held back until enough other bytes arrive to fill the
+        length the cut one announced."""
+        if not self._buf:
+            return []
+        buf = self._buf
+        self._buf = b""
+        out = [Rejected("frame cut: the line went quiet after %d of its bytes" % len(buf), 1)]
+        return out + self.feed(buf[1:])
+
     @property
     def pending(self):
         return len(self._buf)

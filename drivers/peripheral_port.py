@@ -8,6 +8,11 @@ that is queried (``query_interval_ms``) — paces the status queries and judges 
 clears it. A subclass says what its query is (``_query_frame``) and what a well-formed frame
 means (``_frame``). ``start(pace=False)`` leaves the pacing to the caller's clock (``pace(now)``,
 the simulator's virtual time); the reader thread runs either way.
+
+Against a broken or hostile device (docs/meter-link.md "A faulty or hostile device on the bus"):
+a second of silence inside a frame drops that cut frame (``line_quiet``); more than
+``max_frames_per_s`` frames a second are dropped and counted; an echo of our own frame is named
+as loopback wiring; nothing a frame raises ends the reader thread.
 """
 
 import queue
@@ -21,10 +26,11 @@ from drivers.peripheral_frame import Frame, FrameDecoder, FrameError, Rejected, 
 from drivers.sign_health import SignHealth
 
 
-def read_forever(port, stop, on_data, on_error=None) -> None:
+def read_forever(port, stop, on_data, on_error=None, on_quiet=None) -> None:
     """Bytes from ``port`` to ``on_data`` until ``stop`` (a threading.Event) is set. A failed read
     goes to ``on_error(reason)`` and the loop carries on after a short pause: no port trouble may
-    end a reader thread."""
+    end a reader thread. A read that times out with nothing (the port's read timeout of silence)
+    calls ``on_quiet()``."""
     while not stop.is_set():
         try:
             data = port.read(max(1, port.in_waiting))
@@ -36,13 +42,24 @@ def read_forever(port, stop, on_data, on_error=None) -> None:
                 on_error(f"read failed: {exc}")
             stop.wait(0.05)
             continue
-        if data:
-            on_data(data)
+        try:
+            if data:
+                on_data(data)
+            elif on_quiet is not None:
+                on_quiet()
+        except Exception as exc:  # noqa: BLE001 - a frame nobody foresaw must not end the reader
+            if on_error is not None:
+                on_error(f"frame not handled: {exc!r}")
 
 
 class PeripheralPort:
     name = "905.2 peripheral"     # in messages and thread names
     fault_kind = "sign_fault"     # the event a silent or garbling device raises
+    # A 9600-baud line carries at most ~87 of the smallest frames a second; more than this many
+    # in one second of the caller's clock is a runaway or hostile device. The excess is dropped
+    # and counted (``dropped``), never queued: memory stays bounded and every frame the standard
+    # wants answered is sent again by the device (records stay unacknowledged until handed on).
+    max_frames_per_s = 100
 
     def __init__(self, url: str, events: queue.Queue, clock: Callable[[], int], *, vendor: int = 0,
                  baudrate: int = 9600, query_interval_ms: int | None = None, answer_timeout_ms: int = 500,
@@ -65,6 +82,9 @@ class PeripheralPort:
         self._port = None
         self._next_query: int | None = None
         self.rejected = 0                    # malformed frames seen
+        self.dropped = 0                     # well-formed frames over max_frames_per_s, not handed on
+        self._window = (0, 0)                # (second of the caller's clock, frames handed on in it)
+        self._recent_out: list = []          # our last frames on the wire: an echo is loopback wiring
         self.bytes_in = 0                    # bytes decoded, and bytes written: the simulator waits
         self.bytes_out = 0                   # for every byte to have crossed before its clock moves
 
@@ -109,6 +129,7 @@ class PeripheralPort:
         with self._write_lock:
             self._port.write(data)
             self.bytes_out += len(data)
+            self._recent_out = (self._recent_out + [frame])[-8:]
 
     def _emit(self, events: list) -> None:
         for event in events:
@@ -159,7 +180,15 @@ class PeripheralPort:
 
     # --- reading -------------------------------------------------------------------------------
     def _read_loop(self) -> None:
-        read_forever(self._port, self._stop, self.received, self._read_failed)
+        read_forever(self._port, self._stop, self.received, self._read_failed, self.line_quiet)
+
+    def line_quiet(self) -> None:
+        """A second of silence (the read timeout): a frame still unfinished was cut."""
+        with self._lock:
+            if not self._decoder.pending:
+                return
+            items = self._decoder.line_quiet()
+        self._take(items, self._clock())
 
     def _read_failed(self, reason: str) -> None:
         with self._lock:
@@ -173,24 +202,51 @@ class PeripheralPort:
     def received(self, data: bytes) -> None:
         """Decode bytes from the device (the reader thread; tests call it directly)."""
         t = self._clock()
+        with self._lock:
+            items = self._decoder.feed(data)
+        self._take(items, t)
+        with self._lock:
+            self.bytes_in += len(data)
+
+    def _take(self, items: list, t: int) -> None:
+        """Decoded frames and rejected bytes, in stream order, to events and answers."""
         events: list = []
         after = []
         with self._lock:
-            for item in self._decoder.feed(data):
+            for item in items:
                 if isinstance(item, Rejected):
                     self.rejected += 1
                     events += self.health.garbage(t, item.reason)
+                    continue
+                if not self._within_rate(t):
+                    self.dropped += 1
                     continue
                 try:
                     then = self._frame(item, t, events)
                 except FrameError as exc:
                     self.rejected += 1
-                    events += self.health.garbage(t, str(exc))
+                    reason = str(exc)
+                    if item in self._recent_out:
+                        reason = "echo of the terminal's own frame (TX wired to RX?): " + reason
+                    events += self.health.garbage(t, reason)
+                    continue
+                except Exception as exc:  # noqa: BLE001 - one unforeseen frame must not cost the next ones
+                    self.rejected += 1
+                    events += self.health.garbage(t, f"frame not handled: {exc!r}")
                     continue
                 if then is not None:
                     after.append(then)
         self._emit(events)
         for then in after:
-            then()
-        with self._lock:
-            self.bytes_in += len(data)
+            try:
+                then()
+            except (serial.SerialException, OSError) as exc:
+                if not self._stop.is_set():
+                    self._read_failed(f"answer not sent: {exc}")
+
+    def _within_rate(self, t: int) -> bool:
+        second, count = self._window
+        if t // 1000 != second:
+            second, count = t // 1000, 0
+        self._window = (second, count + 1)
+        return count < self.max_frames_per_s

@@ -66,6 +66,7 @@ class SignDriver(PeripheralPort):
         self._shown_at = 0
         self.status: TopLightStatus | None = None
         self.acks: dict[int, int] = {}  # command -> last result byte
+        self._awaiting: dict[int, int] = {}  # command -> sent and not yet acknowledged (bounded)
 
     # --- commands (called from the loop) ---------------------------------------------------------
 
@@ -97,6 +98,12 @@ class SignDriver(PeripheralPort):
     def _query_frame(self, t: int) -> Frame:
         return query_frame(t, self.vendor, self._utc_offset_min)
 
+    def _send(self, frame: Frame) -> None:
+        if frame.command in _ACKED:
+            with self._lock:
+                self._awaiting[frame.command] = min(self._awaiting.get(frame.command, 0) + 1, 16)
+        super()._send(frame)
+
     # --- what comes back (the reader thread) -----------------------------------------------------
 
     def _frame(self, frame: Frame, t: int, events: list):
@@ -110,7 +117,12 @@ class SignDriver(PeripheralPort):
         if frame.device != DEVICE_TOP_LIGHT:
             raise FrameError(f"frame from device type {frame.device:#04x}, not the top light")
         if frame.command == CMD_QUERY:
-            self.status = parse_status(frame.body)
+            status = parse_status(frame.body)
+            if status.device_state != 0:
+                # the sign answers but says it is broken: that query failed, as a garbled answer does
+                events += self.health.garbage(t, f"the top light reports a fault (device state {status.device_state})")
+                return None
+            self.status = status
             events += self.health.answered(t)
             if self._unacked and t - self._shown_at >= self.health.answer_timeout_ms:
                 self._unacked = 0  # those acknowledgements are lost; trust this answer
@@ -120,6 +132,9 @@ class SignDriver(PeripheralPort):
             return None
         if frame.command in _ACKED:
             result = parse_ack(frame.body)
+            if not self._awaiting.get(frame.command):
+                raise FrameError(f"acknowledgement of {frame.command:#06x}, which was not sent (a replay?)")
+            self._awaiting[frame.command] -= 1
             self.acks[frame.command] = result
             if frame.command == CMD_SET_STATE and self._unacked:
                 self._unacked -= 1

@@ -21,6 +21,7 @@ from collections.abc import Callable
 log = logging.getLogger("taxiterm")
 
 DEFAULT_TIMEOUT_S = 30      # a meter that relays ratings: how long its passenger may take
+ASKED_KEPT = 16             # trip numbers asked about that a rating may still answer
 
 _TABLE = """CREATE TABLE IF NOT EXISTS trip_evaluations (
     trip_no INTEGER PRIMARY KEY, evaluation_id INTEGER NOT NULL, rating INTEGER NOT NULL,
@@ -32,6 +33,8 @@ class EvaluationDesk:
         self.term = term
         self.storage = term.storage
         self.held: dict[int, tuple[int, Callable[[int], None]]] = {}   # trip_no -> (deadline, resume)
+        self.asked: list[int] = []      # trips the passenger was asked to rate, newest last (bounded)
+        self.refused = 0                # ratings of trips nobody asked about
         with self.storage.transaction() as db:
             db.execute(_TABLE)
 
@@ -43,6 +46,7 @@ class EvaluationDesk:
         evaluator = getattr(self.term.devices, "evaluator", None)
         if evaluator is None:
             return
+        self.asked = ([n for n in self.asked if n != trip_no] + [trip_no])[-ASKED_KEPT:]
         try:
             evaluator.ask(trip_no)
         except Exception as exc:  # noqa: BLE001 - a broken evaluator never stops metering
@@ -73,6 +77,12 @@ class EvaluationDesk:
         return False
 
     def on_rating(self, now: int, values: dict) -> None:
+        """A rating from the bus evaluator: only of a trip the passenger was asked about (a rating
+        stored ahead for a trip number not yet driven would ride on that trip's report)."""
+        if values["trip_no"] not in self.asked and values["trip_no"] not in self.held:
+            self.refused += 1
+            log.warning("a rating of trip %s, which the evaluator was not asked about, is ignored", values["trip_no"])
+            return
         self.store(now, values)
         held = self.held.pop(values["trip_no"], None)
         if held is not None:

@@ -173,7 +173,7 @@ class LinkMeter:
         """Trip numbers the meter issued before ``trip_no`` that never reached us."""
         if not self.last_trip_no:
             return []
-        return list(range(self.last_trip_no + 1, trip_no))[:MAX_RESEND_ASKS]
+        return list(range(self.last_trip_no + 1, min(trip_no, self.last_trip_no + 1 + MAX_RESEND_ASKS)))
 
     def on_frame(self, command: int, values: dict, now: int) -> list:
         """Everything but operation data: update the mirror; returns frames to send back."""

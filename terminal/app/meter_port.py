@@ -19,6 +19,7 @@ import logging
 
 from drivers import meter_link_codec as ml
 from meter.errors import MeterError
+from terminal.app import meter_link_faults
 from terminal.storage.database import StorageError
 
 log = logging.getLogger("taxiterm")
@@ -64,17 +65,19 @@ def on_link(metering, now: int, command: int, values: dict) -> None:
         log.warning("a meter link frame 0x%04x arrived but [meter] kind is internal; ignored", command)
         return
     before = meter.state
+    meter_link_faults.resend_overdue(metering, now)
     if command == ml.CMD_RESEND_REQUEST:
         if values["result"] != ml.RESULT_OK:
-            metering.term.audit_event("meter_record_lost", "trip_no", None, values["trip_no"])
+            meter_link_faults.lost(metering, now, values["trip_no"])
         return
     if command == ml.CMD_DEVICE_ID:
         # countersign the meter's journal head: the audit trail is signed by the terminal's key
         metering.term.audit_event("meter_log_head", "log_head", None, {
             "head": values["log_head"].hex(), "seq": values["log_seq"], "software_id": values["software_id"].hex(),
             "trip_no": values["trip_no"]})
-        missing = [n for n in range(meter.last_trip_no + 1, values["trip_no"] + 1)
-                   if metering.storage.trip(n) is None][:16] if meter.last_trip_no else []
+        # at most 16 numbers looked at: a claimed trip number of 4 billion must not stall the loop
+        missing = [n for n in range(meter.last_trip_no + 1, min(values["trip_no"], meter.last_trip_no + 16) + 1)
+                   if metering.storage.trip(n) is None] if meter.last_trip_no else []
         meter.on_frame(command, values, now)
         _send(metering, [ml.meter_frame(ml.CMD_RESEND_REQUEST, ml.DOWN, {"trip_no": n}) for n in missing])
         return
@@ -84,6 +87,10 @@ def on_link(metering, now: int, command: int, values: dict) -> None:
     if command == ml.CMD_STATUS and not meter.answered:
         meter.answered = True                   # the meter answers: set its clock, read its tariff
         on_fault(metering, now, False, "answering")
+    if command == ml.CMD_TARIFF_QUERY:
+        meter_link_faults.tariff_answer(metering, now, values)
+    if command in (ml.CMD_POWER_OFF_DONE, ml.CMD_RESEND_AT_OFF):
+        meter_link_faults.shift_data(metering, now, values)
     if command not in _RECORDS:
         replies = meter.on_frame(command, values, now)
         metering.after([], now, state_before=before)
@@ -101,11 +108,13 @@ def on_link(metering, now: int, command: int, values: dict) -> None:
         if all(stored.get(k) == record[k] for k in _SAME_TRIP):
             _send(metering, [ml.ack(command)])     # stored before; our acknowledgement was lost
             return
-        # another trip under a stored number (the meter was replaced or reset): never drop it
-        # silently by acknowledging it; the meter keeps it and the technician sees why
-        log.error("meter record %s differs from the stored trip %s; not acknowledged", trip_no, trip_no)
-        metering.term.audit_event("meter_record_conflict", "trip_no", None, trip_no)
-        metering.term.cabin.say(f"计价器记录冲突 (meter trip {trip_no} conflicts with a stored trip)", now, seconds=5)
+        # another trip under a stored number (the meter was replaced, reset or tampered with): never
+        # drop it silently by acknowledging it; the meter keeps it and the technician sees why
+        meter_link_faults.conflict(metering, now, record, stored)
+        return
+    problem = meter_link_faults.implausible(meter, record, now)
+    if problem:
+        _send(metering, meter_link_faults.refused(metering, now, command, record, problem))
         return
     if metering.term.evaluation.hold(trip_no, now, lambda t: on_link(metering, t, command, values),
                                      meter.relays_ratings):
@@ -118,9 +127,11 @@ def on_link(metering, now: int, command: int, values: dict) -> None:
         metering.term.cabin.say("计价器记录未能保存 (meter record not stored)", now, seconds=5)
         return                                  # not acknowledged: the meter keeps it and sends it again
     _send(metering, [ml.ack(command)])
+    meter_link_faults.record_stored(metering, now)
     for missing in asks:
         if metering.storage.trip(missing) is None:
             _send(metering, [ml.meter_frame(ml.CMD_RESEND_REQUEST, ml.DOWN, {"trip_no": missing})])
+            meter_link_faults.resend_asked(metering, now, missing)
     _send(metering, [ml.meter_frame(ml.CMD_DEVICE_ID, ml.DOWN, {})])   # its head after the trip, to countersign
 
 
