@@ -42,34 +42,50 @@ def broker():
         yield b
 
 
+class LoggedRun:
+    """``taxiterm run --log-level DEBUG`` on the sim board as a process, its stderr lines collected.
+
+    It gets its own bench control socket (docs/bench.md: $TAXITERM_BENCH_SOCKET), not the user's
+    default one: another test run or bench on this machine must not collide with it."""
+
+    def __init__(self, car, tmp_path) -> None:
+        self.sock = tmp_path / "run" / "bench.sock"
+        env = dict(os.environ, TAXITERM_BENCH_SOCKET=str(self.sock))
+        self.proc = subprocess.Popen([sys.executable, "-m", "terminal", "run", "--board", "sim", "--config",
+                                      str(car.config), "--log-level", "DEBUG"], cwd=ROOT, env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        self._seen = threading.Condition()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stderr:
+            with self._seen:
+                self.lines.append(line.rstrip("\n"))
+                self._seen.notify_all()
+
+    def wait_for(self, text: str, timeout_s: float = 30) -> bool:
+        with self._seen:
+            return self._seen.wait_for(lambda: any(text in line for line in self.lines), timeout_s)
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        status = self.proc.wait(30)
+        self.reader.join(5)
+        return status
+
+
 def test_taxiterm_run_logs_the_link_with_priorities_and_stops_on_sigterm(tmp_path, broker):
     car = TerminalProcess(tmp_path, broker)
-    # its own bench control socket (docs/bench.md: $TAXITERM_BENCH_SOCKET), not the user's default
-    # one: another test run or bench on this machine must not collide with this terminal
-    sock = tmp_path / "run" / "bench.sock"
-    env = dict(os.environ, TAXITERM_BENCH_SOCKET=str(sock))
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "terminal", "run", "--board", "sim", "--config",
-                                 str(car.config), "--log-level", "DEBUG"], cwd=ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        lines: list[str] = []
-        connected = threading.Event()
-
-        def read():
-            for line in proc.stderr:
-                lines.append(line.rstrip("\n"))
-                if "mqtt: connected to" in line:
-                    connected.set()
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        assert connected.wait(30), "\n".join(lines[-20:])
+        run = LoggedRun(car, tmp_path)
+        assert run.wait_for("mqtt: connected to"), "\n".join(run.lines[-20:])
         car.platform.wait_for(lambda m: m.kind == "status" and m.payload.get("online"), 20)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(30) == 0
-        reader.join(5)
+        assert run.stop() == 0
     finally:
         car.close()
+    lines, sock = run.lines, run.sock
     assert any(line.startswith("<6>terminal.link.mqtt: mqtt: connected to") and "TLS" in line for line in lines)
     assert any(line.startswith("<7>") for line in lines)
     assert any(f"bench socket {sock}" in line for line in lines), lines[:5]
@@ -102,29 +118,14 @@ def test_debug_shows_every_downlink_message_and_pahos_packets(tmp_path, broker):
     """docs/config.md: '--log-level DEBUG adds every downlink message and paho's packets'."""
     car = TerminalProcess(tmp_path, broker)
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "terminal", "run", "--board", "sim", "--config",
-                                 str(car.config), "--log-level", "DEBUG",
-                                 "--bench-socket", str(tmp_path / "bench.sock")], cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        lines: list[str] = []
-        seen = threading.Event()
-
-        def read():
-            for line in proc.stderr:
-                lines.append(line.rstrip("\n"))
-                if "mqtt: downlink on" in line:
-                    seen.set()
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
+        run = LoggedRun(car, tmp_path)
         car.platform.wait_for(lambda m: m.kind == "status" and m.payload.get("online"), 30)
         car.platform.notice(TID, "n1", "debug")
-        assert seen.wait(30), "\n".join(lines[-20:])
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(30) == 0
-        reader.join(5)
+        assert run.wait_for("mqtt: downlink on"), "\n".join(run.lines[-20:])
+        assert run.stop() == 0
     finally:
         car.close()
+    lines = run.lines
     assert any(line.startswith(f"<7>terminal.link.mqtt: mqtt: downlink on taxi/{TID}/down/notice")
                for line in lines)
     assert any(line.startswith("<7>terminal.link.paho: Received PUBLISH") for line in lines)

@@ -12,18 +12,9 @@ from terminal.app import config as config_mod
 from terminal.app.loop import Devices, Terminal
 from terminal.storage.database import Storage
 from tests.meter.support import tariff_data
+from tests.meter_link.test_link_rating import FakeEvaluator
 
 T0 = 1795140000000
-
-
-class FakeEvaluator:
-    timeout_s = 30
-
-    def __init__(self):
-        self.asked = []
-
-    def ask(self, trip_no):
-        self.asked.append(trip_no)
 
 
 @pytest.fixture
