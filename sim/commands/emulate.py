@@ -3,10 +3,12 @@
 ``taxiterm emulate gnss`` serves NMEA from a route or a log on a pseudo-terminal, the
 way a receiver on a serial port would; the terminal opens the printed path.
 ``taxiterm emulate sign`` is a JT/T 905.2 rooftop sign and ``taxiterm emulate printer`` an
-ESC/POS receipt printer, each on a pseudo-terminal whose path is printed first.
-``taxiterm bench up`` starts all three at once (sim/bench.py).
+ESC/POS receipt printer, each on a pseudo-terminal whose path is printed first, and
+``taxiterm emulate evaluator`` a passenger service evaluator on the same bus. ``taxiterm bench
+up`` starts the GNSS, sign and printer at once (sim/bench.py).
 """
 
+import argparse
 import itertools
 import sys
 
@@ -14,7 +16,7 @@ from terminal.cli import CommandError
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("emulate", help="device emulators on pseudo-terminals (GNSS, sign, printer)")
+    parser = subparsers.add_parser("emulate", help="device emulators on pseudo-terminals (GNSS, sign, printer, evaluator)")
     sub = parser.add_subparsers(dest="emulate_command", metavar="DEVICE", required=True)
 
     emu = sub.add_parser("gnss", help="a GNSS receiver: serve NMEA on a pseudo-terminal and print its path")
@@ -51,6 +53,15 @@ def register(subparsers) -> None:
         printer.add_argument(f"--{name.replace('_', '-')}", action="store_true", help=f"start with {name}")
     printer.set_defaults(func=printer_command)
 
+    evaluator = sub.add_parser("evaluator", help="a passenger service evaluator (JT/T 905.2) on a pseudo-terminal; "
+                                                 "print its path")
+    evaluator.add_argument("--ratings", type=_ratings, default=(1, 2, 1, 3, 0), metavar="R,R,...",
+                           help="the passengers' ratings in turn, cycling (0-3; 0 = no choice before the "
+                                "timeout; default 1,2,1,3,0)")
+    evaluator.add_argument("--delay-s", type=float, default=2.0,
+                           help="seconds the passenger takes to press (default 2)")
+    evaluator.set_defaults(func=evaluator_command)
+
 
 def _serve_until_interrupted(close) -> int:
     import signal
@@ -84,6 +95,28 @@ def sign_command(args) -> int:
     emulator.start()
     print(emulator.path, flush=True)
     print(f"sign emulator: open {emulator.path} (Ctrl-C stops)", file=sys.stderr, flush=True)
+    return _serve_until_interrupted(emulator.close)
+
+
+def _ratings(text: str) -> tuple:
+    try:
+        ratings = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"ratings are numbers 0-3 separated by commas, not {text!r}") from None
+    if not ratings or any(not 0 <= r <= 3 for r in ratings):
+        raise argparse.ArgumentTypeError(f"ratings are numbers 0-3 separated by commas, not {text!r}")
+    return ratings
+
+
+def evaluator_command(args) -> int:
+    from sim.evaluator_emulator import EvaluatorEmulator
+
+    if args.delay_s < 0:
+        raise CommandError("--delay-s must not be negative")
+    emulator = EvaluatorEmulator(ratings=args.ratings, delay_s=args.delay_s).start()
+    print(emulator.path, flush=True)
+    print(f"evaluator emulator: open {emulator.path}, ratings {','.join(map(str, args.ratings))} in turn "
+          "(Ctrl-C stops)", file=sys.stderr, flush=True)
     return _serve_until_interrupted(emulator.close)
 
 

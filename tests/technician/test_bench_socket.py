@@ -119,3 +119,34 @@ def test_sign_and_printer_emulators_have_commands(tmp_path):
             proc.terminate()
             assert proc.wait(timeout=10) == 0
     assert "sign shows occupied" in sign.stderr.read()
+
+
+def test_the_evaluator_emulator_is_a_command_that_rates_the_trip_it_is_asked_about():
+    import subprocess
+    import sys
+
+    import serial
+
+    from drivers import evaluator_codec as ev
+    from drivers import meter_link_codec as ml
+    from drivers.peripheral_frame import FrameDecoder, encode
+
+    evaluator = subprocess.Popen([sys.executable, "-m", "terminal", "emulate", "evaluator", "--ratings", "3",
+                                  "--delay-s", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        with serial.serial_for_url(evaluator.stdout.readline().strip(), timeout=0.5) as port:
+            port.write(encode(ev.frame(ev.CMD_ASK, ml.DOWN, {"trip_no": 7, "timeout_s": 30})))
+            decoder, seen = FrameDecoder(), []
+            for _ in range(20):
+                seen += [ev.parse(f, ml.UP) for f in decoder.feed(port.read(64))]
+                if any(command == ev.CMD_RATING for command, _ in seen):
+                    break
+        assert seen[0] == (ev.CMD_ASK, {"result": ml.RESULT_OK})
+        rating = next(values for command, values in seen if command == ev.CMD_RATING)
+        assert rating["trip_no"] == 7 and rating["rating"] == 3
+    finally:
+        evaluator.terminate()
+        assert evaluator.wait(timeout=10) == 0
+    bad = subprocess.run([sys.executable, "-m", "terminal", "emulate", "evaluator", "--ratings", "5"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "ratings are numbers 0-3" in bad.stderr
