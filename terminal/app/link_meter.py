@@ -75,6 +75,11 @@ class LinkMeter:
         self.speed_kmh = 0
         self.answered = False            # a status answer came since the start (clears the first fault)
         self.relays_ratings = False      # the meter has relayed a passenger's rating (0x00F5)
+        # what a faulty or tampered meter did this run (terminal/app/meter_link_faults.py)
+        self.record_fault: str | None = None
+        self.audited_faults: set = set()
+        self.resend_asked: dict = {}     # trip_no -> when it must have come
+        self.totalisers_seen: tuple | None = None
 
     # -- the port: what the loop may ask of any meter -------------------------------------------
     def key(self, t, name, amount_fen=None, label=None, order_id=None):

@@ -61,7 +61,7 @@ def implausible(meter, record: dict, now: int) -> str | None:
 
 def _audit_once(metering, key: tuple, event: str, parameter, old, new) -> None:
     meter = metering.meter
-    seen = meter.__dict__.setdefault("audited_faults", set())
+    seen = meter.audited_faults
     if key in seen:
         return
     if len(seen) >= MAX_AUDITED:
@@ -107,22 +107,22 @@ def refused(metering, now: int, command: int, record: dict, reason: str) -> list
 
 def lost(metering, now: int, trip_no: int, why: str = "the meter cannot send it again") -> None:
     """The meter answered our resend request with FF, or never sent the record: ``trip_no`` is lost."""
-    metering.meter.__dict__.setdefault("resend_asked", {}).pop(trip_no, None)
+    metering.meter.resend_asked.pop(trip_no, None)
     _audit_once(metering, ("lost", trip_no), "meter_record_lost", "trip_no", None, trip_no)
     _raise(metering, now, f"trip {trip_no} lost: {why}")
 
 
 def resend_asked(metering, now: int, trip_no: int) -> None:
     """A resend request for ``trip_no`` went out: it must arrive within ``RESEND_WAIT_MS``."""
-    asked = metering.meter.__dict__.setdefault("resend_asked", {})
+    asked = metering.meter.resend_asked
     if trip_no not in asked and len(asked) < MAX_AUDITED:
         asked[trip_no] = now + RESEND_WAIT_MS
 
 
 def resend_overdue(metering, now: int) -> None:
     """Any frame from the meter: records asked for and overdue are lost (a fault, audited once)."""
-    asked = metering.meter.__dict__.get("resend_asked")
-    for trip_no, deadline in list((asked or {}).items()):
+    asked = metering.meter.resend_asked
+    for trip_no, deadline in list(asked.items()):
         if metering.storage.trip(trip_no) is not None:
             del asked[trip_no]
         elif now >= deadline:
@@ -133,7 +133,7 @@ def shift_data(metering, now: int, values: dict) -> None:
     """Power-off shift data (0x00E4 / 0x00F1): the meter's lifetime totalisers only grow, and K is
     changed only under the meter's seal, which the terminal cannot see: a change is audited and shown."""
     meter = metering.meter
-    seen = meter.__dict__.get("totalisers_seen")
+    seen = meter.totalisers_seen
     now_seen = (values["total_100m"], values["total_hired_100m"], values["k"])
     if seen is not None:
         if now_seen[0] < seen[0] or now_seen[1] < seen[1]:
@@ -150,7 +150,7 @@ def shift_data(metering, now: int, values: dict) -> None:
 def record_stored(metering, now: int) -> None:
     """A good record was stored: a record fault is over (a silent meter's fault is not)."""
     meter = metering.meter
-    if not getattr(meter, "record_fault", None):
+    if not meter.record_fault:
         return
     meter.record_fault = None
     link = getattr(metering.term.devices, "meter_link", None)
