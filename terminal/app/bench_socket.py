@@ -81,7 +81,6 @@ def bind_private(path: Path) -> socket.socket:
         os.umask(old)
     path.chmod(0o600)
     server.listen(4)
-    server.settimeout(0.2)
     return server
 
 
@@ -112,9 +111,7 @@ class JsonLineServer:
     def _accept(self) -> None:
         while not self._stop.is_set():
             try:
-                conn, _ = self._server.accept()
-            except TimeoutError:
-                continue
+                conn, _ = self._server.accept()   # blocks; close() wakes it
             except OSError:
                 return
             threading.Thread(target=self._serve, args=(conn,), name=f"{self._name}-conn", daemon=True).start()
@@ -141,6 +138,10 @@ class JsonLineServer:
     def close(self) -> None:
         self._stop.set()
         if self._server is not None:
+            try:
+                self._server.shutdown(socket.SHUT_RDWR)   # ends the accept the thread is blocked in
+            except OSError:
+                pass
             self._server.close()
         if self._thread is not None:
             self._thread.join(timeout=2)

@@ -150,3 +150,13 @@ def test_the_evaluator_emulator_is_a_command_that_rates_the_trip_it_is_asked_abo
     bad = subprocess.run([sys.executable, "-m", "terminal", "emulate", "evaluator", "--ratings", "5"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "ratings are numbers 0-3" in bad.stderr
+
+
+def test_closing_the_socket_ends_its_thread_and_removes_the_file(tmp_path):
+    """The accept blocks (no timed polling while nobody uses the bench); close() still ends it."""
+    from terminal.app.bench_socket import JsonLineServer
+    server = JsonLineServer(tmp_path / "s.sock", lambda request: {}, "bench-test").start()
+    assert ask(tmp_path / "s.sock", {"x": 1}) == {"ok": True}
+    server.close()
+    assert not server._thread.is_alive()
+    assert not (tmp_path / "s.sock").exists()
