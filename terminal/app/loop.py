@@ -40,6 +40,10 @@ log = logging.getLogger("taxiterm")
 
 LOOP_IDLE_S = 0.2          # the loop wakes at least this often for timers (reports, alarm interval)
 HOLD_POLL_S = 0.002        # while a key or the hidden alarm is held, its hold is checked this often
+# Events that stream in at the sensors' rate (10 Hz fixes, the 1 Hz pulse count): handled at
+# once, but the timers' turn (reports, saves, the display) waits for its LOOP_IDLE_S pace
+# instead of following each of them. Any other event (a key, a command, an ack) gets its turn.
+STREAMING = frozenset({"fix", "pulses"})
 
 
 class Devices:
@@ -161,8 +165,9 @@ class Terminal:
         next_turn = 0.0
         while not stop.is_set():
             holding = self._holding()
+            wait = max(0.0, next_turn - time.monotonic())
             try:
-                event = self.events.get(timeout=HOLD_POLL_S if holding else LOOP_IDLE_S)
+                event = self.events.get(timeout=min(wait, HOLD_POLL_S) if holding else wait)
             except queue.Empty:
                 event = None
             if event is None and holding and time.monotonic() < next_turn:
@@ -170,7 +175,9 @@ class Terminal:
                 # at the next turn up to LOOP_IDLE_S later; the rest keeps its own pace
                 self._poll_inputs()
                 continue
+            due = event is None
             while event is not None:
+                due = due or event.kind not in STREAMING
                 try:
                     self.handle(event)
                 except Exception:  # noqa: BLE001 - the loop must outlive one bad event, loudly
@@ -180,6 +187,8 @@ class Terminal:
                     event = self.events.get_nowait()
                 except queue.Empty:
                     event = None
+            if not due and time.monotonic() < next_turn:
+                continue
             self.periodic(self.clock())
             self.last_turn_s = time.monotonic()
             next_turn = self.last_turn_s + LOOP_IDLE_S
