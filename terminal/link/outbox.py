@@ -3,8 +3,8 @@
 This is the post room. Nothing goes to the platform without first being written to the
 database: ``enqueue`` assigns the per-terminal sequence number and stores the message in
 one transaction. ``pump`` publishes stored messages at QoS 1 while the link is up, at
-most ``window`` unacknowledged at a time; a message is deleted only when its PUBACK
-arrives. After the link comes back every message created before that connection (the
+most ``window`` unacknowledged at a time; a message is deleted only after its PUBACK
+arrives (with the next message stored, or on its own within ``ACK_HOLD_S``). After the link comes back every message created before that connection (the
 backlog) goes out oldest first with ``"resent": true``; alarms carry a higher priority
 and go ahead of the backlog. When the store is full the oldest location reports are
 dropped first (counted), never trips, alarms, shifts, acks or audit records.
@@ -47,6 +47,11 @@ DEFAULT_PRIORITY = {"alarm": 9, "ack": 5, "order": 5, "notice_ack": 5}
 DROPPABLE = ("location", "health")
 DEFAULT_CAPACITY = 100_000
 DEFAULT_WINDOW = 100
+# Acknowledged messages are deleted with the next message stored (one commit a report, not two),
+# or on their own once the oldest has waited ACK_HOLD_S or ACK_BATCH have gathered. Until then a
+# power cut can only make them go out again marked resent, as QoS 1 allows.
+ACK_HOLD_S = 5.0
+ACK_BATCH = 200
 
 _LIVE = ',"resent":false'
 _RESENT = ',"resent":true'
@@ -96,6 +101,7 @@ class Outbox:
         self._inflight: dict[int, int] = {}  # mid -> seq
         self._early: set[int] = set()  # acks whose mid was not recorded yet
         self._acked: list[int] = []  # seqs acknowledged, to delete in one transaction
+        self._acked_at: float | None = None  # when the oldest of them was acknowledged (monotonic)
         self.refused = 0
         # Several links: this view's name, the other links' views, and every link a message waits for.
         self.link = link
@@ -141,6 +147,7 @@ class Outbox:
             priority = DEFAULT_PRIORITY.get(kind, 0)
         if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 9:
             raise OutboxError(f"priority must be an integer 0..9, got {priority!r}")
+        text_for = None
         if not callable(payload):
             if not isinstance(payload, dict):
                 raise OutboxError(f"payload must be an object or a builder, got {type(payload).__name__}")
@@ -150,27 +157,10 @@ class Outbox:
             text_for = self._body_text(kind, payload)
             text_for(1)  # not JSON -> OutboxError before anything is written
 
-        with self._storage.transaction() as db:
-            seq = int(_kv(db, "outbox.seq", "0")) + 1
-            _kv_put(db, "outbox.seq", str(seq))
-            count = int(_kv(db, "outbox.count", "0"))
-            if count >= self.capacity and not self._make_room(db, count):
-                if kind in DROPPABLE:
-                    self._count_drop(db, kind, 1)
-                    log.warning("outbox full (%d): %s report seq %d dropped", count, kind, seq)
-                    return None
-                log.warning("outbox full (%d) of records that are never dropped; keeping %s seq %d",
-                            count, kind, seq)
-            if callable(payload):
-                text = self._built_text(kind, seq, payload(seq))
-            else:
-                text = text_for(seq)
-            db.execute(
-                "INSERT INTO outbox (seq, topic, kind, priority, payload, created_ms) VALUES (?, ?, ?, ?, ?, ?)",
-                (seq, topic, kind, priority, text, self._storage.now_ms()),
-            )
-            if self._fanout:
-                deliveries.fan_out(db, seq, priority, self._fanout)
+        # What the links had acknowledged is deleted in this commit, not in one of its own.
+        seq = self._with_acked_deleted(lambda db: self._store(db, topic, payload, kind, priority, text_for))
+        if seq is None:
+            return None
         if priority not in self._priorities:
             self._priorities = self._priorities | {priority}
             for other in self._links:
@@ -178,6 +168,26 @@ class Outbox:
         self._stored = object()
         for other in self._links:
             other._stored = object()
+        return seq
+
+    def _store(self, db, topic: str, payload, kind: str, priority: int, text_for) -> int | None:
+        seq = int(_kv(db, "outbox.seq", "0")) + 1
+        _kv_put(db, "outbox.seq", str(seq))
+        count = int(_kv(db, "outbox.count", "0"))
+        if count >= self.capacity and not self._make_room(db, count):
+            if kind in DROPPABLE:
+                self._count_drop(db, kind, 1)
+                log.warning("outbox full (%d): %s report seq %d dropped", count, kind, seq)
+                return None
+            log.warning("outbox full (%d) of records that are never dropped; keeping %s seq %d",
+                        count, kind, seq)
+        text = self._built_text(kind, seq, payload(seq)) if callable(payload) else text_for(seq)
+        db.execute(
+            "INSERT INTO outbox (seq, topic, kind, priority, payload, created_ms) VALUES (?, ?, ?, ?, ?, ?)",
+            (seq, topic, kind, priority, text, self._storage.now_ms()),
+        )
+        if self._fanout:
+            deliveries.fan_out(db, seq, priority, self._fanout)
         return seq
 
     def _body_text(self, kind: str, payload: dict) -> Callable[[int], str]:
@@ -271,6 +281,8 @@ class Outbox:
 
     def _settle(self, seq: int, ok: bool) -> None:
         if ok:
+            if not self._acked:
+                self._acked_at = time.monotonic()
             self._acked.append(seq)
         else:
             # Refused by the broker (e.g. not authorised): kept, tried again on the next connection.
@@ -290,7 +302,7 @@ class Outbox:
         return sent
 
     def _pump_own(self) -> int:
-        self._delete_acked()
+        self._delete_acked_if_due()
         if not self._up or self.publisher is None:
             return 0
         sent = 0
@@ -362,18 +374,47 @@ class Outbox:
                 break
         return rows
 
-    def _delete_acked(self) -> None:
+    def _delete_acked_if_due(self) -> None:
+        """Delete what was acknowledged if it waited ACK_HOLD_S or ACK_BATCH gathered; else the
+        next message stored takes it along."""
         with self._ack_lock:
-            acked, self._acked = self._acked, []
-        if not acked:
+            due = self._acked and (len(self._acked) >= ACK_BATCH
+                                   or time.monotonic() - self._acked_at >= ACK_HOLD_S)
+        if due:
+            self._delete_acked()
+
+    def _delete_acked(self) -> None:
+        if any(view._acked for view in (self, *self._links)):
+            self._with_acked_deleted(lambda db: None)
+
+    def _with_acked_deleted(self, write: Callable):
+        """``write(db)`` in one transaction with the deletion of what every link had acknowledged;
+        if it fails, nothing is deleted and the acknowledgements wait for the next write."""
+        taken = []
+        for view in (self, *self._links):
+            with view._ack_lock:
+                taken.append((view, view._acked, view._acked_at))
+                view._acked, view._acked_at = [], None
+        try:
+            with self._storage.transaction() as db:
+                for view, acked, _ in taken:
+                    if acked:
+                        view._delete_rows(db, acked)
+                return write(db)
+        except BaseException:
+            for view, acked, acked_at in taken:
+                with view._ack_lock:
+                    if acked:
+                        view._acked, view._acked_at = acked + view._acked, acked_at
+            raise
+
+    def _delete_rows(self, db, acked: list[int]) -> None:
+        if self._per_link:
+            deliveries.settle(db, self.link, acked)
             return
-        with self._storage.transaction() as db:
-            if self._per_link:
-                deliveries.settle(db, self.link, acked)
-                return
-            for start in range(0, len(acked), 500):
-                chunk = acked[start : start + 500]
-                db.execute(f"DELETE FROM outbox WHERE seq IN ({','.join('?' * len(chunk))})", chunk)
+        for start in range(0, len(acked), 500):
+            chunk = acked[start : start + 500]
+            db.execute(f"DELETE FROM outbox WHERE seq IN ({','.join('?' * len(chunk))})", chunk)
 
     # -- what health reports and inspectors see -------------------------------------------------
 

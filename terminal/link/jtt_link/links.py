@@ -22,16 +22,18 @@ class LinkOutbox(Outbox):
     def pump(self) -> int:
         # Publish before deleting what was acknowledged: the delete is a durable write, and an
         # alarm waiting behind it would wait for the disk. Publishing goes by cursor, so the
-        # rows still present are not sent again.
+        # rows still present are not sent again. The delete itself mostly rides with the next
+        # message stored (Outbox.enqueue).
         with self._ack_lock:
-            held, self._acked = self._acked, []
+            held, held_at, self._acked = self._acked, self._acked_at, []
         sent = super().pump()
         flush = getattr(self.publisher, "flush", None)
         if flush is not None:
             flush()
         with self._ack_lock:
-            self._acked = held + self._acked
-        self._delete_acked()
+            if held:
+                self._acked, self._acked_at = held + self._acked, held_at
+        self._delete_acked_if_due()
         return sent
 
 
