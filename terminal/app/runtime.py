@@ -197,7 +197,7 @@ class Runtime:
             self.audit = None
             self.identity.ok = False
             self.identity.reason = f"device key or audit trail unusable: {exc}"
-        self.events: queue.Queue = queue.Queue()
+        self.events: queue.SimpleQueue = queue.SimpleQueue()
         self.pin_factory = make_pin_factory(self.profile) if devices is None else None
         self.devices = devices if devices is not None else build_devices(
             self.profile, config, self.events, clock, self.storage, self.identity.software_id, self.pin_factory)
