@@ -86,7 +86,7 @@ def alarm_to_platform_ms_p99() -> dict:
 class _Bench:
     """A terminal process on the sim board with every emulator, for start-up/CPU/RSS."""
 
-    def __init__(self, tmp: Path, broker: Broker) -> None:
+    def __init__(self, tmp: Path, broker: Broker, extra_config: str = "") -> None:
         self.tmp = tmp
         self.sign = SignEmulator().start()
         self.printer_pty = PtyDevice()
@@ -113,7 +113,7 @@ port = {broker.port}
 {account}[board]
 pulse_counter = "{self.count_file}"
 serial = {{ sign = "{self.sign.path}", printer = "{self.printer_pty.path}", gnss = "{self.gnss.path}" }}
-''', encoding="utf-8")
+{extra_config}''', encoding="utf-8")
         self.config = config
         self._stop = threading.Event()
 
@@ -150,9 +150,10 @@ def _rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def _run_live(seconds: float) -> dict:
+def _run_live(seconds: float, extra_config: str = "") -> dict:
+    """The terminal live for ``seconds`` after it is ready: its CPU share, its RSS at the end."""
     with tempfile.TemporaryDirectory() as tmp, Broker() as broker:
-        bench = _Bench(Path(tmp), broker)
+        bench = _Bench(Path(tmp), broker, extra_config)
         platform = PlatformEmulator(broker.host, broker.port, **broker.client_options("platform-emulator")).start()
         try:
             started = time.monotonic()
