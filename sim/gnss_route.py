@@ -100,12 +100,16 @@ def drive(route: Route, rate_hz: float = 1.0, *, accel_mps2: float = 1.5, brake_
     while next_stop < len(points) and points[next_stop].stop_s <= 0 and next_stop < len(points) - 1:
         next_stop += 1
 
+    # each leg's bearing once (the same number a sample would work out every time)
+    bearings = [bearing_deg(points[i].lat, points[i].lon, points[i + 1].lat, points[i + 1].lon)
+                for i in range(len(legs))]
+
     def sample() -> TruthSample:
         i = min(leg, len(legs) - 1)
         a, b = points[i], points[i + 1]
         frac = 0.0 if legs[i] == 0 else min(1.0, max(0.0, (s - starts[i]) / legs[i]))
         return TruthSample(t_ms, a.lat + (b.lat - a.lat) * frac, a.lon + (b.lon - a.lon) * frac, v,
-                           bearing_deg(a.lat, a.lon, b.lat, b.lon), s)
+                           bearings[i], s)
 
     yield sample()
     end = starts[-1]

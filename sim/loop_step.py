@@ -34,13 +34,22 @@ class LoopStep:
         """The terminal's loop step: every queued event in order, then the display brought up to date, as the
         loop's own ``run`` does after each batch (its other timers wait for the runner's tick)."""
         events, terminal = self.car.events, self.car.terminal
+        waiting, mutex = events.queue, events.mutex
         handled = False
-        while True:
-            try:
-                event = events.get_nowait()
-            except queue.Empty:
-                break
-            terminal.handle(event)
+        while waiting:
+            # what is queued now, taken under the queue's lock in one go (the queue is unbounded
+            # and nobody joins it): the same order as one get_nowait() at a time, and what the
+            # handlers queue meanwhile is taken next, as it would be
+            with mutex:
+                batch = list(waiting)
+                waiting.clear()
+            for i, event in enumerate(batch):
+                try:
+                    terminal.handle(event)
+                except BaseException:
+                    with mutex:          # what was not handled stays queued, first in line
+                        waiting.extendleft(reversed(batch[i + 1:]))
+                    raise
             handled = True
         if handled:
             terminal.cabin.periodic(self.car.clock())

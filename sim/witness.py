@@ -23,6 +23,8 @@ from terminal.app.reporting import FAULTS
 KEEP = 20
 IN_TRIP = ("hired", "stopped", "settling")
 PRINTER_GRACE_MS = 8_000       # the spooler asks an idle printer every 5 s; a held job every 2 s
+LABELLED_FAULTS = tuple((name, label) for name, (_device, label) in FAULTS.items() if label)
+PRINTER_LABELS = frozenset(PRINTER_WARNINGS.values())
 
 
 class Witness:
@@ -97,13 +99,13 @@ class Witness:
         self.checked["device_faults_agree"] += 1
         warnings = set(car.display.warnings)
         flags = term.reporting.flags
-        for name, (_device, label) in FAULTS.items():
-            if label and (name in flags) != (label in warnings):
+        for name, label in LABELLED_FAULTS:
+            if (name in flags) != (label in warnings):
                 self._problem("device_faults_agree", f"{name} {'raised' if name in flags else 'clear'} but the "
                                                      f"display {'lacks' if name in flags else 'shows'} {label}")
         reason = term.reporting.printer_status.get("reason")
         label = PRINTER_WARNINGS.get(reason) if reason else None
-        printer_labels = set(PRINTER_WARNINGS.values()) & warnings
+        printer_labels = PRINTER_LABELS & warnings
         if printer_labels != ({label} if label else set()):
             self._problem("device_faults_agree", f"printer {reason or 'ready'} but the display shows "
                                                  f"{sorted(printer_labels) or 'nothing'}")

@@ -17,6 +17,18 @@ is 10 presses, 25.50 is 16; the digits are on the display while they are keyed.
 
 from __future__ import annotations
 
+_SCREEN_MODULE = None     # drivers.screens, imported when the first screen is composed
+
+
+def _screens():
+    # once, not a from-import on every refresh (a second's refresh while driving)
+    global _SCREEN_MODULE
+    if _SCREEN_MODULE is None:
+        import drivers.screens
+        _SCREEN_MODULE = drivers.screens
+    return _SCREEN_MODULE
+
+
 TOLL_DIGITS = 4           # hundreds, tens, yuan, jiao: up to 999.9 yuan
 TOLL_START_CURSOR = 1     # most tolls are tens of yuan
 
@@ -182,14 +194,7 @@ class Cabin:
     # -- the screen -------------------------------------------------------------------------------
     def screen(self):
         """What the cabin display shows now. Never the emergency alarm."""
-        from drivers.screens import (
-            FareScreen,
-            FaultScreen,
-            NoticeScreen,
-            OfferScreen,
-            SettleScreen,
-            SignedOutScreen,
-        )
+        screens = _screens()
         term = self.term
         meter = term.meter
         v = meter.view()
@@ -199,22 +204,22 @@ class Cabin:
                 return shown
         refused = term.metering.refused
         if refused and refused.startswith("K not calibrated"):
-            return FaultScreen("未在铅封下标定K值 (K not calibrated)", "E-CAL")
+            return screens.FaultScreen("未在铅封下标定K值 (K not calibrated)", "E-CAL")
         if refused:
-            return FaultScreen("计价器软件校验失败", "E-ID")
+            return screens.FaultScreen("计价器软件校验失败", "E-ID")
         if v["fault"]:
-            return FaultScreen(v["fault"][:40], fault_code(v["fault"]))
+            return screens.FaultScreen(v["fault"][:40], fault_code(v["fault"]))
         if self.notice:
-            return NoticeScreen(self.notice[0])
+            return screens.NoticeScreen(self.notice[0])
         if self.offer:
-            return OfferScreen(self.offer["order_id"], self.offer["pickup"].get("address", ""), self.offer["text"])
+            return screens.OfferScreen(self.offer["order_id"], self.offer["pickup"].get("address", ""), self.offer["text"])
         if v["state"] == "settling":
             extras = tuple((label, fen) for label, fen in meter.trip.extras)
             entry = (self.toll.text, self.toll.cursor) if self.toll is not None else ()
-            return SettleScreen(v["fare_fen"], extras, entry)
+            return screens.SettleScreen(v["fare_fen"], extras, entry)
         if self.signed_out and v["state"] in ("for_hire", "out_of_service"):
-            return SignedOutScreen()
-        return FareScreen(v["state"], v["fare_fen"], v["distance_m"], v["waiting_ms"])
+            return screens.SignedOutScreen()
+        return screens.FareScreen(v["state"], v["fare_fen"], v["distance_m"], v["waiting_ms"])
 
     def refresh(self) -> None:
         self.dirty = False

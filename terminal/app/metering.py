@@ -213,13 +213,12 @@ class Metering:
             head = None if audit is None else (head or audit.head())
             # A parked meter's snapshot does not change: what would be signed is compared, not the
             # signed bytes (a token's ECDSA signature differs every time), so neither the token's
-            # signature nor the commit (and the SD card's write) is paid when nothing changed.
-            # The comparison key is the C encoder's sorted JSON (one-to-one with the canonical form
-            # for the snapshot's ints, strings, booleans, None, lists and dicts, and a tenth of its
-            # cost); the canonical bytes are made only for a snapshot that is stored.
-            content = (json.dumps(snapshot, sort_keys=True, separators=(",", ":")), head)
+            # signature nor the commit (and the SD card's write) is paid when nothing changed. The
+            # canonical bytes are made once: compared, then signed and stored as they are.
+            body = canonical.encode(snapshot)
+            content = (body, head)
             if force or content != self._saved_content:
-                blob = canonical.encode(snapshot) if audit is None else ledger.snapshot_blob(snapshot, head, audit.signer)
+                blob = body if audit is None else ledger.snapshot_blob(snapshot, head, audit.signer, body=body)
                 self.storage.save_meter_state(blob)
                 self._saved_content = content
             self.last_snapshot_ms = now
@@ -262,10 +261,11 @@ class Metering:
         """Track summary of the trip: fix count, top speed, a polyline of at most TRACK_POINTS points."""
         track = self.track
         track["points"] += 1
-        pos = self.term.reporting.position(now)
-        track["max_speed"] = max(track["max_speed"], pos["speed"])
+        reporting = self.term.reporting
+        track["max_speed"] = max(track["max_speed"], reporting.speed_01(now))
         if (track["points"] - 1) % track["stride"]:
-            return
+            return          # the whole position (its units checked and rounded) only for a polyline point
+        pos = reporting.position(now)
         line = track["polyline"]
         line.append([pos["latitude"] * (-1 if pos["south"] else 1), pos["longitude"] * (-1 if pos["west"] else 1)])
         if len(line) > TRACK_POINTS:

@@ -85,6 +85,13 @@ class Reporting:
                                  speed_mps=(f.speed_mps or 0.0) if fresh else 0.0, course_deg=f.course_deg or 0.0,
                                  fix_ms=f.time_ms or now)
 
+    def speed_01(self, now: int) -> int:
+        """``position(now)["speed"]`` (0.1 km/h) without the rest of the position (a trip's top speed)."""
+        f = self.fix
+        if f is None:
+            return payloads.NO_POSITION["speed"]
+        return payloads.speed_01kmh((f.speed_mps or 0.0) if self.fix_fresh(now) else 0.0)
+
     def overspeed(self, now: int) -> bool:
         """Above the platform's ``speed_limit_kmh`` on a fresh fix for at least ``overspeed_s``."""
         params = self.term.platform.params

@@ -112,10 +112,12 @@ class RecordStore:
             db.executemany("INSERT OR REPLACE INTO rec_speed (slot, minute_ms, data) VALUES (?, ?, ?)",
                            [(ring.minute_slot(m, ring.SPEED_MINUTES), m, bytes(self.minutes[m]))
                             for m in sorted(self.dirty)])
-            db.executemany("INSERT OR REPLACE INTO rec_position (slot, minute_ms, lat, lon, alt, speed) "
-                           "VALUES (?, ?, ?, ?, ?, ?)", self.positions)
-            db.executemany("INSERT OR REPLACE INTO rec_event (kind, slot, seq, t_ms, body) VALUES (?, ?, ?, ?, ?)",
-                           self.events)
+            if self.positions:      # a statement only for rows there are (positions: one a minute)
+                db.executemany("INSERT OR REPLACE INTO rec_position (slot, minute_ms, lat, lon, alt, speed) "
+                               "VALUES (?, ?, ?, ?, ?, ?)", self.positions)
+            if self.events:
+                db.executemany("INSERT OR REPLACE INTO rec_event (kind, slot, seq, t_ms, body) "
+                               "VALUES (?, ?, ?, ?, ?)", self.events)
             if self.state is not None:
                 db.execute("INSERT OR REPLACE INTO rec_state (id, body) VALUES (1, ?)", (self.state,))
         self.dirty.clear()

@@ -101,12 +101,14 @@ def _snapshot_message(snapshot_bytes: bytes, counter, head_hash) -> bytes:
     return snapshot_bytes + b"\nchain:" + str(counter).encode("ascii") + b":" + str(head_hash).encode("ascii")
 
 
-def snapshot_blob(snapshot: dict, head: tuple, signer) -> bytes:
+def snapshot_blob(snapshot: dict, head: tuple, signer, body: bytes | None = None) -> bytes:
     """The meter_state row: the meter snapshot's canonical JSON with one more member, ``ledger``:
     the chain head it follows and the device's signature over both. (One canonical encoding per
-    save, as before: the member is appended, so the row itself need not be canonical.)"""
+    save, as before: the member is appended, so the row itself need not be canonical.) ``body``:
+    the snapshot's canonical bytes where the caller already made them."""
     counter, head_hash = head
-    body = signing.canonical_json(snapshot)
+    if body is None:
+        body = signing.canonical_json(snapshot)
     sig = signing.encode_signature(signing.sign(signer, "meter_state", _snapshot_message(body, counter, head_hash)))
     seal = json.dumps({"chain_counter": counter, "chain_hash": head_hash, "signature": sig}, separators=(",", ":"))
     return body[:-1] + b',"ledger":' + seal.encode("ascii") + b"}"
