@@ -143,3 +143,21 @@ def test_deregistration_is_acknowledged_then_the_code_is_forgotten():
     assert session.auth_code is None and session.state != ONLINE
     (register,) = sent(session.connected(200))       # the next connect registers anew
     assert register["header"]["msg_id"] == 0x0100
+
+
+def test_the_session_says_when_it_next_has_something_to_do():
+    """The link sleeps until then: at that moment tick acts, a moment before it does nothing."""
+    session = Session(PHONE, REG, auth_code="A", reply_timeout_s=10)
+    assert session.next_due_ms() is None                        # offline: nothing to time
+    session.connected(1_000)
+    assert session.next_due_ms() == 11_000                      # the reply's timeout
+    assert session.tick(10_999) == [] and session.tick(11_000)[0][0] == "reconnect"
+    session = online_session(now=0)
+    assert session.next_due_ms() == 60_000                      # the heartbeat
+    assert session.tick(59_999) == [] and sent(session.tick(60_000))
+    # heartbeat sent, no answer: the next moment is the platform's silence of three intervals
+    assert session.next_due_ms() == 120_000
+    assert session.tick(119_999) == [] and sent(session.tick(120_000))
+    assert session.next_due_ms() == 180_000                     # both the next heartbeat and the silence
+    assert session.tick(179_999) == []
+    assert session.tick(180_000) == [("reconnect", "platform silent for three heartbeat intervals")]

@@ -220,6 +220,15 @@ class Session:
             return [self._emit(self.message(HEARTBEAT), now_ms)]
         return []
 
+    def next_due_ms(self) -> int | None:
+        """When ``tick`` next has something to do (a reply's timeout, a heartbeat, the platform's
+        silence), on the clock ``tick`` is given; None while offline."""
+        if self.state in (REGISTERING, AUTHENTICATING):
+            return self._waiting_since + self.reply_timeout_s * 1000
+        if self.state != ONLINE:
+            return None
+        return min(self._last_rx + 3 * self.heartbeat_s * 1000, self._last_tx + self.heartbeat_s * 1000)
+
     def awaiting(self) -> dict:
         """Serial -> message id of everything sent and not yet answered by the platform."""
         return dict(self._pending)

@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 RESULT_OK, RESULT_FAILED, RESULT_MESSAGE_ERROR, RESULT_NOT_SUPPORTED, RESULT_ALARM_CONFIRMED = 0, 1, 2, 3, 4
 OUT_HIGH = 256 * 1024     # bytes queued for the platform above which the outbox is asked to wait
 OUT_LIMIT = 4 * OUT_HIGH  # above which answers to a platform that does not read are dropped (counted)
+MAX_IDLE_S = 1.0          # the longest the link sleeps with nothing due
 COMMANDS_WAITING = 64     # platform commands handed to the loop and not yet carried out
 class JttLink:
     def __init__(self, name: str, protocol: str, cfg: dict, events, clock: Callable[[], int], *,
@@ -197,6 +198,7 @@ class JttLink:
         with self._lock:
             self._timers = [t for t in self._timers if key is None or t[2] != key]
             self._timers.append((self._clock() + delay_ms, data, key))
+        self._wake()
 
     def set_server(self, host: str | None = None, port: int | None = None) -> None:
         """A new server from the platform (0x8103 0x0013 / 0x0018): used from the next connection."""
@@ -297,7 +299,7 @@ class JttLink:
             while reason is None and not self._drop.is_set() and not self._stop.is_set():
                 self._send_out(sock)
                 pending = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0   # TLS bytes already read
-                ready = [sock] if pending else select.select([sock, self._wake_r], [], [], 0.05)[0]
+                ready = [sock] if pending else select.select([sock, self._wake_r], [], [], self._idle_s())[0]
                 if self._wake_r in ready:
                     self._drain_wake()
                 if sock in ready:
@@ -389,6 +391,18 @@ class JttLink:
             elif kind == "reconnect":
                 return action[1]
         return None
+
+    def _idle_s(self) -> float:
+        """How long the link may sleep: until the session's or a timer's next moment. A write or
+        a new timer wakes it sooner; MAX_IDLE_S bounds what a change made under it may wait."""
+        wait = MAX_IDLE_S
+        with self._lock:
+            due = self.session.next_due_ms()
+            if due is not None:
+                wait = min(wait, (due - _now()) / 1000)
+            if self._timers:
+                wait = min(wait, (min(t[0] for t in self._timers) - self._clock()) / 1000)
+        return max(0.0, wait)
 
     def _due_timers(self) -> None:
         now = self._clock()
