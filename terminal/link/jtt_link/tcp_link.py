@@ -48,6 +48,7 @@ from terminal.link.jtt_link.dial import monotonic_ms as _now
 from terminal.link.jtt_link.dial import wall_ms  # noqa: F401 - re-exported
 from terminal.link.jtt_link.inbound import Inbound
 from terminal.link.jtt_link.settings import link_config, load_auth, store_auth  # noqa: F401 - link_config: re-exported
+from terminal.link.jtt_link.timers import LinkTimers, Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +76,12 @@ class JttLink:
         self._stop = threading.Event()
         self._drop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._timers: list[tuple] = []  # (due ms, jt_command data, key) the loop asked for
+        self._timers = LinkTimers(clock)  # jt_command data the loop asked to have back later
         self._deregistered = threading.Event()
         # Only the link's own thread writes to the socket: the loop appends to ``_out`` and wakes it, so a
         # platform that stops reading holds up its own link, never the loop (nor the other links).
         self._out = bytearray()
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
+        self._wakeup = Wakeup()
         self.counters = dict.fromkeys(("connects", "sent", "acked", "not_carried", "not_supported", "batches",
                                        "bad_frames", "bad_messages", "junk_bytes", "faults", "commands_refused",
                                        "answers_dropped"), 0)
@@ -195,9 +194,7 @@ class JttLink:
 
     def after(self, delay_ms: int, data: dict, key: str | None = None) -> None:
         """A ``jt_command`` event with ``data`` in ``delay_ms`` (tracking's end); one timer per ``key``."""
-        with self._lock:
-            self._timers = [t for t in self._timers if key is None or t[2] != key]
-            self._timers.append((self._clock() + delay_ms, data, key))
+        self._timers.add(delay_ms, data, key)
         self._wake()
 
     def set_server(self, host: str | None = None, port: int | None = None) -> None:
@@ -226,10 +223,7 @@ class JttLink:
         return True
 
     def _wake(self) -> None:
-        try:
-            self._wake_w.send(b"\0")
-        except (BlockingIOError, OSError):
-            pass                     # already awake (the pair's buffer is full) or closed
+        self._wakeup.set()
 
     def _send_out(self, sock) -> None:
         """On the link's thread: what was queued, outside the lock. A platform that takes nothing
@@ -299,9 +293,9 @@ class JttLink:
             while reason is None and not self._drop.is_set() and not self._stop.is_set():
                 self._send_out(sock)
                 pending = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0   # TLS bytes already read
-                ready = [sock] if pending else select.select([sock, self._wake_r], [], [], self._idle_s())[0]
-                if self._wake_r in ready:
-                    self._drain_wake()
+                ready = [sock] if pending else select.select([sock, self._wakeup], [], [], self._idle_s())[0]
+                if self._wakeup in ready:
+                    self._wakeup.clear()
                 if sock in ready:
                     data = sock.recv(65536)
                     if not data:
@@ -334,13 +328,6 @@ class JttLink:
         if was_online:
             self._event("link", {"up": False, "reason": reason})
         return was_online
-
-    def _drain_wake(self) -> None:
-        try:
-            while self._wake_r.recv(4096):
-                pass
-        except OSError:            # BlockingIOError too: drained
-            pass
 
     def _received(self, inbound: Inbound, data: bytes) -> str | None:
         for kind, item in inbound.feed(data, _now()):
@@ -395,20 +382,13 @@ class JttLink:
     def _idle_s(self) -> float:
         """How long the link may sleep: until the session's or a timer's next moment. A write or
         a new timer wakes it sooner; MAX_IDLE_S bounds what a change made under it may wait."""
-        wait = MAX_IDLE_S
         with self._lock:
             due = self.session.next_due_ms()
-            if due is not None:
-                wait = min(wait, (due - _now()) / 1000)
-            if self._timers:
-                wait = min(wait, (min(t[0] for t in self._timers) - self._clock()) / 1000)
-        return max(0.0, wait)
+        timer = self._timers.next_in_s()
+        return max(0.0, min(MAX_IDLE_S, MAX_IDLE_S if due is None else (due - _now()) / 1000,
+                            MAX_IDLE_S if timer is None else timer))
 
     def _due_timers(self) -> None:
-        now = self._clock()
-        with self._lock:
-            due = [data for at, data, _ in self._timers if at <= now]
-            self._timers = [t for t in self._timers if t[0] > now]
-        for data in due:
+        for data in self._timers.due():
             self._event("jt_command", dict(data, protocol=self.protocol))
 
