@@ -4,8 +4,8 @@ This is the post room. Nothing goes to the platform without first being written 
 database: ``enqueue`` assigns the per-terminal sequence number and stores the message in
 one transaction. ``pump`` publishes stored messages at QoS 1 while the link is up, at
 most ``window`` unacknowledged at a time; a message is deleted only after its PUBACK
-arrives (with the next message stored, or on its own within ``ACK_HOLD_S``). After the link comes back every message created before that connection (the
-backlog) goes out oldest first with ``"resent": true``; alarms carry a higher priority
+arrives (with the next message stored, or on its own within ``ACK_HOLD_S``). After the
+link comes back every message created before that connection (the backlog) goes out oldest first with ``"resent": true``; alarms carry a higher priority
 and go ahead of the backlog. When the store is full the oldest location reports are
 dropped first (counted), never trips, alarms, shifts, acks or audit records.
 
@@ -50,7 +50,7 @@ DEFAULT_WINDOW = 100
 # Acknowledged messages are deleted with the next message stored (one commit a report, not two),
 # or on their own once the oldest has waited ACK_HOLD_S or ACK_BATCH have gathered. Until then a
 # power cut can only make them go out again marked resent, as QoS 1 allows.
-ACK_HOLD_S = 5.0
+ACK_HOLD_S = 2.0
 ACK_BATCH = 200
 
 _LIVE = ',"resent":false'
