@@ -5,7 +5,8 @@ database), checks the software identity, builds every device adapter from the bo
 profile and hands them to the one loop (``terminal.app.loop.Terminal``).
 
 Also the process's shell: ``configure_logging`` (journald priorities, wins over any
-library that configured logging at import), ``Runtime.healthy()`` for the systemd
+library that configured logging at import), ``limit_malloc_arenas`` (the threads share two C
+heaps), ``Runtime.healthy()`` for the systemd
 watchdog (the loop turns and every reader thread lives, the sign's, the meter link's and
 the JT/T links' included; a dead one is restarted by
 ``supervise()``), and a ``stop()`` that lets the broker's acknowledgements of what is
@@ -72,7 +73,7 @@ def configure_logging(level: str = "INFO", stream=None) -> logging.Handler:
     return handler
 
 
-MALLOC_ARENAS = 2       # glibc heaps for the whole process (M_ARENA_MAX; glibc's own default: 8 per core)
+MALLOC_ARENAS = 2       # glibc heaps for the whole process (M_ARENA_MAX; glibc's default: 8 per core on 64-bit)
 _M_ARENA_MAX = -8       # mallopt's parameter number in glibc's malloc.h
 
 
