@@ -14,7 +14,7 @@ from PIL import Image
 
 from board.profiles import DisplaySpec
 from drivers.event import Event
-from drivers.screens import AllOnScreen, draw_screen
+from drivers.screens import AllOnScreen, draw_screen, release_fonts
 
 
 class DisplayError(RuntimeError):
@@ -89,9 +89,12 @@ class DriverDisplay:
     def _render(self) -> Image.Image:
         warnings = () if isinstance(self.screen, AllOnScreen) else self.warnings
         surface = canvas(self.device)
-        with surface as draw:
-            if self.screen is not None:
-                draw_screen(draw, self.device.size, self.screen, warnings)
+        try:
+            with surface as draw:
+                if self.screen is not None:
+                    draw_screen(draw, self.device.size, self.screen, warnings)
+        finally:
+            release_fonts()     # no font face held between frames (drivers/screens.py)
         self.frame = surface.image
         return self.frame
 

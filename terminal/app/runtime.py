@@ -5,7 +5,8 @@ database), checks the software identity, builds every device adapter from the bo
 profile and hands them to the one loop (``terminal.app.loop.Terminal``).
 
 Also the process's shell: ``configure_logging`` (journald priorities, wins over any
-library that configured logging at import), ``Runtime.healthy()`` for the systemd
+library that configured logging at import), ``limit_malloc_arenas`` (the threads share two C
+heaps), ``Runtime.healthy()`` for the systemd
 watchdog (the loop turns and every reader thread lives, the sign's, the meter link's and
 the JT/T links' included; a dead one is restarted by
 ``supervise()``), and a ``stop()`` that lets the broker's acknowledgements of what is
@@ -14,7 +15,9 @@ in flight arrive and be stored before the link closes.
 
 from __future__ import annotations
 
+import ctypes  # loaded anyway: terminal/trust/ed25519.py calls libcrypto through it
 import logging
+import os
 import queue
 import sqlite3
 import sys
@@ -68,6 +71,28 @@ def configure_logging(level: str = "INFO", stream=None) -> logging.Handler:
     logging.getLogger().setLevel(level)
     logging.captureWarnings(True)
     return handler
+
+
+MALLOC_ARENAS = 2       # glibc heaps for the whole process (M_ARENA_MAX; glibc's default: 8 per core on 64-bit)
+_M_ARENA_MAX = -8       # mallopt's parameter number in glibc's malloc.h
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Let the threads share ``arenas`` C heaps instead of glibc's one heap per thread that allocates.
+
+    Call before the first thread starts. The terminal's ten threads allocate little each (SQLite,
+    OpenSSL, FreeType outside the GIL), but each heap of its own keeps its pages and free space:
+    0.6-0.8 MB of the resident memory after 20 s live, for no measurable contention at these rates.
+    An operator's ``MALLOC_ARENA_MAX`` in the environment wins; False where the C library has no
+    ``mallopt`` (musl, which has no per-thread heaps either)."""
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (AttributeError, OSError):
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    return mallopt(_M_ARENA_MAX, arenas) == 1
 
 
 NOT_CONFIGURED = "未配置"     # on a receipt where the configuration lacks a vehicle field (logged at start)

@@ -9,6 +9,7 @@ its loop (display drawn, link trying its broker), and its ``sys.modules`` is che
 """
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -49,25 +50,42 @@ NEEDED = ("terminal.app.loop", "terminal.app.runtime", "terminal.link.mqtt", "pa
           "terminal.trust.ed25519", "terminal.cli.commands.run", "drivers.display", "printer.spooler")
 
 CHILD = textwrap.dedent("""
-    import json, sys, time
+    import ctypes, json, re, sys, time
+
+    def c_heaps(path):
+        \"\"\"How many glibc heaps (arenas) the process has, from malloc_info's XML; None elsewhere.\"\"\"
+        libc = ctypes.CDLL(None)
+        if not hasattr(libc, "malloc_info"):
+            return None
+        libc.fopen.restype = ctypes.c_void_p
+        libc.fopen.argtypes = (ctypes.c_char_p, ctypes.c_char_p)
+        libc.malloc_info.argtypes = (ctypes.c_int, ctypes.c_void_p)
+        libc.fclose.argtypes = (ctypes.c_void_p,)
+        stream = libc.fopen(path.encode(), b"w")
+        libc.malloc_info(0, stream)
+        libc.fclose(stream)
+        return len(re.findall('<heap nr=', open(path).read()))
+
     from terminal.cli import build_parser
     argv = ["run", "--board", "sim", "--config", sys.argv[1]]
     args = build_parser(argv).parse_args(argv)          # what `taxiterm run` imports to parse
     from terminal.app import config as config_mod
-    from terminal.app.runtime import Runtime, configure_logging
+    from terminal.app.runtime import Runtime, configure_logging, limit_malloc_arenas
     configure_logging("ERROR")
+    limit_malloc_arenas()                               # as `taxiterm run` does, before any thread
     runtime = Runtime(config_mod.load(args.config), args.board)
     runtime.start()
     assert runtime.ready.wait(20), "the loop did not start"
     time.sleep(1.0)                                     # turns of the loop: display, link, reports
     modules = sorted(sys.modules)
+    heaps = c_heaps(sys.argv[2])
     runtime.stop()
-    print(json.dumps({"modules": modules}))
+    print(json.dumps({"modules": modules, "heaps": heaps}))
 """)
 
 
 @pytest.fixture(scope="module")
-def car_modules(tmp_path_factory) -> set[str]:
+def car_child(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("car")
     provision_state(tmp / "state")
     config = tmp / "terminal.toml"
@@ -79,10 +97,21 @@ def car_modules(tmp_path_factory) -> set[str]:
         host = "127.0.0.1"
         port = 9
     '''), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-c", CHILD, str(config)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", CHILD, str(config), str(tmp / "malloc_info.xml")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, env=_without_arena_max())
     assert done.returncode == 0, done.stderr[-2000:]
-    return set(json.loads(done.stdout.strip().splitlines()[-1])["modules"])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _without_arena_max() -> dict:
+    env = dict(os.environ)
+    env.pop("MALLOC_ARENA_MAX", None)       # an operator's setting would win over the terminal's
+    return env
+
+
+@pytest.fixture(scope="module")
+def car_modules(car_child) -> set[str]:
+    return set(car_child["modules"])
 
 
 def test_the_car_process_really_ran(car_modules):
@@ -99,3 +128,13 @@ def test_a_lazy_module_is_not_in_the_car_process(car_modules, prefix):
 def test_only_the_run_command_is_imported(car_modules):
     commands = sorted(m for m in car_modules if m.startswith("terminal.cli.commands."))
     assert commands == ["terminal.cli.commands.run"], commands
+
+
+def test_the_threads_share_two_c_heaps(car_child):
+    # glibc gives each allocating thread a heap of its own by default: 0.6-0.8 MB of the car's
+    # resident memory for its ten threads (docs/architecture.md, Memory)
+    from terminal.app.runtime import MALLOC_ARENAS
+
+    if car_child["heaps"] is None:
+        pytest.skip("not glibc: no per-thread heaps to share")
+    assert car_child["heaps"] <= MALLOC_ARENAS, f"{car_child['heaps']} C heaps in the car's process"

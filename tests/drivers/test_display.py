@@ -5,6 +5,7 @@ a pixel, look at the PNGs (``python -m drivers.preview DIR`` draws every screen)
 """
 
 import hashlib
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -13,7 +14,7 @@ from PIL import Image, ImageChops
 
 import drivers.screens as screens
 from board.profiles import load_board
-from drivers.display import DriverDisplay, open_display, render
+from drivers.display import DriverDisplay, FrameDevice, open_display, render
 from drivers.event import Event
 from drivers.screens import (
     AllOnScreen,
@@ -202,3 +203,16 @@ def test_preview_writes_every_sample_as_png(tmp_path):
     assert len(paths) == len(SAMPLES)
     first = Image.open(paths[0])
     assert first.size == (256 * SCALE, 64 * SCALE)
+
+
+def test_no_font_file_stays_mapped_between_frames():
+    # FreeType maps the whole font file per size; faces held between frames grew the process
+    # by about 1 MB per size after a minute of fare screens (docs/architecture.md, Memory).
+    maps = Path("/proc/self/maps")
+    if not maps.exists():
+        pytest.skip("needs /proc")
+    display = DriverDisplay(FrameDevice(256, 64))
+    display.show(FareScreen("hired", 1234, 5600, 61000))
+    display.show(SettleScreen(1234, (("路桥费", 1000),)))
+    assert screens.CJK_FONT not in maps.read_text()
+    assert display.frame.getbbox() is not None          # and the frame was drawn

@@ -10,7 +10,7 @@ import threading
 from board.profiles import BoardError
 from terminal.app import config as config_mod
 from terminal.app.bench_socket import default_socket_path
-from terminal.app.runtime import Runtime, StartError, configure_logging
+from terminal.app.runtime import Runtime, StartError, configure_logging, limit_malloc_arenas
 from terminal.app.sdnotify import notify
 from terminal.cli import CommandError
 
@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
     # journald-friendly: one line per record, syslog priority prefix, no timestamps (journald adds
     # them); forced over whatever a library configured at import
     configure_logging(args.log_level, sys.stderr)
+    limit_malloc_arenas()           # before any thread starts (runtime.py)
     try:
         cfg = config_mod.load(args.config)
         lock = _hold_state_dir(cfg["terminal"]["state_dir"])
