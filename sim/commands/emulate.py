@@ -63,12 +63,18 @@ def register(subparsers) -> None:
     evaluator.set_defaults(func=evaluator_command)
 
 
-def _serve_until_interrupted(close) -> int:
+def _stop_on_sigterm():
+    """SIGTERM sets the returned event. Called before the port's path is printed: whoever read
+    the path may stop the emulator at once, and that must be a clean stop (exit 0)."""
     import signal
     import threading
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    return stop
+
+
+def _serve_until_interrupted(close, stop) -> int:
     try:
         while not stop.wait(0.5):
             pass
@@ -82,6 +88,7 @@ def _serve_until_interrupted(close) -> int:
 def sign_command(args) -> int:
     from sim.sign_emulator import SignEmulator
 
+    stop = _stop_on_sigterm()
     emulator = SignEmulator(serial_number=args.serial)
     emulator.silent, emulator.garbage = args.silent, args.garbage
     last = [None]
@@ -95,7 +102,7 @@ def sign_command(args) -> int:
     emulator.start()
     print(emulator.path, flush=True)
     print(f"sign emulator: open {emulator.path} (Ctrl-C stops)", file=sys.stderr, flush=True)
-    return _serve_until_interrupted(emulator.close)
+    return _serve_until_interrupted(emulator.close, stop)
 
 
 def _ratings(text: str) -> tuple:
@@ -113,17 +120,19 @@ def evaluator_command(args) -> int:
 
     if args.delay_s < 0:
         raise CommandError("--delay-s must not be negative")
+    stop = _stop_on_sigterm()
     emulator = EvaluatorEmulator(ratings=args.ratings, delay_s=args.delay_s).start()
     print(emulator.path, flush=True)
     print(f"evaluator emulator: open {emulator.path}, ratings {','.join(map(str, args.ratings))} in turn "
           "(Ctrl-C stops)", file=sys.stderr, flush=True)
-    return _serve_until_interrupted(emulator.close)
+    return _serve_until_interrupted(emulator.close, stop)
 
 
 def printer_command(args) -> int:
     from sim.printer_emulator import STATES, PrinterEmulator
     from sim.pty import PtyDevice
 
+    stop = _stop_on_sigterm()
     emulator = PrinterEmulator(out_dir=args.out)
     emulator.set_state(**{name: getattr(args, name) for name in STATES})
     pty = PtyDevice()
@@ -143,7 +152,7 @@ def printer_command(args) -> int:
         emulator.close()
         pty.close()
 
-    return _serve_until_interrupted(close)
+    return _serve_until_interrupted(close, stop)
 
 
 def _periods(values: list[str], kind: str) -> list[tuple]:
