@@ -19,7 +19,9 @@ def snapshot(term, link):
 
 
 def audits(runtime):
-    return len(runtime.audit.records())
+    # The rig has no GNSS: its gnss_fault device alarm is audited a few seconds after the start,
+    # inside whichever test runs then. Everything else a command could leave counts.
+    return len([r for r in runtime.audit.records() if r["event"] != "device_alarm"])
 
 
 def interval_id(protocol):
@@ -162,6 +164,8 @@ def test_a_location_query_flood_is_answered_each_without_unbounded_queueing(rig)
 def test_replies_to_nothing_and_unknown_results_change_nothing(rig):  # noqa: F811
     car, runtime, platform = rig
     link = runtime.jt_links[0]
+    platform.acking = False   # the reports' own answers stop; those already sent are taken in
+    alive(platform)           # before the answer to this (one connection, in order)
     acked = link.counters["acked"]
     for result_code in (0, 1, 7, 255):
         platform.command(0x8001, {"seq": 0xBEEF, "id": 0x0200, "result": result_code})
