@@ -77,11 +77,14 @@ class Incidents:
 
     def _outage_begin(self, mode: str) -> None:
         car = self.runner.car
+        if mode == "kill":
+            # what the broker acknowledged has reached the platform before it dies; waited for
+            # while the JT/T platform still answers, or what it had not answered yet never goes
+            self.runner.loop.quiesce()
         if car.jt_platform is not None:          # the network is gone for the JT/T link too
             car.jt_platform.refuse = True
             car.jt_platform.drop()
         if mode == "kill":
-            self.runner.loop.quiesce()      # what the broker acknowledged has reached the platform before it dies
             car.gate.hold()
             car.gate.cut()
             car.broker.stop()
