@@ -5,8 +5,8 @@ broker), from the moment the alarm's hold is up to the platform's receipt of its
 printer and GNSS emulators on real ptys, a kernel-style pulse counter file written at
 50 Hz by this process, 10 Hz NMEA, and location reports every second. That process runs
 as on a vehicle: the firmware's byte code cached (a vehicle's slot belongs to the service
-user, so its first start writes it; here a warm-up start does, this machine's
-PYTHONDONTWRITEBYTECODE notwithstanding), its bench socket its own.
+user, so its first start writes it; here a warm-up start writes it into the bench's own
+directory, this machine's PYTHONDONTWRITEBYTECODE notwithstanding), its bench socket its own.
 """
 
 from __future__ import annotations
@@ -124,7 +124,10 @@ serial = {{ sign = "{self.sign.path}", printer = "{self.printer_pty.path}", gnss
         # As on a vehicle: the firmware's byte code is cached (its slot is the service user's,
         # so the first start writes it), whatever this machine's PYTHONDONTWRITEBYTECODE says;
         # and a bench socket of its own, so a terminal running beside the bench cannot stop it.
+        # The byte code goes to the bench's own directory: stale files in the working tree would
+        # make the identity check refuse the code (terminal/trust/identity.bytecode_problem).
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = str(self.tmp / "pycache")
         env["TAXITERM_BENCH_SOCKET"] = str(self.tmp / "bench.sock")
         return subprocess.Popen([sys.executable, "-m", "terminal", "run", "--board", "sim", "--config",
                                  str(self.config), "--log-level", "WARNING"], cwd=REPO, env=env,

@@ -27,8 +27,10 @@ class ScreenError(ValueError):
 
 @lru_cache(maxsize=16)
 def font(size: int) -> ImageFont.FreeTypeFont:
+    # Pillow's basic layout: the screens show Chinese and Latin text, which needs no shaping;
+    # Raqm with HarfBuzz would add about 1 MB of code touched to the car's resident memory.
     try:
-        return ImageFont.truetype(CJK_FONT, size)
+        return ImageFont.truetype(CJK_FONT, size, layout_engine=ImageFont.Layout.BASIC)
     except OSError as exc:
         raise ScreenError(
             f"CJK font {CJK_FONT} cannot be loaded ({exc}); install fonts-wqy-microhei (make setup)"

@@ -33,11 +33,11 @@ from drivers.screens import (
 
 GOLDEN = {
     (FareScreen("hired", 2350, 12345, 155000), 256):
-        "a86ef60dd277aca742ba59c96558a6d8f1ef0a38cb90c5e60660d31b822fd6a6",
+        "8e0906fc91d26e30b8d7f86dec3853e2778d5e916e05da91a98cf8ba09784479",
     (FareScreen("hired", 2350, 12345, 155000), 128):
-        "a66ff6dbced78c3a18372c02169f23da9f9ec6a8ed3dae9c6700c1f2d62312ed",
+        "b1fcda65956e4980b827129ff65f579e807f95798a77be60a9e234ac2a3b21bb",
     (SettleScreen(4550, (("路桥费", 1000),)), 256):
-        "8b0cb1c526cc3449c56d4b8e4e71fd366eecda46ae2a11b7b82b273c84b50a1d",
+        "2591fa18a10628bbd59673f9867d86325a05b02d63775f371b98062cc866bda7",
 }
 
 
