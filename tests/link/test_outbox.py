@@ -288,13 +288,19 @@ def _rows(storage):
     return [seq for (seq,) in storage.query("SELECT seq FROM outbox ORDER BY seq")]
 
 
-def test_what_was_acknowledged_goes_with_the_next_message_stored(storage):
+def _acknowledged(storage, kind="location", **body):
+    """An outbox on a live link with one message published and acknowledged, and its publisher."""
     rec = Recorder()
     outbox = Outbox(storage, rec)
     outbox.handle(Event("link", 0, {"up": True}))
-    put(outbox, "location", speed=1)
+    put(outbox, kind, **body)
     outbox.pump()
     ack_all(outbox, rec)
+    return outbox, rec
+
+
+def test_what_was_acknowledged_goes_with_the_next_message_stored(storage):
+    outbox, _ = _acknowledged(storage, speed=1)
     outbox.pump()                  # acknowledged: deleted with the next store, not in a commit of its own
     assert put(outbox, "location", speed=2) == 2
     assert _rows(storage) == [2]
@@ -302,12 +308,7 @@ def test_what_was_acknowledged_goes_with_the_next_message_stored(storage):
 
 def test_an_acknowledged_message_not_yet_deleted_goes_out_again_marked_resent_after_a_power_cut(tmp_path):
     with Storage(tmp_path / "t.db") as s:
-        rec = Recorder()
-        outbox = Outbox(s, rec)
-        outbox.handle(Event("link", 0, {"up": True}))
-        put(outbox, "trip", trip_no=7)
-        outbox.pump()
-        ack_all(outbox, rec)
+        outbox, _ = _acknowledged(s, "trip", trip_no=7)
         outbox.pump()
     # the power goes before anything else was stored: at least once, never lost
     with Storage(tmp_path / "t.db") as s:
@@ -320,24 +321,14 @@ def test_an_acknowledged_message_not_yet_deleted_goes_out_again_marked_resent_af
 
 def test_acknowledgements_wait_at_most_ack_hold_s_for_a_store(storage, monkeypatch):
     import terminal.link.outbox as outbox_mod
-    rec = Recorder()
-    outbox = Outbox(storage, rec)
-    outbox.handle(Event("link", 0, {"up": True}))
-    put(outbox, "location", speed=1)
-    outbox.pump()
-    ack_all(outbox, rec)
+    outbox, _ = _acknowledged(storage, speed=1)
     monkeypatch.setattr(outbox_mod, "ACK_HOLD_S", 0.0)
     outbox.pump()
     assert _rows(storage) == []
 
 
 def test_a_store_that_fails_keeps_the_acknowledgements_for_the_next_one(storage):
-    rec = Recorder()
-    outbox = Outbox(storage, rec)
-    outbox.handle(Event("link", 0, {"up": True}))
-    put(outbox, "location", speed=1)
-    outbox.pump()
-    ack_all(outbox, rec)
+    outbox, _ = _acknowledged(storage, speed=1)
 
     def broken(seq):
         raise OutboxError("no body")
