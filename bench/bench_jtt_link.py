@@ -26,7 +26,8 @@ from drivers.event import Event
 from sim.jtt_platform import JttPlatform
 from terminal.link.jtt_link import tcp_link
 from terminal.link.jtt_link.links import LinkOutbox
-from terminal.link.outbox import Outbox, run_link_loop
+from terminal.link.link_loop import run_link_loop
+from terminal.link.outbox import Outbox
 from terminal.storage.database import Storage
 
 REPORTS = 3600

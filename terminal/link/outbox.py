@@ -489,29 +489,4 @@ def _kv_put(db, key: str, value: str) -> None:
     )
 
 
-def run_link_loop(
-    outbox: Outbox,
-    events: queue.Queue,
-    stop: threading.Event,
-    other: Callable[[Event], None] | None = None,
-    tick_s: float = 0.05,
-) -> None:
-    """A minimal loop that owns nothing but the outbox: for tools and benchmarks without a
-    meter. Applies link/puback events, hands other events to ``other``, pumps after each batch."""
-    while not stop.is_set():
-        try:
-            event = events.get(timeout=tick_s)
-        except queue.Empty:
-            outbox.pump()
-            continue
-        while True:
-            if not outbox.handle(event) and other is not None:
-                other(event)
-            try:
-                event = events.get_nowait()
-            except queue.Empty:
-                break
-        outbox.pump()
-
-
-__all__ = ["Outbox", "OutboxError", "Publisher", "StorageError", "run_link_loop", "UPLINK_TYPES"]
+__all__ = ["Outbox", "OutboxError", "Publisher", "StorageError", "UPLINK_TYPES"]

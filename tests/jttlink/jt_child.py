@@ -14,7 +14,8 @@ import time
 
 from terminal.link.jtt_link import tcp_link
 from terminal.link.jtt_link.links import LinkOutbox
-from terminal.link.outbox import Outbox, run_link_loop
+from terminal.link.link_loop import run_link_loop
+from terminal.link.outbox import Outbox
 from terminal.storage.database import Storage
 
 LAT0 = 22_000_000

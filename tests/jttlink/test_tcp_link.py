@@ -10,7 +10,8 @@ import pytest
 from sim.jtt_platform import JttPlatform
 from terminal.link.jtt_link import tcp_link
 from terminal.link.jtt_link.links import LinkOutbox
-from terminal.link.outbox import Outbox, run_link_loop
+from terminal.link.link_loop import run_link_loop
+from terminal.link.outbox import Outbox
 from terminal.storage.database import Storage
 from tests.link.harness import wait_until
 

@@ -10,8 +10,9 @@ import time
 
 import paho.mqtt.client as mqtt
 
+from terminal.link.link_loop import run_link_loop
 from terminal.link.mqtt import MqttLink
-from terminal.link.outbox import Outbox, run_link_loop
+from terminal.link.outbox import Outbox
 from terminal.storage.database import Storage
 
 DEADLINE_S = 15.0  # how long to wait for something that must happen; never a speed claim
