@@ -22,7 +22,8 @@ import paho.mqtt.client as mqtt
 
 from sim.broker import Broker, Gate
 from terminal.link.mqtt import MqttLink
-from terminal.link.outbox import Outbox, run_link_loop
+from terminal.link.link_loop import run_link_loop
+from terminal.link.outbox import Outbox
 from terminal.storage.database import Storage
 
 REPORTS = 3600
