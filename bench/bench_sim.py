@@ -7,6 +7,12 @@ through the outbox to a real Mosquitto and the platform emulator. The state data
 on /dev/shm when there is one: the SD card's fsync is not what this measures. Value:
 simulated seconds / wall seconds of the replay (setup and provisioning excluded).
 
+shift_replay_car_path_us: the same shift, with the time spent inside the terminal's own code
+added up (the loop's event handling and periodic work, the cabin's refresh after a turn, the
+NMEA decoder, the kernel counter's reads): microseconds of the car's path per simulated
+second. It is the floor under the replay: with a simulator that cost nothing, the replay
+could not run faster than 1,000,000 / this value times real time.
+
 fleet_terminals_1hz: terminals reporting once a second against one local Mosquitto in the
 shipped configuration (TLS, an account per terminal and consumer, the ACL; sim/fleet_load.py: each terminal its own connection, client id, sequence numbers and
 QoS 1 window, real location payloads; many terminals per generator process), platform
@@ -16,8 +22,10 @@ end-to-end latency reaches 1 s; value: the largest fleet that passed. Each step 
 the CPU each part used and the time it waited for a core (the machine's other load).
 """
 
+import contextlib
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from sim.broker import Broker
@@ -41,7 +49,7 @@ def twelve_hour_shift() -> dict:
             "actions": actions}
 
 
-def shift_replay_speedup() -> dict:
+def _replay_shift() -> tuple[ShiftRunner, dict]:
     out = Path(tempfile.mkdtemp(prefix="taxiterm-bench-sim-"))
     shm = Path("/dev/shm")
     state = Path(tempfile.mkdtemp(prefix="taxiterm-bench-state-", dir=shm if shm.is_dir() else None))
@@ -51,13 +59,73 @@ def shift_replay_speedup() -> dict:
         summary = runner.run()
         if summary["broken"]:
             raise RuntimeError(f"the benchmark shift broke {summary['broken']}")
-        simulated = summary["simulated_s"]
-        print(f"  {simulated:.0f} s simulated, {summary['trips']} trips, {sum(summary['uplinks'].values())} "
-              f"messages, replay {runner.replay_wall_s:.2f} s wall")
-        return {"value": round(simulated / runner.replay_wall_s), "unit": "simulated s / wall s", "better": "higher"}
+        print(f"  {summary['simulated_s']:.0f} s simulated, {summary['trips']} trips, "
+              f"{sum(summary['uplinks'].values())} messages, replay {runner.replay_wall_s:.2f} s wall")
+        return runner, summary
     finally:
         shutil.rmtree(out, ignore_errors=True)
         shutil.rmtree(state, ignore_errors=True)
+
+
+def shift_replay_speedup() -> dict:
+    runner, summary = _replay_shift()
+    return {"value": round(summary["simulated_s"] / runner.replay_wall_s), "unit": "simulated s / wall s",
+            "better": "higher"}
+
+
+def _car_path_parts() -> dict:
+    from drivers.pulse import KernelPulseCounter
+    from gps.decoder import NmeaDecoder
+    from terminal.app.cabin import Cabin
+    from terminal.app.loop import Terminal
+    return {"events (Terminal.handle)": (Terminal, "handle"), "Terminal.periodic": (Terminal, "periodic"),
+            "cabin after a loop turn": (Cabin, "periodic"), "NMEA decoder": (NmeaDecoder, "feed"),
+            "kernel counter reads": (KernelPulseCounter, "_read")}
+
+
+@contextlib.contextmanager
+def _timing(parts: dict, spent: dict):
+    """Add up the wall time of each outermost call into the car's code (a call made from inside
+    another timed one is part of that one)."""
+    inside = [False]
+    clock = time.perf_counter
+
+    def timed(label, original):
+        def call(*args, **kw):
+            if inside[0]:
+                return original(*args, **kw)
+            inside[0] = True
+            start = clock()
+            try:
+                return original(*args, **kw)
+            finally:
+                spent[label] += clock() - start
+                inside[0] = False
+        return call
+
+    originals = {label: getattr(cls, name) for label, (cls, name) in parts.items()}
+    try:
+        for label, (cls, name) in parts.items():
+            spent[label] = 0.0
+            setattr(cls, name, timed(label, originals[label]))
+        yield spent
+    finally:
+        for label, (cls, name) in parts.items():
+            setattr(cls, name, originals[label])
+
+
+def shift_replay_car_path_us() -> dict:
+    with _timing(_car_path_parts(), {}) as spent:
+        runner, summary = _replay_shift()
+    simulated = summary["simulated_s"]
+    per_s = {label: 1e6 * s / simulated for label, s in spent.items()}
+    car = sum(per_s.values())
+    rest = 1e6 * runner.replay_wall_s / simulated - car
+    for label, us in sorted(per_s.items(), key=lambda kv: -kv[1]):
+        print(f"    {label:28} {us:7.1f} us per simulated s")
+    print(f"    {'simulator, witness, the rest':28} {rest:7.1f} us per simulated s")
+    print(f"  the car's path alone allows at most {1e6 / car:,.0f}x; 10,000x leaves 100 us for everything")
+    return {"value": round(car, 1), "unit": "us of the car's code per simulated s", "better": "lower"}
 
 
 FLEET_STEPS = (250, 500, 1000, 1500, 2000, 3000, 4000)
@@ -83,4 +151,5 @@ def fleet_terminals_1hz() -> dict:
     return {"value": passed, "unit": "terminals", "better": "higher"}
 
 
-METRICS = {"shift_replay_speedup": shift_replay_speedup, "fleet_terminals_1hz": fleet_terminals_1hz}
+METRICS = {"shift_replay_speedup": shift_replay_speedup, "shift_replay_car_path_us": shift_replay_car_path_us,
+           "fleet_terminals_1hz": fleet_terminals_1hz}
