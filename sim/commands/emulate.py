@@ -241,12 +241,13 @@ def emulate_command(args) -> int:
         print(f"wrote {args.write} ({description})")
         return 0
     # a looped route drives again with the clock running on; a looped log repeats its own times
+    stop = _stop_on_sigterm()
     server = GnssPtyServer(epochs, speed=args.speed, loop=args.loop and bool(args.replay))
     print(server.path, flush=True)
     print(f"gnss emulator: {description}; open {server.path} (Ctrl-C stops)", file=sys.stderr, flush=True)
     try:
         server.start()
-        while not server.wait(0.5):
+        while not server.wait(0.5) and not stop.is_set():
             pass
     except KeyboardInterrupt:
         pass

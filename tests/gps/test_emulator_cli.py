@@ -74,7 +74,9 @@ def test_emulate_then_decode_through_a_pty(tmp_path):
                                  cwd=ROOT, capture_output=True, text=True, timeout=60)
     finally:
         emulator.terminate()
-        emulator.wait(10)
+        stopped = emulator.wait(10)
+    # a service manager stops the emulator with SIGTERM: a clean stop, not a kill
+    assert stopped == 0, emulator.stderr.read()
     lines = [json.loads(line) for line in decoded.stdout.splitlines()]
     assert decoded.returncode == 0, decoded.stderr
     assert [line["class"] for line in lines] == ["TPV"] * 5 + ["STATS"]
