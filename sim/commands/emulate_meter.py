@@ -1,11 +1,13 @@
-"""``taxiterm emulate meter``: our meter firmware under MicroPython on a pseudo-terminal (simulator room).
+"""``taxiterm emulate-meter``: our meter firmware under MicroPython on a pseudo-terminal (simulator room).
 
 Prints the pty path; a terminal with ``[meter] kind = "link"`` and ``link_port`` set to it talks
 to the meter over JT/T 905.2. The meter is driven from standard input, one command a line:
 ``hire``, ``pause``, ``resume``, ``settle``, ``clear``, ``drive METRES``, ``power on|off``,
-``seal open|closed``, ``kill`` (cut the power now), ``restart``, ``stats``, ``quit``.
+``seal open|closed``, ``kill`` (cut the power now), ``restart``, ``stats``, ``quit``. End of
+input, Ctrl-C and SIGTERM stop it cleanly (exit 0, the firmware's process taken down).
 """
 
+import signal
 import sys
 import time
 import tomllib
@@ -42,12 +44,16 @@ def emulate_meter_command(args) -> int:
     def clock() -> int:
         return time.time_ns() // 1_000_000
 
-    emu = MeterDeviceEmulator(args.flash, clock, _tariffs(args.tariff)).start()
-    pulses = emu.stats().get("odometer", 0) or 0
-    print(emu.path, flush=True)
-    print(f"meter firmware {emu.software_id[:16]}… on {emu.path}; commands: {', '.join(KEYS)}, drive METRES, "
-          "power on|off, seal open|closed, kill, restart, stats, quit", file=sys.stderr, flush=True)
+    tariffs = _tariffs(args.tariff)
+    # SIGTERM as Ctrl-C: the wait for a command line is interrupted and the firmware closed
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    emu = MeterDeviceEmulator(args.flash, clock, tariffs)
     try:
+        emu.start()
+        pulses = emu.stats().get("odometer", 0) or 0
+        print(emu.path, flush=True)
+        print(f"meter firmware {emu.software_id[:16]}… on {emu.path}; commands: {', '.join(KEYS)}, drive METRES, "
+              "power on|off, seal open|closed, kill, restart, stats, quit", file=sys.stderr, flush=True)
         for line in sys.stdin:
             words = line.split()
             if not words:

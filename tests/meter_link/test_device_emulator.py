@@ -112,3 +112,36 @@ def test_taxiterm_emulate_meter_serves_the_firmware_on_a_pty(tmp_path):
     assert proc.stdout.strip().startswith("/dev/pts/")
     assert "'trips': 1" in proc.stderr and "'pending': [1]" in proc.stderr    # nobody acknowledged it
     assert "unknown command 'bogus'" in proc.stderr
+
+
+def test_taxiterm_emulate_meter_stops_cleanly_on_sigterm_and_takes_its_firmware_down(tmp_path):
+    """A service manager (or `kill`) stops the emulator with SIGTERM while it waits for a command:
+    exit 0, and the MicroPython process running the firmware is not left behind."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    def running(pid: str) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    proc = subprocess.Popen([sys.executable, "-m", "terminal", "emulate-meter", "--flash", str(tmp_path / "f.bin")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().startswith("/dev/pts/")
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        assert children, "the firmware runs in a child process"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, proc.stderr.read()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(running(c) for c in children):
+            time.sleep(0.05)
+        assert not any(running(c) for c in children)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
