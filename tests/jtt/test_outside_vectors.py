@@ -608,7 +608,6 @@ def test_a_2013_header_with_the_version_bit_set_is_read_as_2013():
     assert m["body"]["time"] == "210625155739" and m["body"]["extra"]["gnss_sat_num"] == 18
 
 
-@pytest.mark.xfail(strict=True, reason="2019 parameters 0x0023-0x0026 are read as base64")
 def test_2019_slave_server_parameters_are_text():
     # go-jt808 reply_test.go P0x8103 / T0x0104 (2019): 0x0023-0x0026 are the slave server's APN, user,
     # password and backup address, STRING in JT/T 808-2019 table 12

@@ -133,6 +133,7 @@ PARAM_TYPES = {
     0x0020: D,  # report strategy: 0 time, 1 distance, 2 both
     0x0021: D,  # report scheme: 0 by ACC, 1 by login and ACC
     0x0022: D,  # interval when the driver is not logged in, s
+    0x0023: S, 0x0024: S, 0x0025: S, 0x0026: S,  # 2019: slave server APN, user, password, backup address
     0x0027: D,  # interval while sleeping, s
     0x0028: D,  # interval during an emergency alarm, s
     0x0029: D,  # default interval, s
