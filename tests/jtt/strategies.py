@@ -119,7 +119,7 @@ def for_merge(part):
         return items.map(lambda xs: {part.count_key: len(xs), part.list_key: xs})
     if isinstance(part, jt808.BatchLocation):
         return st.builds(lambda kind, xs: {"length": len(xs), "type": kind, "location": xs},
-                         st.integers(0, 1), st.lists(for_part(jt808.LOCATION), max_size=4))
+                         st.integers(0, 1), st.lists(for_part(part.item.item), max_size=4))
     if isinstance(part, jt808.Auth2019):
         return st.builds(lambda code, imei, ver: {"code_len": len(code.encode("gb18030")), "code": code,
                                                   "imei": imei, "sw_version": ver},

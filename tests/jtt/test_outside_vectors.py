@@ -634,7 +634,6 @@ GO_8103 = (
     "2e04537443410000002f045958376f00000030047078566800000031025a69000000320409302130407e")
 
 
-@pytest.mark.xfail(strict=True, reason="items 0x05 / 0x06 are read as tire pressure / temperature in 2013 frames")
 def test_items_0x05_and_0x06_of_a_2013_location_are_reserved():
     # JT/T 808-2013 table 27 reserves 0x05-0x10; tire pressure (0x05) and carriage temperature (0x06)
     # are 2019 items (table 28 of 2019). EMQX reads them only with proto_ver (emqx_jt808_frame.erl);

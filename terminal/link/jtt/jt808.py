@@ -33,6 +33,8 @@ EXTRA_ITEMS = {
     0x30: ("rssi", "byte"),
     0x31: ("gnss_sat_num", "byte"),
 }
+# JT/T 808-2013 reserves 0x05-0x10: in a 2013 frame 0x05 / 0x06 are kept raw under their ids.
+EXTRA_ITEMS_2013 = {item: entry for item, entry in EXTRA_ITEMS.items() if item not in (0x05, 0x06)}
 
 LOCATION_BASE = (
     ("alarm", "dword"), ("status", "dword"),
@@ -47,7 +49,8 @@ LOCATION_BASE = (
 class Location(lay.Part):
     """The 0x0200 body: 28 fixed bytes, then additional items as ``extra`` (if any)."""
 
-    extras = Extras(EXTRA_ITEMS, range(0xE1, 0x100))
+    def __init__(self, items: dict):
+        self.extras = Extras(items, range(0xE1, 0x100))
 
     def decode(self, reader):
         body = lay.decode(LOCATION_BASE, reader)
@@ -75,13 +78,15 @@ class Inline(lay.Merge):
         return self.part.encode(body, name)
 
 
-LOCATION = Location()
+LOCATION = Location(EXTRA_ITEMS_2013)
+LOCATION_2019 = Location(EXTRA_ITEMS)
 
 
 class BatchLocation(lay.Merge):
     """0x0704: count WORD, type BYTE (0 normal, 1 blind-area resend), items WORD length + location."""
 
-    item = lay.Sized(LOCATION, "word")
+    def __init__(self, location: Location):
+        self.item = lay.Sized(location, "word")
 
     def decode(self, reader):
         count, kind = reader.word(), reader.byte()
@@ -185,15 +190,16 @@ MESSAGES = {
     0x8104: ("query all parameters", EMPTY, None),
     0x8106: ("query parameters", ((None, Counted("length", "ids", "byte", "dword")),), None),
     0x0104: ("parameters reply", (("seq", "word"), (None, Counted("length", "params", "byte", PARAM))), None),
-    0x0200: ("location report", ((None, Inline(LOCATION)),), None),
+    0x0200: ("location report", ((None, Inline(LOCATION)),), ((None, Inline(LOCATION_2019)),)),
     0x8201: ("location query", EMPTY, None),
-    0x0201: ("location query reply", (("seq", "word"), ("params", LOCATION)), None),
+    0x0201: ("location query reply", (("seq", "word"), ("params", LOCATION)),
+             (("seq", "word"), ("params", LOCATION_2019))),
     0x8202: ("temporary tracking", (("period", "word"), ("expiry", "dword")), None),
     0x8203: ("manual alarm confirmation", (("seq", "word"), ("type", "dword")), None),
     0x8204: ("link check (2019)", EMPTY, None),
     0x8300: ("text message", (("flag", "byte"), ("text", "text")),
              (("flag", "byte"), ("text_type", "byte"), ("text", "text"))),
-    0x0704: ("batch location", ((None, BatchLocation()),), None),
+    0x0704: ("batch location", ((None, BatchLocation(LOCATION)),), ((None, BatchLocation(LOCATION_2019)),)),
     0x0900: ("data uplink (transparent)", (("type", "byte"), ("data", "b64")), None),
     0x8900: ("data downlink (transparent)", (("type", "byte"), ("data", "b64")), None),
 }
