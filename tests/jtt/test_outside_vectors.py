@@ -654,7 +654,6 @@ def test_items_0x05_and_0x06_of_a_2013_location_are_reserved():
                                         "gnss_sat_num", "6"]
 
 
-@pytest.mark.xfail(strict=True, reason="0x0800 / 0x0801 / 0x8800 are not in the message table")
 def test_multimedia_event_data_and_reply():
     # SmallChi JT808_0x0800Test.cs / JT808_0x0801Test.cs bodies (in 2013 headers of ours); keys as
     # EMQX's data-exchange guide (0x0800 id/type/format/event/channel; 0x0801 + location, multimedia;
@@ -663,7 +662,7 @@ def test_multimedia_event_data_and_reply():
     assert m["body"] == {"id": 5569, "type": 1, "format": 2, "event": 1, "channel": 6}
     m = roundtrip(frame("0801 0028 013812345678 0002 00000A070000017B000000010000000200BA7F0E07E4F11C0028003C0000"
                         "181115232610 01020304"))
-    assert m["body"] == {"id": 2567, "type": 0, "format": 0, "event": 0, "channel": 123,
+    assert m["body"] == {"id": 2567, "type": 0, "format": 0, "event": 1, "channel": 123,
                          "location": dict(SMALLCHI_LOC, time="181115232610"), "multimedia": "AQIDBA=="}
     m = roundtrip(frame("8800 0009 013812345678 0003 00000A07 02 0003 0005"))
     assert m["body"] == {"mm_id": 2567, "length": 2, "retx_ids": [3, 5]}

@@ -204,6 +204,15 @@ MESSAGES = {
     0x8900: ("data downlink (transparent)", (("type", "byte"), ("data", "b64")), None),
 }
 
+# Multimedia (JT/T 808-2013 8.53-8.55; keys as EMQX's data-exchange guide). The 0x0801 location is
+# the 28-byte base of 0x0200, without additional items.
+MULTIMEDIA = (("id", "dword"), ("type", "byte"), ("format", "byte"), ("event", "byte"), ("channel", "byte"))
+MESSAGES[0x0800] = ("multimedia event", MULTIMEDIA, None)
+MESSAGES[0x0801] = ("multimedia data upload",
+                    MULTIMEDIA + (("location", lay.Sized(lay.Sub(LOCATION_BASE), 28)), ("multimedia", "b64")), None)
+MESSAGES[0x8800] = ("multimedia upload reply",
+                    (("mm_id", "dword"), (None, Counted("length", "retx_ids", "byte", "word"))), None)
+
 # The driving recorder (docs/recorder.md): the data block is a whole GB/T 19056 frame
 # (AA 75 ... down, 55 7A ... up), built and read by terminal/recorder/blocks.py.
 MESSAGES[0x8700] = ("recorder data collection", (("command", "byte"), ("param", "b64")), None)
