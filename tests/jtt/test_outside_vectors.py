@@ -579,7 +579,6 @@ def test_all_outside_frames_in_one_stream_come_out_in_order():
 
 # --- where our codec differed from the outside vectors and the standard sides with them ----------------------
 
-@pytest.mark.xfail(strict=True, reason="0x0100 in the JT/T 808-2011 layout is not read")
 def test_registration_in_the_2011_layout_is_read():
     # SmallChi JT808_0x0100Test.cs Test2011_2 and go-jt808 parse_test.go "T0x0100 终端注册 2011版本": a
     # 2013 header whose 0x0100 body is shorter than the 2013 layout's 37 bytes is the 2011 layout

@@ -124,6 +124,30 @@ class Auth2019(lay.Merge):
                 + f.fixed_text_encode(version, 20, f"{name}.sw_version"))
 
 
+REGISTRATION_TAIL = (("color", "byte"), ("license_number", "text"))
+REGISTRATION_2011 = (("province", "word"), ("city", "word"), ("manufacture", "str", 5), ("model", "str", 8),
+                     ("dev_id", "str", 7)) + REGISTRATION_TAIL
+REGISTRATION_2013 = (("province", "word"), ("city", "word"), ("manufacture", "str", 5), ("model", "str", 20),
+                     ("dev_id", "str", 7)) + REGISTRATION_TAIL
+REGISTRATION_2019 = (("province", "word"), ("city", "word"), ("manufacture", "str", 11), ("model", "str", 30),
+                     ("dev_id", "str", 30)) + REGISTRATION_TAIL
+MIN_2013_REGISTRATION = 37  # 2 + 2 + 5 + 20 + 7 + 1, empty plate
+
+
+class Registration(lay.Merge):
+    """0x0100 under a 2013 header: the 2013 layout, or the JT/T 808-2011 one (terminal model BYTE[8])
+    when the body is too short for 2013, as SmallChi/JT808 and go-jt808 read it. The 2011 reading is
+    marked ``"version": 2011`` so that encode writes the same widths back."""
+
+    def decode(self, reader):
+        if reader.remaining() >= MIN_2013_REGISTRATION:
+            return lay.decode(REGISTRATION_2013, reader)
+        return dict(lay.decode(REGISTRATION_2011, reader), version=2011)
+
+    def encode(self, body, name):
+        return lay.encode(REGISTRATION_2011 if body.get("version") == 2011 else REGISTRATION_2013, body, name)
+
+
 # --- terminal parameters (0x8103 / 0x0104) ---------------------------------------------
 
 D, W, B, S = "dword", "word", "byte", "str"
@@ -179,11 +203,7 @@ MESSAGES = {
     0x8003: ("platform re-send request",
              (("seq", "word"), (None, Counted("length", "ids", "byte", "word"))),
              (("seq", "word"), (None, Counted("length", "ids", "word", "word")))),
-    0x0100: ("registration",
-             (("province", "word"), ("city", "word"), ("manufacture", "str", 5), ("model", "str", 20),
-              ("dev_id", "str", 7), ("color", "byte"), ("license_number", "text")),
-             (("province", "word"), ("city", "word"), ("manufacture", "str", 11), ("model", "str", 30),
-              ("dev_id", "str", 30), ("color", "byte"), ("license_number", "text"))),
+    0x0100: ("registration", ((None, Registration()),), REGISTRATION_2019),
     0x8100: ("registration reply", (("seq", "word"), ("result", "byte"), ("auth_code", "textopt")), None),
     0x0102: ("authentication", (("code", "text"),), ((None, Auth2019()),)),
     0x8103: ("set parameters", ((None, Counted("length", "params", "byte", PARAM)),), None),
