@@ -591,7 +591,6 @@ def test_registration_in_the_2011_layout_is_read():
                          "color": 1, "license_number": "测A1234", "version": 2011}
 
 
-@pytest.mark.xfail(strict=True, reason="a 2013 header with the version bit set is read as 2019")
 def test_a_2013_header_with_the_version_bit_set_is_read_as_2013():
     # SmallChi JT808_0x0200Test.cs Test5_3 / Test5_4 (device frames SmallChi reads with JTT2013Force):
     # bit 14 is set but the header is the 2013 one (BCD[6] phone, no version byte); read as 2019 the
