@@ -127,6 +127,8 @@ def for_merge(part):
     if isinstance(part, jt808.Registration):   # a 2011 body must stay shorter than the 2013 layout
         short = jt808.REGISTRATION_2011[:-1] + (("license_number", "str", 11),)
         return for_layout(jt808.REGISTRATION_2013) | for_layout(short).map(lambda b: dict(b, version=2011))
+    if isinstance(part, jt905.Tracking):
+        return for_layout(part.layout)
     if isinstance(part, jt905.ParamIds):
         return st.lists(uint(2), max_size=6).map(lambda ids: {"ids": ids})
     if isinstance(part, jt905.MeterRecord):

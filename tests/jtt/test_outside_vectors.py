@@ -666,7 +666,6 @@ def test_multimedia_event_data_and_reply():
     assert m["body"] == {"mm_id": 2567, "length": 2, "retx_ids": [3, 5]}
 
 
-@pytest.mark.xfail(strict=True, reason="905 0x8202 is read without its control byte")
 def test_905_tracking_control_has_a_control_byte():
     # SmallChi JT905_0x8202.cs / JT905_0x8202_Test.cs: BYTE control (0x00 time interval and duration,
     # 0x11 distance and distance, 0x01 time and distance, 0x10 distance and time, 0xFF stop), WORD
