@@ -9,6 +9,9 @@ docs/jtt.md names as authority for JT/T 905) supports and why.
 Some published frames were made with the check byte switched off (SmallChi's ``SkipCRCCode``);
 those are used twice: as published (our strict check must refuse them) and with the check
 recomputed by ``recheck`` (independent of the codec) to test the body.
+
+Longer than 400 lines because it is a catalogue of published frames (most of its length is hex),
+kept in one place so that each source can be checked against its repository at a glance.
 """
 
 import pytest
@@ -449,6 +452,97 @@ GO_0104 = (
     "0000007C1405000000000000000000000000000000000000000000008004000000240000008102000B000000820200660000008308BE"
     "A9415830303031000000840101000000900102000000910101000000920101000000930400000001000000940100000000950400000"
     "001000001000400000064000001010213880000010204000000640000010302138800000110080000000000000101F07E")
+
+
+# --- makeclan/xtream-codec (Java, hylexus's codec): debug/jt/jt-808-server-spring-boot-starter-debug-ui/ ----
+# --- src/utils/codec-utils.ts (hex frames with the JSON its decoder gives) -------------------------------------
+
+XT = {"alarm": 1, "status": 1, "latitude": 31000562, "longitude": 121451372, "altitude": 666, "speed": 33,
+      "direction": 89, "time": "241029213903"}
+
+
+@pytest.mark.parametrize("text,body", [
+    ("7e0704403f01000000000139123443290000000200001c000000010000000101d907f2073d336c029a00210059241029213903001c00"
+     "0000010000000101d907f3073d336d03090043005a241029213903f87e",
+     {"length": 2, "type": 0, "location": [XT, dict(XT, latitude=31000563, longitude=121451373, altitude=777,
+                                                     speed=67, direction=90)]}),
+    ("7e0005400a01000000000139123443290000006f0003000200030004537e", {"seq": 111, "length": 3, "ids": [2, 3, 4]}),
+    ("7e08004008010000000001391234432900000000006f0000077b267e",
+     {"id": 111, "type": 0, "format": 0, "event": 7, "channel": 123}),
+    ("7e08014029010000000001391234432900000000006f0000077b000000010000000201d907f2073d336c0064003c004e141021195109"
+     "01020304053e7e",
+     {"id": 111, "type": 0, "format": 0, "event": 7, "channel": 123, "multimedia": "AQIDBAU=",
+      "location": {"alarm": 1, "status": 2, "latitude": 31000562, "longitude": 121451372, "altitude": 100,
+                   "speed": 60, "direction": 78, "time": "141021195109"}}),
+    ("7e8001400501000000000139123443290000006f020000dc7e", {"seq": 111, "id": 0x0200, "result": 0}),
+    ("7e8001400501000000000139123443290000007b020001c97e", {"seq": 123, "id": 0x0200, "result": 1}),
+    ("7e800300090139123443230000006f030002000300049d7e", {"seq": 111, "length": 3, "ids": [2, 3, 4]}),   # 2013: BYTE
+    ("7e8003400a01000000000139123443290000006f0003000200030004d57e", {"seq": 111, "length": 3, "ids": [2, 3, 4]}),
+    ("7e8100400d01000000000139123443290000006f006f6b2e2e6f6b2e2e6f6bd27e",
+     {"seq": 111, "result": 0, "auth_code": "ok..ok..ok"}),
+    ("7e8104400001000000000139123443290000b07e", {}),
+    ("7e8106400901000000000139123443290000020000000100000002ba7e", {"length": 2, "ids": [1, 2]}),
+    ("7e8201400001000000000139123443290000b67e", {}),
+    ("7e8202400601000000000139123443290000001e000003e8467e", {"period": 30, "expiry": 1000}),
+    ("7e8203400601000000000139123443290000014110200000c27e", {"seq": 321, "type": 270532608}),
+    ("7e8204400001000000000139123443290000b37e", {}),
+    ("7e8300001901391234432300000148656c6c6f576f726c6420babad7d62047424b20b1e0c2ebf27e",
+     {"flag": 1, "text": "HelloWorld 汉字 GBK 编码"}),
+    ("7e8300401a01000000000139123443290000010148656c6c6f576f726c6420babad7d62047424b20b1e0c2ebbb7e",
+     {"flag": 1, "text_type": 1, "text": "HelloWorld 汉字 GBK 编码"}),
+    # xtream's JSON lists the re-send ids as the four bytes [1, 2, 3, 4]; JT/T 808-2013 8.55 makes each
+    # package id a WORD, so the two ids are 0x0102 and 0x0304 (the bytes are the same)
+    ("7e88004009010000000001391234432900000000000b0201020304b97e", {"mm_id": 11, "length": 2, "retx_ids": [258, 772]}),
+    ("7e0002400001000000000139123443290000377e", {}),
+], ids=["0704", "0005", "0800", "0801", "8001", "8001-failed", "8003-2013", "8003-2019", "8100", "8104", "8106",
+        "8201", "8202", "8203", "8204", "8300-2013", "8300-2019", "8800", "0002"])
+def test_xtream_codec_frames(text, body):
+    assert roundtrip(raw(text))["body"] == body
+
+
+def test_xtream_codec_server_time_is_bcd_utc():
+    # BuiltinMessage8004: the frame carries BCD 241003155106 (the mock JSON beside it is another time)
+    assert roundtrip(raw("7e8004400601000000000139123443290000241003155106c27e"))["body"] == {"time": "241003155106"}
+
+
+def test_xtream_codec_location_with_a_jt1078_item_keeps_it_raw():
+    # BuiltinMessage0200Sample2: items 0x01-0x04, 0x25, 0x30, 0x12, 0x13, 0x31 and 0x64 (an ADAS
+    # item of the active-safety extension, not JT/T 808: base64 under "100")
+    m = roundtrip(raw("7e0200407c010000000001391234432900000000007b000000de01d907f2073d336c029a004e00001410211951090104"
+                      "0000006f020200de0302029a0402014d2504000003093001211206010000000001130700000001000000310137642f00"
+                      "0000dedf6f03420b0c0d0e0f04d201d907f2073d336c1410211951090001313233343536371410211951090101008e7e"))
+    extra = m["body"]["extra"]
+    assert (extra["mileage"], extra["fuel_meter"], extra["speed"], extra["alarm_id"], extra["rssi"]) == \
+        (111, 222, 666, 333, 33)
+    assert extra["signal"] == dict(SIGNAL_OFF, low_beam=1, left_turn=1, horn=1, air_conditioner=1)
+    assert extra["in_out_alarm"] == {"type": 1, "id": 0, "direction": 1} and extra["gnss_sat_num"] == 55
+    assert set(extra) - set(EXTRA_KEYS) == {"100"}
+
+
+EXTRA_KEYS = ("mileage", "fuel_meter", "speed", "alarm_id", "signal", "rssi", "in_out_alarm", "path_time_alarm",
+              "gnss_sat_num")
+
+
+def test_a_session_registers_and_authenticates_with_outside_platform_frames():
+    # go-jt808's 0x8100 (reply_test.go, seq 0, auth code "12345678901") and xtream's 2019 0x8100 drive
+    # our session: the code is stored and sent in 0x0102 (2019: with IMEI and software version)
+    from terminal.link.jtt.session import Session
+    registration = {"province": 31, "city": 115, "manufacture": "cd", "model": "www.808.com", "dev_id": "7654321",
+                    "color": 1, "license_number": "测A1234"}
+    session = Session("012345678901", registration)
+    (register,) = [a[1] for a in session.connected(0) if a[0] == "send"]
+    assert register["header"]["msg_sn"] == 0
+    actions = session.receive(decode(raw("7e8100000e01234567890100000000003132333435363738393031377e")), 10)
+    assert actions[0] == ("auth_code", "12345678901") and actions[1][1]["body"] == {"code": "12345678901"}
+    session19 = Session("00000000013912344329", registration, proto_ver=1, imei="123456789012345",
+                        sw_version="3.7.15")
+    for _ in range(111):
+        session19.next_sn()                         # xtream's reply answers serial 111
+    session19.connected(0)
+    actions = session19.receive(decode(raw("7e8100400d01000000000139123443290000006f006f6b2e2e6f6b2e2e6f6bd27e")), 10)
+    auth = actions[1][1]
+    assert decode(encode(auth))["body"] == {"code_len": 10, "code": "ok..ok..ok", "imei": "123456789012345",
+                                             "sw_version": "3.7.15"}
 
 
 # --- SmallChi/JT905 (C#): src/JT905.Protocol.Test/MessageBody/*.cs ----------------------------------------
