@@ -565,6 +565,19 @@ def test_smallchi_905_locations():
     assert m["body"]["seq"] == 0 and m["body"]["params"]["time"] == "100101130821"
 
 
+def test_smallchi_905_general_reply_and_an_older_location_frame():
+    # JT905_0x8001_Test.cs Test2 (ISU "012345678900"); an older JT905_0x0200_Test.cs frame made with
+    # SkipCRCCode: refused as published, read with its check recomputed
+    assert roundtrip(raw("7E80010005012345678900000A0064020000617E"), "jt905")["body"] == \
+        {"seq": 100, "id": 0x0200, "result": 0}
+    old = "7E0200001910010111111114A610004C00C000000000F8345603F89E38000000201014000002E97E"
+    with pytest.raises(ChecksumError):
+        decode(raw(old), "jt905")
+    m = roundtrip(recheck(old), "jt905")
+    assert m["header"] == {"msg_id": 0x0200, "len": 25, "isu": "100101111111", "msg_sn": 0x14A6}
+    assert (m["body"]["latitude"], m["body"]["longitude"], m["body"]["time"]) == (0xF83456, 0x3F89E38, "201014000002")
+
+
 def test_smallchi_905_location_whose_item_length_is_wrong_is_a_body_error():
     # JT905_0x0200_Test.cs Test4: SmallChi's encoder wrote item 0x14 (DWORD + WORD) with length 4, so a
     # stray 00 1E follows that reads as an item of 30 bytes. An item past the body end is an error.
