@@ -545,6 +545,36 @@ def test_a_session_registers_and_authenticates_with_outside_platform_frames():
                                              "sw_version": "3.7.15"}
 
 
+# --- hylexus/jt-framework (Java): jt-808-server-support/src/test/java/.../builtin/msg/req/ ---------------
+
+def test_jt_framework_registration_2011_and_2019():
+    # BuiltinMsg0100Test.java hex2011 / hex2019 (asserted values as the test's)
+    m = roundtrip(raw("7E01000023013912344321007B000B0002696431323361626364656667684944313233343501B8CA4A2D31323334"
+                      "3531317E"))
+    assert m["body"] == {"province": 11, "city": 2, "manufacture": "id123", "model": "abcdefgh", "dev_id": "ID12345",
+                         "color": 1, "license_number": "甘J-123451", "version": 2011}
+    m = roundtrip(raw("7E010040560100000000013912344329007B000B00026964393837363534333231747970653030313233343536373831"
+                      "32333435363738383736353433323149443030303031323334353637383132333435363738383736353433323101B8"
+                      "CA4A2D313233343539257E"))
+    assert m["body"] == {"province": 11, "city": 2, "manufacture": "id987654321",
+                         "model": "type00123456781234567887654321", "dev_id": "ID0000123456781234567887654321",
+                         "color": 1, "license_number": "甘J-123459"}
+
+
+def test_jt_framework_location_2019_with_tire_pressure_and_carriage_temperature():
+    # BuiltinMsg0200V2Test.java: a 2019 location with 0x05 (30 bytes), 0x06 (30 degrees C), 0x11 of
+    # length 1 and an active-safety item 0x64 (not JT/T 808: kept raw)
+    m = roundtrip(raw("7e0200409C0100000000014499999999002800000002004C01C302161B5F077365DF006407BF0000240128113128010400"
+                      "00005D020201F1030207BF04020000051ED3D4D5D6D3D4D5D3D4D5DDDEDFDDDEDFFFFFFFFFFFFFFFFFFFFFFFFFFFFF06"
+                      "02001E1101002504000000002A0200002B0400000000300108310109642F000000890001013232000000C600640216196B"
+                      "077363EB240128113118040169643030303033240128113123000400A37e"))
+    extra = m["body"]["extra"]
+    assert (extra["mileage"], extra["fuel_meter"], extra["speed"], extra["carriage_temp"]) == (93, 497, 1983, 30)
+    assert extra["tire_pressure"] == "09TV1tPU1dPU1d3e393e3///////////////////"
+    assert extra["overspeed_alarm"] == {"type": 0} and (extra["rssi"], extra["gnss_sat_num"]) == (8, 9)
+    assert m["body"]["latitude"] == 35003231 and m["body"]["time"] == "240128113128"
+
+
 # --- SmallChi/JT905 (C#): src/JT905.Protocol.Test/MessageBody/*.cs ----------------------------------------
 
 POS905 = {"alarm": 1, "status": 2, "latitude": 12222222, "longitude": 132444444, "speed": 60, "direction": 0,
