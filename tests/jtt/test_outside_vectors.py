@@ -323,6 +323,24 @@ def test_emqx_parameter_reply_with_vendor_parameters():
     assert params[0xF00D] == "dXBncmFkZS5jcHNkbmEuY29t"
 
 
+def test_emqx_suite_location_report_and_registration():
+    # emqx_jt808_SUITE.erl location_report() and client_regi_procedure(): bodies the suite builds
+    # field by field, with the JSON it expects (put in 2013 headers of ours)
+    body = ("00000002 00000003 000003e8 000003e9 07d0 0087 0020 171022111553 0104 0000305b 0202 03cc 0302 001d"
+            " 0402 0012 1105 02 0000001d 1206 08 00000017 59 1307 0000002d 0015 01")
+    m = roundtrip(frame("0200 0046 000123456789 004e " + body))
+    assert m["body"] == {
+        "alarm": 2, "status": 3, "latitude": 1000, "longitude": 1001, "altitude": 2000, "speed": 135,
+        "direction": 32, "time": "171022111553",
+        "extra": {"mileage": 12379, "fuel_meter": 972, "speed": 29, "alarm_id": 18,
+                  "overspeed_alarm": {"type": 2, "id": 29}, "in_out_alarm": {"type": 8, "id": 23, "direction": 89},
+                  "path_time_alarm": {"id": 45, "time": 21, "result": 1}}}
+    registration = "003a 003b 6578616d70 " + "33" * 17 + "000000 31323334353600 03 756a766c323339"
+    m = roundtrip(frame("0100 002c 000123456789 004e " + registration))
+    assert m["body"] == {"province": 58, "city": 59, "manufacture": "examp", "model": "3" * 17, "dev_id": "123456",
+                         "color": 3, "license_number": "ujvl239"}
+
+
 # --- cuteLittleDevil/go-jt808 (Go): protocol/model/parse_test.go, reply_test.go, --------------------------
 # --- t_0x0200_addition_test.go ------------------------------------------------------------------------------
 
