@@ -179,6 +179,20 @@ def test_smallchi_general_replies_and_text():
         {"flag": 5, "text_type": 1, "text": "smallchi 518"}
 
 
+def test_smallchi_location_query_reply_and_resend_requests():
+    # JT808_0x0201Test.cs Test2; JT808_0x8003Test.cs / JT808_0x0005Test.cs bodies (in headers of ours)
+    m = roundtrip(raw("7E0201002811223344556622B83039000000010000000200BA7F0E07E4F11C0028003C000018071510101001040000"
+                      "006402020037517E"))
+    assert m["body"] == {"seq": 12345, "params": dict(SMALLCHI_LOC, extra={"mileage": 100, "fuel_meter": 55})}
+    assert roundtrip(frame("8003 0007 013812345678 0001 04D20201020203"))["body"] == \
+        {"seq": 1234, "length": 2, "ids": [0x0102, 0x0203]}             # 2013: count BYTE
+    # SmallChi writes 0x0005's count as a BYTE; JT/T 808-2019 8.7 (and EMQX, xtream-codec, our 0x0005)
+    # have a WORD, so its body read as 2019 announces 0x0201 packages and is a body error.
+    with pytest.raises(BodyError):
+        decode(frame("0005 4007 01 00000000013812345678 0001 04D20201020203"))
+    assert roundtrip(frame("8004 4006 01 00000000013812345678 0002 191126155850"))["body"] == {"time": "191126155850"}
+
+
 def test_smallchi_batch_location():
     # JT808_0x0704Test.cs Test2
     m = roundtrip(raw("7E0704005311223344556622B80002000026000000010000000200BA7F0E07E4F11C0028003C00001807151010"
