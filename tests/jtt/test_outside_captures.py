@@ -1,4 +1,5 @@
-"""Device captures published in traccar's JT/T 808 ("huabao") decoder test, run through our codec.
+"""Device captures published in traccar's JT/T 808 ("huabao") decoder test (and one two-package
+capture from SmallChi/JT808), run through our codec.
 
 Source: traccar/traccar src/test/java/org/traccar/protocol/HuabaoProtocolDecoderTest.java. These are
 frames from real terminals (several vendors, 2011-2022): every one our framing accepts must decode and
