@@ -119,11 +119,16 @@ def for_merge(part):
         return items.map(lambda xs: {part.count_key: len(xs), part.list_key: xs})
     if isinstance(part, jt808.BatchLocation):
         return st.builds(lambda kind, xs: {"length": len(xs), "type": kind, "location": xs},
-                         st.integers(0, 1), st.lists(for_part(jt808.LOCATION), max_size=4))
+                         st.integers(0, 1), st.lists(for_part(part.item.item), max_size=4))
     if isinstance(part, jt808.Auth2019):
         return st.builds(lambda code, imei, ver: {"code_len": len(code.encode("gb18030")), "code": code,
                                                   "imei": imei, "sw_version": ver},
                          text(40), text(15), text(20))
+    if isinstance(part, jt808.Registration):   # a 2011 body must stay shorter than the 2013 layout
+        short = jt808.REGISTRATION_2011[:-1] + (("license_number", "str", 11),)
+        return for_layout(jt808.REGISTRATION_2013) | for_layout(short).map(lambda b: dict(b, version=2011))
+    if isinstance(part, jt905.Tracking):
+        return for_layout(part.layout)
     if isinstance(part, jt905.ParamIds):
         return st.lists(uint(2), max_size=6).map(lambda ids: {"ids": ids})
     if isinstance(part, jt905.MeterRecord):

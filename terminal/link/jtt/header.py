@@ -19,7 +19,8 @@ open implementation SmallChi/JT905 reads it): ``msg_id`` WORD, ``len`` WORD (the
 word is the body length), ``isu`` BCD[6], ``msg_sn`` WORD: 12 bytes, no attributes.
 
 Strict: the header must be complete and its length must equal the body's. Lenient:
-the reserved bit 15 is ignored; the 2019 version byte may be any value.
+the reserved bit 15 is ignored; the 2019 version byte may be any value; a 2013 header with
+bit 14 set is read as 2013 (``version_flag: 1``) when only the 2013 reading fits the frame.
 """
 
 from terminal.link.jtt import fields as f
@@ -33,14 +34,32 @@ MAX_BODY_808 = LEN_MASK
 
 
 def parse_808(payload: bytes) -> tuple:
-    """payload (header + body) -> (header dict, body bytes)."""
+    """payload (header + body) -> (header dict, body bytes).
+
+    Some 2013 terminals set bit 14 (reserved in 2013, the version flag in 2019) on a 2013 header.
+    When the 2019 reading does not fit the frame and the 2013 reading fits it exactly, the header is
+    read as 2013 and marked ``version_flag: 1`` (so encode sets the bit again)."""
     if len(payload) < 12:
         raise HeaderError(f"{len(payload)} bytes cannot hold a JT/T 808 header (12 at least)")
-    msg_id = int.from_bytes(payload[0:2], "big")
     attr = int.from_bytes(payload[2:4], "big")
+    if not attr & VERSION_BIT:
+        return _parse_808(payload, attr, False)
+    try:
+        return _parse_808(payload, attr, True)
+    except HeaderError as error:
+        try:
+            header, body = _parse_808(payload, attr, False)
+        except HeaderError:
+            raise error from None
+        header = dict(header, version_flag=1)
+        return header, body
+
+
+def _parse_808(payload: bytes, attr: int, version: bool) -> tuple:
+    msg_id = int.from_bytes(payload[0:2], "big")
     header = {"msg_id": msg_id, "encrypt": (attr >> ENCRYPT_SHIFT) & 0x7, "len": attr & LEN_MASK}
     pos = 4
-    if attr & VERSION_BIT:
+    if version:
         if len(payload) < 17:
             raise HeaderError(f"{len(payload)} bytes cannot hold a JT/T 808-2019 header (17 at least)")
         header["proto_ver"] = payload[4]
@@ -86,6 +105,8 @@ def build_808(header: dict, body: bytes) -> bytes:
         out += f.uint(header["proto_ver"], 1, "header.proto_ver")
         out += f.bcd_encode(header["phone"], 10, "header.phone")
     else:
+        if header.get("version_flag"):
+            attr |= VERSION_BIT  # a 2013 header that carried bit 14 (see parse_808)
         out += attr.to_bytes(2, "big")
         out += f.bcd_encode(header["phone"], 6, "header.phone")
     out += f.uint(header["msg_sn"], 2, "header.msg_sn")

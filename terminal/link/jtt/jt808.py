@@ -33,6 +33,8 @@ EXTRA_ITEMS = {
     0x30: ("rssi", "byte"),
     0x31: ("gnss_sat_num", "byte"),
 }
+# JT/T 808-2013 reserves 0x05-0x10: in a 2013 frame 0x05 / 0x06 are kept raw under their ids.
+EXTRA_ITEMS_2013 = {item: entry for item, entry in EXTRA_ITEMS.items() if item not in (0x05, 0x06)}
 
 LOCATION_BASE = (
     ("alarm", "dword"), ("status", "dword"),
@@ -47,7 +49,8 @@ LOCATION_BASE = (
 class Location(lay.Part):
     """The 0x0200 body: 28 fixed bytes, then additional items as ``extra`` (if any)."""
 
-    extras = Extras(EXTRA_ITEMS, range(0xE1, 0x100))
+    def __init__(self, items: dict):
+        self.extras = Extras(items, range(0xE1, 0x100))
 
     def decode(self, reader):
         body = lay.decode(LOCATION_BASE, reader)
@@ -75,13 +78,15 @@ class Inline(lay.Merge):
         return self.part.encode(body, name)
 
 
-LOCATION = Location()
+LOCATION = Location(EXTRA_ITEMS_2013)
+LOCATION_2019 = Location(EXTRA_ITEMS)
 
 
 class BatchLocation(lay.Merge):
     """0x0704: count WORD, type BYTE (0 normal, 1 blind-area resend), items WORD length + location."""
 
-    item = lay.Sized(LOCATION, "word")
+    def __init__(self, location: Location):
+        self.item = lay.Sized(location, "word")
 
     def decode(self, reader):
         count, kind = reader.word(), reader.byte()
@@ -119,6 +124,30 @@ class Auth2019(lay.Merge):
                 + f.fixed_text_encode(version, 20, f"{name}.sw_version"))
 
 
+REGISTRATION_TAIL = (("color", "byte"), ("license_number", "text"))
+REGISTRATION_2011 = (("province", "word"), ("city", "word"), ("manufacture", "str", 5), ("model", "str", 8),
+                     ("dev_id", "str", 7)) + REGISTRATION_TAIL
+REGISTRATION_2013 = (("province", "word"), ("city", "word"), ("manufacture", "str", 5), ("model", "str", 20),
+                     ("dev_id", "str", 7)) + REGISTRATION_TAIL
+REGISTRATION_2019 = (("province", "word"), ("city", "word"), ("manufacture", "str", 11), ("model", "str", 30),
+                     ("dev_id", "str", 30)) + REGISTRATION_TAIL
+MIN_2013_REGISTRATION = 37  # 2 + 2 + 5 + 20 + 7 + 1, empty plate
+
+
+class Registration(lay.Merge):
+    """0x0100 under a 2013 header: the 2013 layout, or the JT/T 808-2011 one (terminal model BYTE[8])
+    when the body is too short for 2013, as SmallChi/JT808 and go-jt808 read it. The 2011 reading is
+    marked ``"version": 2011`` so that encode writes the same widths back."""
+
+    def decode(self, reader):
+        if reader.remaining() >= MIN_2013_REGISTRATION:
+            return lay.decode(REGISTRATION_2013, reader)
+        return dict(lay.decode(REGISTRATION_2011, reader), version=2011)
+
+    def encode(self, body, name):
+        return lay.encode(REGISTRATION_2011 if body.get("version") == 2011 else REGISTRATION_2013, body, name)
+
+
 # --- terminal parameters (0x8103 / 0x0104) ---------------------------------------------
 
 D, W, B, S = "dword", "word", "byte", "str"
@@ -133,6 +162,7 @@ PARAM_TYPES = {
     0x0020: D,  # report strategy: 0 time, 1 distance, 2 both
     0x0021: D,  # report scheme: 0 by ACC, 1 by login and ACC
     0x0022: D,  # interval when the driver is not logged in, s
+    0x0023: S, 0x0024: S, 0x0025: S, 0x0026: S,  # 2019: slave server APN, user, password, backup address
     0x0027: D,  # interval while sleeping, s
     0x0028: D,  # interval during an emergency alarm, s
     0x0029: D,  # default interval, s
@@ -173,29 +203,35 @@ MESSAGES = {
     0x8003: ("platform re-send request",
              (("seq", "word"), (None, Counted("length", "ids", "byte", "word"))),
              (("seq", "word"), (None, Counted("length", "ids", "word", "word")))),
-    0x0100: ("registration",
-             (("province", "word"), ("city", "word"), ("manufacture", "str", 5), ("model", "str", 20),
-              ("dev_id", "str", 7), ("color", "byte"), ("license_number", "text")),
-             (("province", "word"), ("city", "word"), ("manufacture", "str", 11), ("model", "str", 30),
-              ("dev_id", "str", 30), ("color", "byte"), ("license_number", "text"))),
+    0x0100: ("registration", ((None, Registration()),), REGISTRATION_2019),
     0x8100: ("registration reply", (("seq", "word"), ("result", "byte"), ("auth_code", "textopt")), None),
     0x0102: ("authentication", (("code", "text"),), ((None, Auth2019()),)),
     0x8103: ("set parameters", ((None, Counted("length", "params", "byte", PARAM)),), None),
     0x8104: ("query all parameters", EMPTY, None),
     0x8106: ("query parameters", ((None, Counted("length", "ids", "byte", "dword")),), None),
     0x0104: ("parameters reply", (("seq", "word"), (None, Counted("length", "params", "byte", PARAM))), None),
-    0x0200: ("location report", ((None, Inline(LOCATION)),), None),
+    0x0200: ("location report", ((None, Inline(LOCATION)),), ((None, Inline(LOCATION_2019)),)),
     0x8201: ("location query", EMPTY, None),
-    0x0201: ("location query reply", (("seq", "word"), ("params", LOCATION)), None),
+    0x0201: ("location query reply", (("seq", "word"), ("params", LOCATION)),
+             (("seq", "word"), ("params", LOCATION_2019))),
     0x8202: ("temporary tracking", (("period", "word"), ("expiry", "dword")), None),
     0x8203: ("manual alarm confirmation", (("seq", "word"), ("type", "dword")), None),
     0x8204: ("link check (2019)", EMPTY, None),
     0x8300: ("text message", (("flag", "byte"), ("text", "text")),
              (("flag", "byte"), ("text_type", "byte"), ("text", "text"))),
-    0x0704: ("batch location", ((None, BatchLocation()),), None),
+    0x0704: ("batch location", ((None, BatchLocation(LOCATION)),), ((None, BatchLocation(LOCATION_2019)),)),
     0x0900: ("data uplink (transparent)", (("type", "byte"), ("data", "b64")), None),
     0x8900: ("data downlink (transparent)", (("type", "byte"), ("data", "b64")), None),
 }
+
+# Multimedia (JT/T 808-2013 8.53-8.55; keys as EMQX's data-exchange guide). The 0x0801 location is
+# the 28-byte base of 0x0200, without additional items.
+MULTIMEDIA = (("id", "dword"), ("type", "byte"), ("format", "byte"), ("event", "byte"), ("channel", "byte"))
+MESSAGES[0x0800] = ("multimedia event", MULTIMEDIA, None)
+MESSAGES[0x0801] = ("multimedia data upload",
+                    MULTIMEDIA + (("location", lay.Sized(lay.Sub(LOCATION_BASE), 28)), ("multimedia", "b64")), None)
+MESSAGES[0x8800] = ("multimedia upload reply",
+                    (("mm_id", "dword"), (None, Counted("length", "retx_ids", "byte", "word"))), None)
 
 # The driving recorder (docs/recorder.md): the data block is a whole GB/T 19056 frame
 # (AA 75 ... down, 55 7A ... up), built and read by terminal/recorder/blocks.py.

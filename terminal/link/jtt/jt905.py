@@ -143,6 +143,22 @@ class ParamIds(lay.Merge):
             raise EncodeError(f"{name}.ids: list expected")
         return b"".join(f.uint(i, 2, f"{name}.ids[{n}]") for n, i in enumerate(ids))
 
+
+class Tracking(lay.Merge):
+    """0x8202 (SmallChi JT905_0x8202): control BYTE (0x00 time interval and duration, 0x11 distance
+    interval and distance, 0x01 time interval and distance, 0x10 distance interval and duration, 0xFF
+    stop), interval WORD (s or m), duration or distance DWORD (s or m). Encode takes a missing
+    ``control`` as 0x00, the 808 meaning of ``period`` and ``expiry``."""
+
+    layout = (("control", "byte"), ("period", "word"), ("expiry", "dword"))
+
+    def decode(self, reader):
+        return lay.decode(self.layout, reader)
+
+    def encode(self, body, name):
+        return lay.encode(self.layout, body if "control" in body else dict(body, control=0), name)
+
+
 GENERAL_REPLY = (("seq", "word"), ("id", "word"), ("result", "byte"))
 ORDER = (("order_id", "dword"),)
 EMPTY: tuple = ()
@@ -155,7 +171,7 @@ MESSAGES = {
     0x0203: ("location supplement (blind area)", (("location", lay.Rest(POSITION)),)),
     0x8201: ("location query", EMPTY),
     0x0201: ("location query reply", (("seq", "word"), ("params", Location()))),
-    0x8202: ("temporary tracking", (("period", "word"), ("expiry", "dword"))),
+    0x8202: ("tracking control", ((None, Tracking()),)),
     0x8103: ("set parameters", ((None, Counted("length", "params", "byte", PARAM)),)),
     0x8104: ("query parameters", ((None, ParamIds()),)),
     0x0104: ("parameters reply", (("seq", "word"), ("params", lay.Rest(PARAM)))),  # no count (SmallChi)

@@ -76,7 +76,8 @@ class Extras(lay.Part):
     any id not in the table, is kept as base64 under ``str(id)``; ids in
     ``custom_ids`` go under ``extra["custome"][str(id)]`` as EMQX's gateway puts them.
     Encoding writes items in the order of the JSON object (a decoded message keeps the
-    wire order, so frames with distinct ids re-encode byte for byte).
+    wire order, so frames with distinct ids re-encode byte for byte, except that the custom ids
+    are written together where the first of them was).
     """
 
     def __init__(self, table: dict, custom_ids: range):
