@@ -27,6 +27,10 @@ from terminal.link.jtt_link.links import build
 log = logging.getLogger("taxiterm")
 
 OK, FAILED, BAD, NOT_SUPPORTED = 0, 1, 2, 3
+# 905 0x8202 control byte: time interval and duration; the distance modes; stop
+TRACK_BY_TIME, TRACK_STOP = 0x00, 0xFF
+TRACK_BY_DISTANCE = (0x01, 0x10, 0x11)
+TRACK_CONTROLS = (TRACK_BY_TIME, TRACK_STOP, *TRACK_BY_DISTANCE)
 OUR_RESULT = {0: OK, 1: FAILED, 2: BAD, 3: NOT_SUPPORTED, 4: FAILED}
 # 0x8103 parameter id -> our platform parameters (docs/jtt-mapping.md)
 PARAMS_808 = {0x0028: ("report_alarm_s",), 0x0029: ("report_vacant_s", "report_occupied_s"),
@@ -234,10 +238,17 @@ class JtDesk:
     def _m8202(self, link, message, body, cmd_id, now) -> int:
         """Temporary tracking: interval 0 stops it (808 §8.24), so does a validity of 0; an interval
         beyond the report intervals' range fails. Audited when it starts and when it ends, not at
-        every renewal."""
+        every renewal. 905 leads with a control byte: 0xFF stops, 0x00 is time interval and
+        duration as in 808; the modes that count distance are not supported (the terminal reports
+        by time), and any other value is a message error."""
+        control = body.get("control", TRACK_BY_TIME)
+        if control not in TRACK_CONTROLS:
+            return BAD
+        if control in TRACK_BY_DISTANCE:
+            return NOT_SUPPORTED
         period, expiry = int(body["period"]), int(body["expiry"])
         report = self.term.config["report"]
-        if period == 0 or expiry == 0:
+        if control == TRACK_STOP or period == 0 or expiry == 0:
             self._end_tracking(now)
             return OK
         low, high = RANGES["report_vacant_s"]

@@ -158,3 +158,28 @@ def test_the_platform_collects_the_driving_record_over_jt808(rig):
     bad = platform.command(0x8700, {"command": 0x09, "param": base64.b64encode(b"junk").decode("ascii")})
     reply = platform.wait_for(lambda m: m["header"]["msg_id"] == 0x0700 and m["body"]["seq"] == bad, 10)
     assert blocks.read_frame(base64.b64decode(reply["body"]["data"]), head=blocks.UP)[0] == blocks.ERROR_COLLECT
+
+
+def test_a_905_tracking_control_byte_is_obeyed(tmp_path, mosquitto):
+    """905's 0x8202 leads with a control byte (docs/jtt.md): 0xFF stops tracking whatever the
+    interval and duration say; the distance modes, which the terminal does not report by, are
+    answered "not supported" and change nothing; a control value the standard does not define
+    is a message error."""
+    car, runtime, platform = start(tmp_path, mosquitto, "jt905")
+    try:
+        report = runtime.terminal.config["report"]
+        sn = platform.command(0x8202, {"control": 0x00, "period": 3, "expiry": 3600})
+        assert platform.wait_reply(sn)["body"]["result"] == 0
+        assert car.wait(lambda: report["vacant_s"] == 3)
+        for control, result in ((0x11, 3), (0x01, 3), (0x10, 3), (0x42, 2)):
+            sn = platform.command(0x8202, {"control": control, "period": 9, "expiry": 3600})
+            assert platform.wait_reply(sn)["body"]["result"] == result, hex(control)
+        assert report["vacant_s"] == 3
+        sn = platform.command(0x8202, {"control": 0xFF, "period": 5, "expiry": 3600})
+        assert platform.wait_reply(sn)["body"]["result"] == 0
+        assert car.wait(lambda: report["vacant_s"] == 30)
+        events = [r["new"] for r in runtime.audit.records() if r["event"] == "tracking"]
+        assert events == ["3", "ended"]          # one start, one end: the refused ones audited nothing
+    finally:
+        car.close()
+        platform.stop()
