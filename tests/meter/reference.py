@@ -46,6 +46,9 @@ class Reference:
             self.start = n.get("start_fare_fen", tariff["start_fare_fen"])
         self.d = 0          # hired metres so far
         self.money = 0      # fen * 100000 * unit_ms
+        # what the start fare covers, in fen * 1000 * unit_ms; used up metre by metre and, in
+        # modes CN and S, millisecond by millisecond of waiting too (JJG 517 6.8.2 时距冲抵)
+        self.cover = tariff["start_distance_m"] * tariff["per_km_fen"] * self.unit_ms
         self.waiting_ms = 0
 
     def _minute(self, t):
@@ -83,22 +86,26 @@ class Reference:
     def piece(self, a, ms, m, low):
         night = self.night is not None and self._is_night(self._minute(a))
         peak = bool(self.peak) and self._is_peak(a)
+        d0, d1 = self.d, self.d + m
+        self.d = d1
+        if not (self.mode == "S" and low):
+            for metre_end in range(d0 + 1, d1 + 1):   # price metre by metre
+                pct = 100 + (self.night_pct if night else 0) + (self.peak_pct if peak else 0)
+                if self.long_from is not None and metre_end > self.long_from:
+                    pct += self.long_pct
+                self.money += self._beyond_cover(self.t["per_km_fen"] * self.unit_ms) * pct
         if ms and (self.mode == "D" or low):
             self.waiting_ms += ms
             pct = 100 + (self.night_wpct if night else 0) + (self.peak_wpct if peak else 0)
-            self.money += self.wfen * ms * pct * 1000
-        d0, d1 = self.d, self.d + m
-        self.d = d1
-        if m == 0 or (self.mode == "S" and low):
-            return
-        start_m = self.t["start_distance_m"]
-        for metre_end in range(d0 + 1, d1 + 1):   # price metre by metre
-            if metre_end <= start_m:
-                continue
-            pct = 100 + (self.night_pct if night else 0) + (self.peak_pct if peak else 0)
-            if self.long_from is not None and metre_end > self.long_from:
-                pct += self.long_pct
-            self.money += self.t["per_km_fen"] * pct * self.unit_ms
+            cost = self.wfen * ms * 1000
+            if self.mode != "D":
+                cost = self._beyond_cover(cost)
+            self.money += cost * pct
+
+    def _beyond_cover(self, cost):
+        used = cost if cost < self.cover else self.cover
+        self.cover -= used
+        return cost - used
 
     def fare(self):
         step = self.t.get("step_fen", 10)
