@@ -1,13 +1,15 @@
 """The fare of one trip: exact integer accumulators and the fare they give.
 
 Every measurement interval of the hired state is fed in as (start, end, metres). The
-interval is cut where a surcharge window (night, peak) opens or closes; the metres
+interval is cut where a surcharge window (night, peak) opens or closes, and nowhere else
+(within a piece distance uses the start fare's cover before waiting, so cuts matter); the metres
 before a cut are floor(metres * elapsed / duration), so cuts never create or lose a
 metre. The interval's average speed, measured by the caller at the sensor's resolution
 (pulses, not rounded metres), decides whether it is low speed (waiting).
 
-Charges are kept as exact sums (metre-percent and millisecond-percent), and the fare
-is computed from them in one integer division, then moved to the tariff's step. All
+The start fare covers start_distance_m worth of charges; in modes CN and S waiting uses
+that cover too (JJG 517-2016 6.8.2). Charges beyond it are kept as exact sums in base
+units (fen * 1000 * unit_ms), and the fare is computed from them in one integer division, then moved to the tariff's step. All
 sums only grow, so the shown fare never decreases within a trip.
 """
 
@@ -72,20 +74,25 @@ class TripFare:
         done_m = 0
         while True:
             b = t1 if t1 <= self._edge_ms else self._edge_ms
+            night = self._night
+            peak = self._peak
+            if b < t1:
+                self._classify(b)
+                if self._night == night and self._peak == peak:
+                    continue   # nothing opens or closes here (a weekday change): no cut
             cut_m = dm if b == t1 else dm * (b - t0) // dt
-            self._piece(b - a, cut_m - done_m, low)
+            self._piece(b - a, cut_m - done_m, low, night, peak)
             done_m = cut_m
             a = b
             if a >= t1:
                 break
-            self._classify(a)
         if t1 >= self._edge_ms:
             self._classify(t1)
 
     def _per_m(self):
         return self.tariff.per_km_fen * self.tariff.waiting_unit_ms
 
-    def _piece(self, ms, m, low):
+    def _piece(self, ms, m, low, night, peak):
         t = self.tariff
         mode = t.mode
         d0 = self.trip_m
@@ -107,9 +114,9 @@ class TripFare:
                     if beyond > 0:
                         lu = beyond * self._per_m()
                         self.long_u += lu if lu < u else u
-                if self._night:
+                if night:
                     self.night_u += u
-                if self._peak:
+                if peak:
                     self.peak_u += u
         if ms and (mode == "D" or low):
             self.waiting_ms += ms
@@ -119,9 +126,9 @@ class TripFare:
                 u = self._use_credit(u)
             if u:
                 self.wait_u += u
-                if self._night:
+                if night:
                     self.wait_night_u += u
-                if self._peak:
+                if peak:
                     self.wait_peak_u += u
 
     def _use_credit(self, u):

@@ -1,9 +1,9 @@
 """An independent reference computation of taxi fares, for checking the meter.
 
 Written apart from meter/fare.py and deliberately in another shape: it reads the raw
-tariff data, cuts every measurement interval at every local minute boundary, classes
-each piece by its own minute, and prices each piece on its own; the meter instead cuts
-only where a surcharge window opens or closes and keeps category sums. Both follow the
+tariff data, walks every measurement interval minute by minute, cuts it where the minute's
+night or peak flags change, and prices each piece metre by metre; the meter instead finds
+the next window edge and keeps category sums. Both follow the
 documented rules (docs/tariff.md), so they must agree to the fen.
 """
 
@@ -67,13 +67,20 @@ class Reference:
             return False
         return any(a <= minute < b for a, b in self.peak)
 
+    def _flags(self, t):
+        night = self.night is not None and self._is_night(self._minute(t))
+        return (night, bool(self.peak) and self._is_peak(t))
+
     def interval(self, t0, t1, dm, low):
         """Price [t0, t1] with dm metres; ``low``: average speed below the waiting threshold."""
         dt = t1 - t0
         cuts = [t0]
         x = (t0 // MIN + 1) * MIN
+        flags = self._flags(t0)
         while x < t1:
-            cuts.append(x)
+            if self._flags(x) != flags:     # a window opens or closes: only there is a cut
+                cuts.append(x)
+                flags = self._flags(x)
             x += MIN
         cuts.append(t1)
         prev_m = 0
