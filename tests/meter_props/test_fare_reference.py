@@ -368,3 +368,30 @@ def test_single_tariff_long_distance_only_on_what_is_charged():
     trip, ref, _ = run(tariff, WEEK, [(1080, 10, 60, ""), (90, 40, 1, ""), (90, 40, 1, "")])
     # 2000 m fast: 4.00 yuan, 2.20 of it covered; 1.80 charged for the last 900 m, +50 %
     assert trip["fare_fen"] == ref.fare() == 900 + 180 + 90
+
+
+
+@settings(max_examples=150, **LIGHT)
+@given(st.integers(50, 600), st.integers(1, 40), st.sampled_from([1, 10, 50]),
+       st.lists(st.tuples(st.integers(1, 120), st.integers(0, 100)), min_size=1, max_size=12))
+def test_single_tariff_charges_the_greater_of_time_and_distance(per_km, crossover, step, segments):
+    # MID MI-007 mode S: time below the cross-over speed (time rate / distance rate),
+    # distance above it; so every interval costs the greater of its time and its distance.
+    # K = 1000 (a pulse a metre) makes the meter's speed class and the metres agree exactly.
+    tariff = {"id": "S", "effective_from": "2026-01-01 00:00", "mode": "S", "start_fare_fen": 500,
+              "start_distance_m": 0, "per_km_fen": per_km, "step_fen": step,
+              "waiting": {"below_kmh": crossover, "fen_per_unit": crossover * per_km, "unit_s": 3600}}
+    m = Taximeter(Schedule([parse_tariff(tariff)]), {"k": 1000})
+    t, num, pulses, owed = WEEK, 0, 0, F(0)
+    m.apply({"t_ms": t, "pulses": 0})
+    m.apply({"t_ms": t, "key": "hire"})
+    for seconds, kmh in segments:
+        t += seconds * 1000
+        num += kmh * 1000 * seconds                  # pulses * 3600, exact
+        dm = num // 3600 - pulses
+        pulses += dm
+        m.apply({"t_ms": t, "pulses": pulses})
+        time_fen = F(crossover * per_km * seconds, 3600)
+        distance_fen = F(dm * per_km, 1000)
+        owed += max(time_fen, distance_fen)
+        assert m.view()["fare_fen"] == 500 + round_to_step(owed, step, "down")
