@@ -37,6 +37,7 @@ class TripFare:
         self.wait_u = 0        # waiting charged beyond the start fare
         self.wait_night_u = 0
         self.wait_peak_u = 0
+        self.free_ms = tariff.waiting_free_ms   # waiting not charged at all (免费等候), still left
         self._edge_ms = None   # next instant a surcharge window opens or closes
         self._night = False
         self._peak = False
@@ -120,7 +121,9 @@ class TripFare:
                     self.peak_u += u
         if ms and (mode == "D" or low):
             self.waiting_ms += ms
-            u = ms * t.waiting_fen_per_unit * 1000
+            free = self.free_ms if self.free_ms < ms else ms
+            self.free_ms -= free
+            u = (ms - free) * t.waiting_fen_per_unit * 1000
             if mode != "D":
                 # 时距冲抵 (CN) and the single tariff (S): time uses what the start fare covers
                 u = self._use_credit(u)
@@ -183,7 +186,7 @@ class TripFare:
     def snapshot(self):
         return [self.start_fen, self.night_start, self.trip_m, self.base_m, self.credit, self.dist_u,
                 self.long_u, self.night_u, self.peak_u, self.waiting_ms, self.wait_u, self.wait_night_u,
-                self.wait_peak_u]
+                self.wait_peak_u, self.free_ms]
 
     @staticmethod
     def restore(tariff, s, board_ms):
@@ -198,7 +201,8 @@ class TripFare:
             f.credit = left * pm if left > 0 else 0
             f.dist_u, f.long_u, f.night_u, f.peak_u = f.base_m * pm, long_m * pm, night_m * pm, peak_m * pm
             f.wait_u, f.wait_night_u, f.wait_peak_u = f.waiting_ms * wm, wn_ms * wm, wp_ms * wm
+            f.free_ms = 0
             return f
         (f.start_fen, f.night_start, f.trip_m, f.base_m, f.credit, f.dist_u, f.long_u, f.night_u,
-         f.peak_u, f.waiting_ms, f.wait_u, f.wait_night_u, f.wait_peak_u) = s
+         f.peak_u, f.waiting_ms, f.wait_u, f.wait_night_u, f.wait_peak_u, f.free_ms) = s
         return f

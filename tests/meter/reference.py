@@ -29,6 +29,7 @@ class Reference:
         self.below = w["below_kmh"] if w else 0
         self.wfen = w["fen_per_unit"] if w else 0
         self.unit_ms = (w["unit_s"] if w else 60) * 1000
+        self.free_ms = w.get("free_s", 0) * 1000 if w else 0
         ld = tariff.get("long_distance")
         self.long_from = ld["from_m"] if ld else None
         self.long_pct = ld["surcharge_pct"] if ld else 0
@@ -104,7 +105,9 @@ class Reference:
         if ms and (self.mode == "D" or low):
             self.waiting_ms += ms
             pct = 100 + (self.night_wpct if night else 0) + (self.peak_wpct if peak else 0)
-            cost = self.wfen * ms * 1000
+            free = min(ms, self.free_ms)       # the trip's first free_s seconds of waiting
+            self.free_ms -= free
+            cost = self.wfen * (ms - free) * 1000
             if self.mode != "D":
                 cost = self._beyond_cover(cost)
             self.money += cost * pct

@@ -191,3 +191,23 @@ def test_the_long_distance_point_stays_at_the_real_distance():
     assert d.fare() == 900 + 100 + 400
     d.run(90, 40)                # the next 1000 m are beyond 2 km: 150 %
     assert d.fare() == 900 + 100 + 400 + 300
+
+
+def test_the_jjg517_explanation_table_first_jump():
+    # The JJG 517-2016 6.8.2 explanation with the city's whole notice: the first 3 minutes of
+    # waiting are free, then 0.50 yuan a minute offsets the 2 km; the fare moves to 9.40 as
+    # soon as the equivalent distance passes 2 km (the started 200 m is charged: "up").
+    # Its table: driven 0 m, the first jump after 11 minutes of waiting; 600 m, after 9
+    # (not 8); 1000 m, after 7.
+    for driven_s, minutes in ((0, 11), (54, 9), (90, 7)):
+        d = hired(**_nanning(rounding="up", waiting={"below_kmh": 12, "fen_per_unit": 50, "unit_s": 60,
+                                                     "free_s": 180}))
+        d.run(driven_s, 40)                         # 40 km/h: 600 m in 54 s, 1000 m in 90 s
+        d.run(minutes * 60 - 60, 0)
+        assert d.fare() == 900, driven_s            # a minute before: still the start fare
+        d.run(60, 0)
+        if driven_s != 54:
+            assert d.fare() == 900, driven_s        # 0 m + 8 min, 1000 m + 4 min: exactly 2 km
+        d.run(1, 0)
+        assert d.fare() == 940, driven_s
+        assert d.m.view()["waiting_ms"] == minutes * 60000 + 1000

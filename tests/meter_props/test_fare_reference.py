@@ -60,6 +60,7 @@ class Standard:
         self.below = w.get("below_kmh", 0)
         self.per_ms = F(w.get("fen_per_unit", 0), w.get("unit_s", 60) * 1000)   # fen per ms of waiting
         self.per_m = F(tariff["per_km_fen"], 1000)                             # fen per metre
+        self.free_ms = w.get("free_s", 0) * 1000                               # free waiting left
         self.cover = tariff["start_distance_m"] * self.per_m                   # what the start fare covers
         ld = tariff.get("long_distance")
         self.long_from = ld["from_m"] if ld else None
@@ -132,7 +133,9 @@ class Standard:
             self.money += min(charged_m, beyond) * self.per_m * self.long_pct / 100
         if ms and (self.mode == "D" or low):
             self.waiting_ms += ms
-            cost = ms * self.per_ms
+            free = min(ms, self.free_ms)
+            self.free_ms -= free
+            cost = (ms - free) * self.per_ms
             if self.mode != "D":
                 cost = self._use_cover(cost)
             self.money += cost * self._pct(a, "waiting_surcharge_pct") / 100
@@ -150,6 +153,8 @@ def closed_form(tariff, distance_m, fast_m, low_ms, all_ms):
     s = tariff["start_distance_m"]
     ld = tariff.get("long_distance")
     long_fen = p * max(0, distance_m - ld["from_m"]) * ld["surcharge_pct"] / 100 if ld else 0
+    free = w.get("free_s", 0) * 1000
+    low_ms, all_ms = max(0, low_ms - free), max(0, all_ms - free)
     if mode == "CN":
         metered = max(F(0), p * (distance_m - s) + low_ms * per_ms) + long_fen
     elif mode == "D":
@@ -176,6 +181,8 @@ def tariffs(draw, windows=True, long_in_s=True):
     if mode != "CN" or draw(st.booleans()):
         d["waiting"] = {"below_kmh": draw(st.integers(1, 30)), "fen_per_unit": draw(st.integers(0, 300)),
                         "unit_s": draw(st.sampled_from([1, 30, 60, 300, 3600]))}
+        if draw(st.booleans()):
+            d["waiting"]["free_s"] = draw(st.sampled_from([1, 180, 300, 3600]))
     if draw(st.booleans()) and (long_in_s or mode != "S"):
         d["long_distance"] = {"from_m": d["start_distance_m"] + draw(st.integers(0, 20000)),
                               "surcharge_pct": draw(st.integers(0, 300))}
