@@ -15,7 +15,7 @@ trips of hundreds of kilometres.
 import datetime
 from fractions import Fraction as F
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from meter.tariff import Schedule, parse_tariff
@@ -268,7 +268,14 @@ LIGHT = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthC
 def test_meter_fares_equal_the_inspectors_reference(data):
     tariff = data.draw(tariffs())
     board = data.draw(board_times())
-    trip, ref, _ = run(tariff, board, data.draw(drives(tariff)))
+    segments = data.draw(drives(tariff))
+    trip, ref, _ = run(tariff, board, segments)
+    below = (tariff.get("waiting") or {}).get("below_kmh")
+    event("mode %s" % tariff["mode"])
+    event("start fare's cover used up" if ref.cover == 0 else "within the start fare's cover")
+    event("waiting beyond the cover" if trip["fare"]["waiting_fen"] else "no waiting charged")
+    event("a speed exactly at the threshold" if any(s[1] == below for s in segments) else "no speed at the threshold")
+    event("night or peak charged" if trip["fare"]["night_fen"] or trip["fare"]["peak_fen"] else "no night/peak charge")
     assert trip["fare_fen"] == ref.fare()
     assert trip["waiting_ms"] == ref.waiting_ms
     assert trip["distance_m"] == ref.metres
