@@ -38,6 +38,7 @@ class TripFare:
         self.wait_night_u = 0
         self.wait_peak_u = 0
         self.free_ms = tariff.waiting_free_ms   # waiting not charged at all (免费等候), still left
+        self.paid_ms = 0       # waiting beyond the free time (whole units: charged per unit completed)
         self._edge_ms = None   # next instant a surcharge window opens or closes
         self._night = False
         self._peak = False
@@ -123,7 +124,14 @@ class TripFare:
             self.waiting_ms += ms
             free = self.free_ms if self.free_ms < ms else ms
             self.free_ms -= free
-            u = (ms - free) * t.waiting_fen_per_unit * 1000
+            paid = ms - free
+            if t.waiting_whole:
+                # 不足一个单位不计: a unit is charged when the trip's paid waiting completes it
+                unit = t.waiting_unit_ms
+                before = self.paid_ms
+                paid = ((before + paid) // unit - before // unit) * unit
+            self.paid_ms += ms - free
+            u = paid * t.waiting_fen_per_unit * 1000
             if mode != "D":
                 # 时距冲抵 (CN) and the single tariff (S): time uses what the start fare covers
                 u = self._use_credit(u)
@@ -186,7 +194,7 @@ class TripFare:
     def snapshot(self):
         return [self.start_fen, self.night_start, self.trip_m, self.base_m, self.credit, self.dist_u,
                 self.long_u, self.night_u, self.peak_u, self.waiting_ms, self.wait_u, self.wait_night_u,
-                self.wait_peak_u, self.free_ms]
+                self.wait_peak_u, self.free_ms, self.paid_ms]
 
     @staticmethod
     def restore(tariff, s, board_ms):
@@ -202,7 +210,8 @@ class TripFare:
             f.dist_u, f.long_u, f.night_u, f.peak_u = f.base_m * pm, long_m * pm, night_m * pm, peak_m * pm
             f.wait_u, f.wait_night_u, f.wait_peak_u = f.waiting_ms * wm, wn_ms * wm, wp_ms * wm
             f.free_ms = 0
+            f.paid_ms = f.waiting_ms
             return f
         (f.start_fen, f.night_start, f.trip_m, f.base_m, f.credit, f.dist_u, f.long_u, f.night_u,
-         f.peak_u, f.waiting_ms, f.wait_u, f.wait_night_u, f.wait_peak_u, f.free_ms) = s
+         f.peak_u, f.waiting_ms, f.wait_u, f.wait_night_u, f.wait_peak_u, f.free_ms, f.paid_ms) = s
         return f

@@ -30,6 +30,8 @@ class Reference:
         self.wfen = w["fen_per_unit"] if w else 0
         self.unit_ms = (w["unit_s"] if w else 60) * 1000
         self.free_ms = w.get("free_s", 0) * 1000 if w else 0
+        self.whole = bool(w) and w.get("units") == "whole"
+        self.paid_ms = 0
         ld = tariff.get("long_distance")
         self.long_from = ld["from_m"] if ld else None
         self.long_pct = ld["surcharge_pct"] if ld else 0
@@ -107,7 +109,11 @@ class Reference:
             pct = 100 + (self.night_wpct if night else 0) + (self.peak_wpct if peak else 0)
             free = min(ms, self.free_ms)       # the trip's first free_s seconds of waiting
             self.free_ms -= free
-            cost = self.wfen * (ms - free) * 1000
+            paid = ms - free
+            if self.whole:                    # whole units only, when the trip's waiting completes one
+                paid = ((self.paid_ms + paid) // self.unit_ms - self.paid_ms // self.unit_ms) * self.unit_ms
+            self.paid_ms += ms - free
+            cost = self.wfen * paid * 1000
             if self.mode != "D":
                 cost = self._beyond_cover(cost)
             self.money += cost * pct

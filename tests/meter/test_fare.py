@@ -211,3 +211,18 @@ def test_the_jjg517_explanation_table_first_jump():
         d.run(1, 0)
         assert d.fare() == 940, driven_s
         assert d.m.view()["waiting_ms"] == minutes * 60000 + 1000
+
+
+def test_waiting_in_whole_units():
+    # "每5分钟加收1公里租价，不足5分钟不计": a unit is charged once the trip's waiting completes it
+    d = hired(start_distance_m=0, step_fen=1,
+              waiting={"below_kmh": 12, "fen_per_unit": 230, "unit_s": 300, "units": "whole"})
+    d.run(299, 0)
+    assert d.fare() == 1300
+    d.run(1, 0)
+    assert d.fare() == 1300 + 230
+    d.run(200, 0).key("pause").run(600, 0).key("resume").run(99, 0)   # 599 s of waiting in all
+    assert d.fare() == 1300 + 230
+    d.run(1, 0)
+    assert d.fare() == 1300 + 460
+    assert d.m.view()["waiting_ms"] == 600000

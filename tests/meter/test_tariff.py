@@ -120,3 +120,12 @@ def test_free_waiting_unset_or_zero_keeps_the_digest():
     three = parse_tariff(tariff_data(waiting={"below_kmh": 12, "fen_per_unit": 50, "unit_s": 60, "free_s": 180}))
     assert zero.digest == plain.digest
     assert three.digest != plain.digest and three.canonical["waiting"]["free_s"] == 180
+
+
+def test_waiting_units_pro_rata_unset_keeps_the_digest_and_others_are_refused():
+    w = {"below_kmh": 12, "fen_per_unit": 50, "unit_s": 60}
+    plain = parse_tariff(tariff_data())
+    assert parse_tariff(tariff_data(waiting=dict(w, units="pro_rata"))).digest == plain.digest
+    assert parse_tariff(tariff_data(waiting=dict(w, units="whole"))).digest != plain.digest
+    exc = error(waiting=dict(w, units="half"))
+    assert exc.field == "waiting.units" and "one of" in exc.rule

@@ -61,6 +61,9 @@ class Standard:
         self.per_ms = F(w.get("fen_per_unit", 0), w.get("unit_s", 60) * 1000)   # fen per ms of waiting
         self.per_m = F(tariff["per_km_fen"], 1000)                             # fen per metre
         self.free_ms = w.get("free_s", 0) * 1000                               # free waiting left
+        self.unit_ms = w.get("unit_s", 60) * 1000
+        self.whole = w.get("units") == "whole"
+        self.paid_ms = 0                                                       # waiting after the free time
         self.cover = tariff["start_distance_m"] * self.per_m                   # what the start fare covers
         ld = tariff.get("long_distance")
         self.long_from = ld["from_m"] if ld else None
@@ -135,7 +138,14 @@ class Standard:
             self.waiting_ms += ms
             free = min(ms, self.free_ms)
             self.free_ms -= free
-            cost = (ms - free) * self.per_ms
+            paid = ms - free
+            if self.whole:      # charged a unit at a time, as the trip's paid waiting completes it
+                units_done = (self.paid_ms + paid) // self.unit_ms - self.paid_ms // self.unit_ms
+                self.paid_ms += paid
+                paid = units_done * self.unit_ms
+            else:
+                self.paid_ms += paid
+            cost = paid * self.per_ms
             if self.mode != "D":
                 cost = self._use_cover(cost)
             self.money += cost * self._pct(a, "waiting_surcharge_pct") / 100
@@ -155,6 +165,9 @@ def closed_form(tariff, distance_m, fast_m, low_ms, all_ms):
     long_fen = p * max(0, distance_m - ld["from_m"]) * ld["surcharge_pct"] / 100 if ld else 0
     free = w.get("free_s", 0) * 1000
     low_ms, all_ms = max(0, low_ms - free), max(0, all_ms - free)
+    if w.get("units") == "whole":
+        unit = w["unit_s"] * 1000
+        low_ms, all_ms = low_ms // unit * unit, all_ms // unit * unit
     if mode == "CN":
         metered = max(F(0), p * (distance_m - s) + low_ms * per_ms) + long_fen
     elif mode == "D":
@@ -183,6 +196,8 @@ def tariffs(draw, windows=True, long_in_s=True):
                         "unit_s": draw(st.sampled_from([1, 30, 60, 300, 3600]))}
         if draw(st.booleans()):
             d["waiting"]["free_s"] = draw(st.sampled_from([1, 180, 300, 3600]))
+        if draw(st.booleans()):
+            d["waiting"]["units"] = "whole"
     if draw(st.booleans()) and (long_in_s or mode != "S"):
         d["long_distance"] = {"from_m": d["start_distance_m"] + draw(st.integers(0, 20000)),
                               "surcharge_pct": draw(st.integers(0, 300))}
