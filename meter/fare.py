@@ -2,15 +2,16 @@
 
 Every measurement interval of the hired state is fed in as (start, end, metres). The
 interval is cut where a surcharge window (night, peak) opens or closes, and nowhere else
-(within a piece distance uses the start fare's cover before waiting, so cuts matter); the metres
-before a cut are floor(metres * elapsed / duration), so cuts never create or lose a
+(within a piece, distance uses the start fare's cover before waiting, so cuts matter); the
+metres before a cut are floor(metres * elapsed / duration), so cuts never create or lose a
 metre. The interval's average speed, measured by the caller at the sensor's resolution
 (pulses, not rounded metres), decides whether it is low speed (waiting).
 
 The start fare covers start_distance_m worth of charges; in modes CN and S waiting uses
 that cover too (JJG 517-2016 6.8.2). Charges beyond it are kept as exact sums in base
-units (fen * 1000 * unit_ms), and the fare is computed from them in one integer division, then moved to the tariff's step. All
-sums only grow, so the shown fare never decreases within a trip.
+units (fen * 1000 * unit_ms), and the fare is computed from them in one integer
+division, then moved to the tariff's step. All sums only grow, so the shown fare never
+decreases within a trip.
 """
 
 from meter import civil

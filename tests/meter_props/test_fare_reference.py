@@ -120,7 +120,7 @@ class Standard:
                 flags = self._flags(edge)
         cuts.append(t1)
         before = 0
-        for a, b in zip(cuts, cuts[1:]):
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
             upto = dm if b == t1 else dm * (b - t0) // (t1 - t0)
             self._piece(a, b - a, upto - before, low)
             before = upto
