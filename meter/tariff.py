@@ -20,7 +20,8 @@ TOP_KEYS = (
     "per_km_fen", "step_fen", "rounding", "extras_max_fen", "waiting", "long_distance", "night",
     "peak", "fixed_extras",
 )
-WAITING_KEYS = ("below_kmh", "fen_per_unit", "unit_s")
+WAITING_KEYS = ("below_kmh", "fen_per_unit", "unit_s", "free_s", "units")
+WAITING_UNITS = ("pro_rata", "whole")
 LONG_KEYS = ("from_m", "surcharge_pct")
 NIGHT_KEYS = ("from", "to", "start_fare_fen", "surcharge_pct", "waiting_surcharge_pct")
 PEAK_KEYS = ("windows", "days", "surcharge_pct", "waiting_surcharge_pct")
@@ -111,6 +112,8 @@ class Tariff:
         self.waiting_fen_per_unit = w["fen_per_unit"] if w else 0
         self.waiting_unit_s = w["unit_s"] if w else 60
         self.waiting_unit_ms = self.waiting_unit_s * 1000
+        self.waiting_free_ms = w.get("free_s", 0) * 1000 if w else 0
+        self.waiting_whole = bool(w) and w.get("units") == "whole"
         ld = d["long_distance"]
         self.long_from_m = ld["from_m"] if ld else None
         self.long_pct = ld["surcharge_pct"] if ld else 0
@@ -221,6 +224,15 @@ def parse_tariff(data):
             "fen_per_unit": _int(w, "fen_per_unit", "waiting", 0, 100000),
             "unit_s": _int(w, "unit_s", "waiting", 1, 3600),
         }
+        free_s = _int(w, "free_s", "waiting", 0, 3600, 0)
+        if free_s:
+            # in the canonical form only when set: tariffs written before it keep their digest
+            d["waiting"]["free_s"] = free_s
+        units = w.get("units", "pro_rata")
+        if units not in WAITING_UNITS:
+            raise TariffError("waiting.units", "must be one of pro_rata, whole (got %r)" % (units,))
+        if units != "pro_rata":
+            d["waiting"]["units"] = units
 
     ld = data.get("long_distance")
     if ld is None:

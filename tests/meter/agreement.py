@@ -28,6 +28,10 @@ def random_tariff(rng):
     }
     if mode != "CN" or rng.chance(80):
         d["waiting"] = {"below_kmh": rng.int(5, 20), "fen_per_unit": rng.int(0, 200), "unit_s": rng.int(10, 300)}
+        if rng.chance(30):
+            d["waiting"]["free_s"] = rng.int(1, 600)
+        if rng.chance(30):
+            d["waiting"]["units"] = "whole"
     if rng.chance(50):
         d["long_distance"] = {"from_m": d["start_distance_m"] + rng.int(0, 20000), "surcharge_pct": rng.int(0, 100)}
     if rng.chance(60):

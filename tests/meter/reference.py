@@ -1,9 +1,9 @@
 """An independent reference computation of taxi fares, for checking the meter.
 
 Written apart from meter/fare.py and deliberately in another shape: it reads the raw
-tariff data, cuts every measurement interval at every local minute boundary, classes
-each piece by its own minute, and prices each piece on its own; the meter instead cuts
-only where a surcharge window opens or closes and keeps category sums. Both follow the
+tariff data, walks every measurement interval minute by minute, cuts it where the minute's
+night or peak flags change, and prices each piece metre by metre; the meter instead finds
+the next window edge and keeps category sums. Both follow the
 documented rules (docs/tariff.md), so they must agree to the fen.
 """
 
@@ -29,6 +29,9 @@ class Reference:
         self.below = w["below_kmh"] if w else 0
         self.wfen = w["fen_per_unit"] if w else 0
         self.unit_ms = (w["unit_s"] if w else 60) * 1000
+        self.free_ms = w.get("free_s", 0) * 1000 if w else 0
+        self.whole = bool(w) and w.get("units") == "whole"
+        self.paid_ms = 0
         ld = tariff.get("long_distance")
         self.long_from = ld["from_m"] if ld else None
         self.long_pct = ld["surcharge_pct"] if ld else 0
@@ -46,6 +49,9 @@ class Reference:
             self.start = n.get("start_fare_fen", tariff["start_fare_fen"])
         self.d = 0          # hired metres so far
         self.money = 0      # fen * 100000 * unit_ms
+        # what the start fare covers, in fen * 1000 * unit_ms; used up metre by metre and, in
+        # modes CN and S, millisecond by millisecond of waiting too (JJG 517 6.8.2 时距冲抵)
+        self.cover = tariff["start_distance_m"] * tariff["per_km_fen"] * self.unit_ms
         self.waiting_ms = 0
 
     def _minute(self, t):
@@ -64,13 +70,20 @@ class Reference:
             return False
         return any(a <= minute < b for a, b in self.peak)
 
+    def _flags(self, t):
+        night = self.night is not None and self._is_night(self._minute(t))
+        return (night, bool(self.peak) and self._is_peak(t))
+
     def interval(self, t0, t1, dm, low):
         """Price [t0, t1] with dm metres; ``low``: average speed below the waiting threshold."""
         dt = t1 - t0
         cuts = [t0]
         x = (t0 // MIN + 1) * MIN
+        flags = self._flags(t0)
         while x < t1:
-            cuts.append(x)
+            if self._flags(x) != flags:     # a window opens or closes: only there is a cut
+                cuts.append(x)
+                flags = self._flags(x)
             x += MIN
         cuts.append(t1)
         prev_m = 0
@@ -83,22 +96,32 @@ class Reference:
     def piece(self, a, ms, m, low):
         night = self.night is not None and self._is_night(self._minute(a))
         peak = bool(self.peak) and self._is_peak(a)
+        d0, d1 = self.d, self.d + m
+        self.d = d1
+        if not (self.mode == "S" and low):
+            for metre_end in range(d0 + 1, d1 + 1):   # price metre by metre
+                pct = 100 + (self.night_pct if night else 0) + (self.peak_pct if peak else 0)
+                if self.long_from is not None and metre_end > self.long_from:
+                    pct += self.long_pct
+                self.money += self._beyond_cover(self.t["per_km_fen"] * self.unit_ms) * pct
         if ms and (self.mode == "D" or low):
             self.waiting_ms += ms
             pct = 100 + (self.night_wpct if night else 0) + (self.peak_wpct if peak else 0)
-            self.money += self.wfen * ms * pct * 1000
-        d0, d1 = self.d, self.d + m
-        self.d = d1
-        if m == 0 or (self.mode == "S" and low):
-            return
-        start_m = self.t["start_distance_m"]
-        for metre_end in range(d0 + 1, d1 + 1):   # price metre by metre
-            if metre_end <= start_m:
-                continue
-            pct = 100 + (self.night_pct if night else 0) + (self.peak_pct if peak else 0)
-            if self.long_from is not None and metre_end > self.long_from:
-                pct += self.long_pct
-            self.money += self.t["per_km_fen"] * pct * self.unit_ms
+            free = min(ms, self.free_ms)       # the trip's first free_s seconds of waiting
+            self.free_ms -= free
+            paid = ms - free
+            if self.whole:                    # whole units only, when the trip's waiting completes one
+                paid = ((self.paid_ms + paid) // self.unit_ms - self.paid_ms // self.unit_ms) * self.unit_ms
+            self.paid_ms += ms - free
+            cost = self.wfen * paid * 1000
+            if self.mode != "D":
+                cost = self._beyond_cover(cost)
+            self.money += cost * pct
+
+    def _beyond_cover(self, cost):
+        used = cost if cost < self.cover else self.cover
+        self.cover -= used
+        return cost - used
 
     def fare(self):
         step = self.t.get("step_fen", 10)

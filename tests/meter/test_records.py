@@ -65,3 +65,16 @@ def test_a_snapshot_of_the_previous_format_still_restores():
     for x in (d, b):
         x.key("resume").run(300, 30).key("settle").key("clear")
     assert b.closed == d.closed
+
+
+def test_a_trip_fare_snapshot_from_before_time_offset_the_start_distance_restores():
+    # Then the fare snapshot held metres and milliseconds: [start_fen, night_start, trip_m,
+    # base_m, long_m, night_m, peak_m, waiting_ms, waiting_night_ms, waiting_peak_ms].
+    d = Drive(meter()).key("hire").run(360, 40)       # 4000 m: 1 km beyond the start fare
+    snap = d.m.snapshot()
+    snap["trip"]["fare"] = [1300, False, 4000, 1000, 0, 0, 0, 30000, 0, 0]   # and 30 s waited, charged
+    b = Drive(Taximeter.restore(snap, d.m.schedule), t=d.t)
+    b.num = d.num
+    assert b.fare() == 1300 + 230 + 20                # 2.30 for the km, 0.25 for the waiting: 2.55 -> 2.50
+    b.run(90, 40)                                     # one more km, nothing left of the cover
+    assert b.fare() == 1300 + 460 + 20

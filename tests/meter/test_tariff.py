@@ -24,6 +24,8 @@ def test_validation_names_the_field_and_the_rule():
         ({"waiting": {"below_kmh": 12, "fen_per_unit": 50}}, "waiting.unit_s", "required"),
         ({"waiting": {"below_kmh": 12, "fen_per_unit": 50, "unit_s": 60, "x": 1}}, "waiting.x", "unknown"),
         ({"mode": "S", "waiting": None}, "waiting", "required in mode S"),
+        ({"waiting": {"below_kmh": 12, "fen_per_unit": 50, "unit_s": 60, "free_s": 3601}}, "waiting.free_s",
+         "from 0 to 3600"),
         ({"long_distance": {"from_m": 1000, "surcharge_pct": 50}}, "long_distance.from_m", "start_distance_m"),
         ({"night": {"from": "23:00", "to": "25:00"}}, "night.to", "HH:MM"),
         ({"night": {"from": "23:00", "to": "23:00"}}, "night", "differ"),
@@ -110,3 +112,20 @@ def test_percentages_are_from_0_to_300():
         bad[field] = 301
         exc = error(**{table: bad})
         assert exc.field == table + "." + field and "from 0 to 300" in exc.rule
+
+
+def test_free_waiting_unset_or_zero_keeps_the_digest():
+    plain = parse_tariff(tariff_data())
+    zero = parse_tariff(tariff_data(waiting={"below_kmh": 12, "fen_per_unit": 50, "unit_s": 60, "free_s": 0}))
+    three = parse_tariff(tariff_data(waiting={"below_kmh": 12, "fen_per_unit": 50, "unit_s": 60, "free_s": 180}))
+    assert zero.digest == plain.digest
+    assert three.digest != plain.digest and three.canonical["waiting"]["free_s"] == 180
+
+
+def test_waiting_units_pro_rata_unset_keeps_the_digest_and_others_are_refused():
+    w = {"below_kmh": 12, "fen_per_unit": 50, "unit_s": 60}
+    plain = parse_tariff(tariff_data())
+    assert parse_tariff(tariff_data(waiting=dict(w, units="pro_rata"))).digest == plain.digest
+    assert parse_tariff(tariff_data(waiting=dict(w, units="whole"))).digest != plain.digest
+    exc = error(waiting=dict(w, units="half"))
+    assert exc.field == "waiting.units" and "one of" in exc.rule
