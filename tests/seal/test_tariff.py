@@ -158,3 +158,20 @@ def test_an_older_or_unnumbered_tariff_is_refused(state, tmp_path, test_keys, ca
     assert main(["tariff", "install", str(older), "--state", str(state.root)]) == 2
     assert "sequence 6 is not newer than the installed 7" in capsys.readouterr().err
     assert [e["sequence"] for e in installed(state)] == [7]
+
+
+def test_show_says_how_waiting_is_charged_and_what_the_start_fare_covers():
+    """A technician reading `tariff show` sees every element that changes the fare: free waiting,
+    waiting charged only per whole unit, and (modes CN and S) waiting using the start fare's cover."""
+    import tomllib
+
+    from meter.tariff import parse_tariff
+    from terminal.cli.commands._tariff_words import describe
+
+    data = tomllib.loads(TARIFF_TOML.replace("unit_s = 60", 'unit_s = 300\nfree_s = 180\nunits = "whole"'))
+    text = "\n".join(describe([parse_tariff(data["tariff"][0])]))
+    assert "first 180 s of waiting in a trip are free" in text
+    assert "only for each whole 300 s" in text
+    assert "waiting uses it up as driving does" in text
+    plain = "\n".join(describe([parse_tariff(tomllib.loads(TARIFF_TOML)["tariff"][0])]))
+    assert "free" not in plain and "whole" not in plain

@@ -76,6 +76,13 @@ def describe(tariffs) -> list[str]:
         lines.append(f"    the fare moves in steps of {yuan(t.step_fen)}, rounding {t.rounding.replace('_', ' ')}")
         if t.has_waiting:
             lines.append(f"    waiting: below {t.below_kmh} km/h, {yuan(t.waiting_fen_per_unit)} per {t.waiting_unit_s} s")
+            if t.waiting_free_ms:
+                lines.append(f"    the first {t.waiting_free_ms // 1000} s of waiting in a trip are free")
+            if t.waiting_whole:
+                lines.append(f"    waiting is charged only for each whole {t.waiting_unit_s} s the trip's waiting completes")
+            if t.mode != "D":
+                lines.append("    within what the start fare covers, waiting uses it up as driving does (JJG 517 6.8.2); "
+                             "long distance counts metres driven only")
         else:
             lines.append("    waiting: not charged")
         if t.long_from_m is not None:
