@@ -35,11 +35,11 @@ from typing import Protocol
 
 from drivers.event import Event
 from terminal.link import deliveries
+from terminal.link.payloads import UPLINK_TYPES
 from terminal.storage.database import Storage, StorageError
 
 log = logging.getLogger(__name__)
 
-UPLINK_TYPES = ("location", "alarm", "trip", "shift", "daily", "health", "ack", "order", "notice_ack", "audit")
 # Higher goes first. Alarms overtake everything; command answers and order steps overtake the backlog
 # so the platform is not kept waiting; everything else drains strictly oldest first.
 DEFAULT_PRIORITY = {"alarm": 9, "ack": 5, "order": 5, "notice_ack": 5}

@@ -347,6 +347,16 @@ def test_an_assigned_order_runs_to_its_trip_and_the_trip_carries_the_order(car, 
     assert trip["record"]["trip_no"] == completed["trip_no"] and trip["record"]["total_fen"] == completed["total_fen"]
 
 
+def test_a_record_query_is_answered_on_up_record_then_acknowledged(car, centre):
+    mark = centre.mark()
+    cmd_id = centre.command(TID, "record_query", {"what": "position", "from": now_ms() - 3600_000, "to": now_ms()})
+    ack = centre.wait_for(lambda m: m.kind == "ack" and m.payload["cmd_id"] == cmd_id, "the ack", mark)
+    record = centre.wait_for(lambda m: m.kind == "record" and m.payload["cmd_id"] == cmd_id, "the records", mark)
+    assert ack.payload["result"] == 0 and record.payload["what"] == "position"
+    assert record.payload["seq"] < ack.payload["seq"]
+    assert schema_errors("up_record", record.payload) == []
+
+
 # -- delivery: resent backlog, last will, clean stop, and every message received ---------------------
 
 def test_the_backlog_after_a_broker_restart_arrives_marked_resent(broker, car, centre):
