@@ -41,8 +41,9 @@ from terminal.storage.database import Storage, StorageError
 log = logging.getLogger(__name__)
 
 # Higher goes first. Alarms overtake everything; command answers and order steps overtake the backlog
-# so the platform is not kept waiting; everything else drains strictly oldest first.
-DEFAULT_PRIORITY = {"alarm": 9, "ack": 5, "order": 5, "notice_ack": 5}
+# so the platform is not kept waiting; everything else drains strictly oldest first. A record_query's
+# records share the ack's priority, so they arrive before the ack that closes the answer.
+DEFAULT_PRIORITY = {"alarm": 9, "ack": 5, "order": 5, "notice_ack": 5, "record": 5}
 # Kinds that may be dropped when the store is full, in the order they are given up.
 DROPPABLE = ("location", "health")
 DEFAULT_CAPACITY = 100_000

@@ -354,6 +354,8 @@ def test_a_record_query_is_answered_on_up_record_then_acknowledged(car, centre):
     record = centre.wait_for(lambda m: m.kind == "record" and m.payload["cmd_id"] == cmd_id, "the records", mark)
     assert ack.payload["result"] == 0 and record.payload["what"] == "position"
     assert record.payload["seq"] < ack.payload["seq"]
+    arrived = centre.received()
+    assert arrived.index(record) < arrived.index(ack)      # the ack tells the platform the answer is complete
     assert schema_errors("up_record", record.payload) == []
 
 
