@@ -164,7 +164,14 @@ def test_each_result_code_as_the_table_says(car, centre):
     assert offer_zero["result"] == 2
     empty_params = ack_of(centre, TID, "params", {"params": {}})
     assert empty_params["result"] == 2
-    for a in (ok, unsupported, junk, extra_field, offer_zero, empty_params):
+    mark = centre.mark()
+    centre.command(TID, "time_sync", raw=b'{"cmd_id":"frac-1","ts":%d,"utc_ms":1.5}' % now_ms())
+    fraction = centre.ack("frac-1", mark)                 # readable, with a string cmd_id: echoed
+    assert fraction["result"] == 2 and "integer" in fraction["reason"]
+    mark = centre.mark()
+    centre.command(TID, "time_sync", raw=b'{"cmd_id":"long-1","ts":%d,"utc_ms":%s}' % (now_ms(), b"9" * 25))
+    assert centre.ack("long-1", mark)["result"] == 2
+    for a in (ok, unsupported, junk, extra_field, offer_zero, empty_params, fraction):
         assert schema_errors("up_ack", a) == []
 
 
