@@ -107,6 +107,19 @@ def test_every_schema_file_is_a_valid_draft_2020_12_schema():
         assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema", path.name
 
 
+def test_the_topic_tree_lists_every_message_a_schema_file_describes():
+    import re
+    from pathlib import Path
+
+    from tests.link.integrator import SCHEMA_DIR
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "mqtt.md").read_text(encoding="utf-8")
+    tree = doc[doc.index("## Topic tree"):doc.index("### Online status")]
+    rows = dict(re.findall(r"^\| `\{prefix\}/\{tid\}/([a-z_/]+)` \|.*\| `([a-z_]+\.json)`", tree, re.M))
+    files = {p.name for p in SCHEMA_DIR.glob("*.json")} - {"common.json"}
+    wanted = {("status" if f == "status.json" else f[:-5].replace("_", "/", 1)): f for f in files}
+    assert rows == wanted
+
+
 # -- online status ----------------------------------------------------------------------------------
 
 def test_the_online_status_is_retained_qos1_and_names_the_terminal(broker, car, centre):
