@@ -299,6 +299,7 @@ def test_the_alarm_lifecycle_as_documented(car, centre):
     released = alarm_stage(centre, "released", mark)
     assert released["alarm"] & 3 == 0
     assert ack_of(centre, TID, "alarm_release", {"alarm_id": extra["alarm_id"]})["result"] == 0   # a repeat
+    assert ack_of(centre, TID, "alarm_release", {})["result"] == 1       # no alarm named, none active
     assert ack_of(centre, TID, "params", {"params": {"report_alarm_s": 5}})["result"] == 0
     # a second press; the recorded release (same cmd_id, no alarm_id) is acknowledged, never applied
     second = press_alarm(car, centre)["extra"]["alarm_id"]
