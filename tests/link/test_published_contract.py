@@ -447,4 +447,5 @@ def test_a_clean_stop_says_offline_itself(car, centre):
     car.runtime.stop()
     car.runtime = None
     bye = centre.wait_for(lambda m: m.kind == "status" and m.tid == TID and not m.payload["online"], "offline", mark)
-    assert bye.payload["online"] is False and bye.retain and schema_errors("status", bye.payload) == []
+    assert bye.retain and schema_errors("status", bye.payload) == []
+    assert bye.payload["online"] is False and bye.payload["terminal_id"] == TID and bye.payload["ts"] <= now_ms()
