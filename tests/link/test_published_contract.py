@@ -449,3 +449,17 @@ def test_a_clean_stop_says_offline_itself(car, centre):
     bye = centre.wait_for(lambda m: m.kind == "status" and m.tid == TID and not m.payload["online"], "offline", mark)
     assert bye.retain and schema_errors("status", bye.payload) == []
     assert bye.payload["online"] is False and bye.payload["terminal_id"] == TID and bye.payload["ts"] <= now_ms()
+
+
+def test_after_a_restart_seq_goes_on_and_commands_sent_meanwhile_are_gone(car, centre):
+    before = max((m.payload["seq"] for m in centre.received(tid=TID) if m.kind != "status"), default=0)
+    lost = centre.command(TID, "notice", {"notice_id": "while-off", "text": "the terminal is off"})
+    mark = centre.mark()
+    started_ms = now_ms()
+    car.inline()                                      # the same state directory, a new process life
+    centre.wait_for(lambda m: m.kind == "status" and m.tid == TID and m.payload["online"]
+                    and m.payload["ts"] >= started_ms, "online again", mark)
+    sentinel = ack_of(centre, TID, "notice", {"notice_id": "after", "text": "x"})
+    assert sentinel["seq"] > before                   # persisted across the restart
+    assert not [m for m in centre.received("ack") if m.payload["cmd_id"] == lost]   # clean start: not queued
+    assert ack_of(centre, TID, "notice", {"notice_id": "while-off", "text": "again"}, cmd_id=lost)["result"] == 0
