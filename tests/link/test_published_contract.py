@@ -232,7 +232,7 @@ def test_retained_commands_are_refused_live_and_the_stored_copy_too(car, centre)
     centre.command(TID, "notice", raw=b"", retain=True)      # the platform clears what it stored by mistake
 
 
-def test_a_qos0_command_is_handled_as_the_doc_says(car, centre):
+def test_a_qos0_command_that_arrives_is_applied_like_a_qos1_one(car, centre):
     mark = centre.mark()
     cmd_id = centre.command(TID, "notice", {"notice_id": "q0", "text": "at most once"}, qos=0)
     assert centre.ack(cmd_id, mark)["result"] == 0
