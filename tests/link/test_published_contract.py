@@ -170,6 +170,8 @@ def test_each_result_code_as_the_table_says(car, centre):
     centre.command(TID, "notice", raw=b"not json")
     junk = centre.ack(None, mark)
     assert junk["result"] == 2 and junk["cmd_id"] is None
+    old_mac = ack_of(centre, TID, "notice", {"notice_id": "n5", "text": "x", "mac": "0" * 64})
+    assert old_mac["result"] == 0                     # the first draft's field: signed over, then ignored
     extra_field = ack_of(centre, TID, "notice", {"notice_id": "n2", "text": "x", "colour": "red"})
     assert extra_field["result"] == 2 and "colour" in extra_field["reason"]
     offer_zero = ack_of(centre, TID, "order_offer", {"order_id": "0", "order_type": "immediate", "pickup_ms": now_ms(),
