@@ -352,6 +352,8 @@ def test_an_assigned_order_runs_to_its_trip_and_the_trip_carries_the_order(car, 
     assert offer(centre, "95128-0003", "assigned")["result"] == 0
     assert order_event(centre, "accepted", mark, "95128-0003")["reason"] == "assigned"
     assert ack_of(centre, TID, "time_sync", {"utc_ms": now_ms()})["result"] == 0      # for hire: recorded
+    too_far = ack_of(centre, TID, "time_sync", {"utc_ms": now_ms() + 600_000})
+    assert too_far["result"] == 4 and "limit" in too_far["reason"]                     # more than 5 min
     mark = centre.mark()
     key(car, "hire")
     order_event(centre, "boarded", mark, "95128-0003")
