@@ -212,6 +212,11 @@ def test_unauthenticated_stale_future_and_misaddressed_commands_are_refused(car,
     assert for_other["result"] == 4                                # signed for another terminal
     as_confirm = ack_of(centre, TID, "alarm_release", {}, signed_for=f"taxi/{TID}/down/alarm_confirm")
     assert as_confirm["result"] == 4                               # signed as another command
+    mark = centre.mark()                                           # a lone surrogate has no canonical form
+    centre.command(TID, "notice", raw=b'{"cmd_id":"lone","ts":%d,"notice_id":"n","text":"\\ud800","sig":"%s"}'
+                   % (now_ms(), b"ab" * 64))
+    lone = centre.ack("lone", mark)
+    assert lone["result"] == 4 and "canonical" in lone["reason"]
     no_ts = {"cmd_id": "nots", "notice_id": "n", "text": "x"}
     mark = centre.mark()
     centre.command(TID, "notice", raw=json.dumps(sign(f"taxi/{TID}/down/notice", no_ts, KEY)).encode())
@@ -253,7 +258,8 @@ def test_an_oversized_command_is_malformed_and_the_terminal_answers_on(car, cent
 
 def test_another_terminal_can_neither_command_nor_read_nor_impersonate(broker, car, centre):
     spy = Integrator(broker, OTHER, KEY, role="terminal",
-                     filters=(f"taxi/{TID}/down/#", "taxi/+/up/#", "taxi/+/status", "taxi/#"))
+                     filters=(f"taxi/{TID}/down/#", "taxi/+/up/#", "taxi/+/status", "taxi/#",
+                              "$share/g/taxi/+/up/#", "$SYS/#"))
     try:
         mark = centre.mark()
         forged = spy.command(TID, "notice", {"notice_id": "spy", "text": "signed with a stolen key"})
@@ -345,6 +351,17 @@ def test_an_offer_accepted_then_cancelled_by_the_centre(car, centre):
     assert ack_of(centre, TID, "order_cancel", {"order_id": "95128-0001", "reason": "乘客取消"})["result"] == 0
     cancelled = order_event(centre, "cancelled", mark, "95128-0001")
     assert cancelled["reason"].startswith("centre")
+
+
+def test_an_offer_rejected_by_the_driver_and_one_left_unanswered(car, centre):
+    assert offer(centre, "95128-0010")["result"] == 0
+    mark = centre.mark()
+    key(car, "reject")
+    assert order_event(centre, "rejected", mark, "95128-0010")["reason"] == "driver"
+    mark = centre.mark()
+    assert offer(centre, "95128-0011", answer_s=5)["result"] == 0
+    late = order_event(centre, "timeout", mark, "95128-0011")         # answer_s passed without a key
+    assert schema_errors("up_order", late) == []
 
 
 def test_an_assigned_order_runs_to_its_trip_and_the_trip_carries_the_order(car, centre):
@@ -467,3 +484,19 @@ def test_after_a_restart_seq_goes_on_and_commands_sent_meanwhile_are_gone(car, c
     assert sentinel["seq"] > before                   # persisted across the restart
     assert not [m for m in centre.received("ack") if m.payload["cmd_id"] == lost]   # clean start: not queued
     assert ack_of(centre, TID, "notice", {"notice_id": "while-off", "text": "again"}, cmd_id=lost)["result"] == 0
+
+
+def test_platform_consumers_on_a_shared_subscription_get_each_report_once(broker, car, centre):
+    group = [Integrator(broker, f"consumer-{i}", None, filters=("$share/archive/taxi/+/up/#",)) for i in (1, 2)]
+    try:
+        cmd_ids = [ack_of(centre, TID, "notice", {"notice_id": f"sh{i}", "text": "x"})["cmd_id"] for i in range(6)]
+        for cmd_id in cmd_ids:
+            end = time.monotonic() + 10
+            while not any(m.payload.get("cmd_id") == cmd_id for c in group for m in c.received("ack")):
+                assert time.monotonic() < end, f"no consumer got the ack of {cmd_id}"
+                time.sleep(0.01)
+        got = [m.payload["cmd_id"] for c in group for m in c.received("ack") if m.payload["cmd_id"] in cmd_ids]
+        assert sorted(got) == sorted(cmd_ids)                           # each to one member of the group
+    finally:
+        for c in group:
+            c.close()
