@@ -387,6 +387,29 @@ def test_an_assigned_order_runs_to_its_trip_and_the_trip_carries_the_order(car, 
                            "the trip", mark).payload
     assert schema_errors("up_trip", trip) == []
     assert trip["record"]["trip_no"] == completed["trip_no"] and trip["record"]["total_fen"] == completed["total_fen"]
+    witness = trip["witness"]                          # checked offline with the device's public key
+    assert (witness["trip_no"], witness["digest"]) == (trip["record"]["trip_no"], trip["record"]["digest"])
+    verify_witness(car.tmp / "state" / "keys" / "device.pub", witness)
+
+
+def verify_witness(device_pub, witness):
+    """docs/mqtt.md "trip": signature (purpose witness) over the canonical JSON of the first four fields:
+    "taxiterm/witness/v1" LF + canonical JSON; Ed25519, or ECDSA P-256 r || s (docs/provisioning.md)."""
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, utils
+
+    from tests.link.integrator import canonical_json
+    body = {k: witness[k] for k in ("trip_no", "digest", "chain_counter", "chain_hash")}
+    message = b"taxiterm/witness/v1\n" + canonical_json(body).encode("utf-8")
+    signature = base64.b64decode(witness["signature"])
+    key = serialization.load_pem_public_key(device_pub.read_bytes())
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        der = utils.encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
+        key.verify(der, message, ec.ECDSA(hashes.SHA256()))
+    else:
+        key.verify(signature, message)
 
 
 def test_a_record_query_is_answered_on_up_record_then_acknowledged(car, centre):
