@@ -137,18 +137,29 @@ def test_the_online_status_is_retained_qos1_and_names_the_terminal(broker, car, 
 
 # -- uplinks in the documented units ----------------------------------------------------------------
 
+def guangzhou_fix(at):
+    return Fix(time_ms=at, lat=23.129163, lon=113.264435, alt_m=21.4, speed_mps=11.2, course_deg=87.4, quality=1,
+               mode=3, sats=9, valid=True)
+
+
 def test_a_location_report_says_the_fix_in_jt808_units(car, centre):
     assert ack_of(centre, TID, "params", {"params": {"report_vacant_s": 1}})["result"] == 0
     term = car.runtime.terminal
     at = term.clock()
-    fix = Fix(time_ms=at, lat=23.129163, lon=113.264435, alt_m=21.4, speed_mps=11.2, course_deg=87.4, quality=1,
-              mode=3, sats=9, valid=True)
+    fix = guangzhou_fix(at)
     mark = centre.mark()
     term.events.put(Event("fix", at, {"fix": fix}))
     loc = centre.wait_for(lambda m: m.kind == "location" and m.payload["status"] & 2, "a positioned location",
                           mark).payload
-    assert ack_of(centre, TID, "params", {"params": {"report_vacant_s": 30}})["result"] == 0
+    assert ack_of(centre, TID, "params", {"params": {"speed_limit_kmh": 30}})["result"] == 0    # 40.3 km/h is over
+    mark = centre.mark()
+    again = term.clock()
+    term.events.put(Event("fix", again, {"fix": guangzhou_fix(again)}))
+    fast = centre.wait_for(lambda m: m.kind == "location" and m.payload["extra"]["overspeed"], "overspeed", mark)
+    assert fast.payload["speed"] == 403 and fast.payload["status"] & 2
+    assert ack_of(centre, TID, "params", {"params": {"report_vacant_s": 30, "speed_limit_kmh": 250}})["result"] == 0
     assert schema_errors("up_location", loc) == []
+    assert set(loc["extra"]["chain"]) == {"counter", "hash"}         # a provisioned terminal keeps a chain
     assert (loc["latitude"], loc["longitude"], loc["altitude"]) == (23129163, 113264435, 21)
     assert loc["speed"] == 403 and loc["direction"] == 87            # 0.1 km/h: 11.2 m/s x 36; degrees
     assert loc["time"] == bcd_gmt8(at)                               # the fix's time, GMT+8
