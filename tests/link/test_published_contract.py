@@ -534,3 +534,21 @@ def test_platform_consumers_on_a_shared_subscription_get_each_report_once(broker
     finally:
         for c in group:
             c.close()
+
+
+def test_every_message_of_a_simulated_shift_with_orders_meets_its_schema_file(tmp_path):
+    """sim/summary.py's platform_messages_valid checks with the terminal's own small checker; this
+    reads the shift's transcript with jsonschema and the schema files alone."""
+    from sim.runner import ShiftRunner
+    from sim.scenario import BUNDLED, load
+    ShiftRunner(load(BUNDLED / "on-call-orders.toml"), tmp_path / "shift").run()
+    seen: dict[str, int] = {}
+    for line in (tmp_path / "shift" / "mqtt.jsonl").read_text(encoding="utf-8").splitlines():
+        m = json.loads(line)
+        if m["dir"] != "in":
+            continue
+        kind = m["topic"].rsplit("/", 1)[-1]
+        assert schema_errors("status" if kind == "status" else f"up_{kind}", m["payload"]) == [], m
+        assert kind == "status" or m["payload"]["type"] == kind
+        seen[kind] = seen.get(kind, 0) + 1
+    assert {"status", "shift", "location", "health", "ack", "order", "trip"} <= set(seen)
