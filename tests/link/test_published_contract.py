@@ -552,3 +552,23 @@ def test_every_message_of_a_simulated_shift_with_orders_meets_its_schema_file(tm
         assert kind == "status" or m["payload"]["type"] == kind
         seen[kind] = seen.get(kind, 0) + 1
     assert {"status", "shift", "location", "health", "ack", "order", "trip"} <= set(seen)
+
+
+def test_the_code_names_in_the_fleet_and_mqtt_pages_exist():
+    """An integrator reading the pages next to the code finds every `terminal.x.y` they name."""
+    import importlib
+    import re
+    from pathlib import Path
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    for page in ("fleet.md", "mqtt.md"):
+        for name in sorted(set(re.findall(r"`(terminal(?:\.[A-Za-z_]+)+)", (docs / page).read_text("utf-8")))):
+            parts = name.split(".")
+            for cut in range(len(parts), 0, -1):
+                try:
+                    found = importlib.import_module(".".join(parts[:cut]))
+                    break
+                except ModuleNotFoundError:
+                    continue
+            for attr in parts[cut:]:
+                assert hasattr(found, attr), f"{page}: {name} does not exist"
+                found = getattr(found, attr)
