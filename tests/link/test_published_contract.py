@@ -495,6 +495,7 @@ def test_every_message_received_keeps_the_envelope_and_its_schema(centre):
                 {k: v for k, v in p.items() if k != "resent"}
         seen[p["seq"]] = p
     assert min(seen) >= 1
+    assert not [p for p in seen.values() if p["type"] in ("notice_ack", "audit")]   # reserved, never sent
 
 
 def test_a_clean_stop_says_offline_itself(car, centre):
