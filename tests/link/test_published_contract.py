@@ -373,6 +373,12 @@ def test_an_offer_rejected_by_the_driver_and_one_left_unanswered(car, centre):
     assert offer(centre, "95128-0011", answer_s=5)["result"] == 0
     late = order_event(centre, "timeout", mark, "95128-0011")         # answer_s passed without a key
     assert schema_errors("up_order", late) == []
+    assert offer(centre, "95128-0012")["result"] == 0
+    mark = centre.mark()
+    key(car, "accept")
+    order_event(centre, "accepted", mark, "95128-0012")
+    key(car, "reject")                                                # on the way: the driver cancels
+    assert order_event(centre, "cancelled", mark, "95128-0012")["reason"].startswith("driver:")
 
 
 def test_an_assigned_order_runs_to_its_trip_and_the_trip_carries_the_order(car, centre):
