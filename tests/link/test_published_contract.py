@@ -8,6 +8,7 @@ and against the doc's words (units, names, result codes).
 """
 
 import json
+import threading
 import time
 
 import pytest
@@ -286,6 +287,40 @@ def test_another_terminal_can_neither_command_nor_read_nor_impersonate(broker, c
         assert [m for m in spy.received() if m.tid != OTHER] == []
     finally:
         spy.close()
+
+
+def test_another_terminals_last_will_cannot_mark_this_one_offline(broker, car, centre):
+    import socket as sockets
+    spy = mqtt_client(broker, OTHER)
+    spy.will_set(f"taxi/{TID}/status", b'{"online": false}', qos=1, retain=True)
+    connected = threading.Event()
+    spy.on_connect = lambda c, u, f, rc, p: connected.set()
+    mark = centre.mark()
+    spy.connect(broker.host, broker.port)
+    spy.loop_start()
+    try:
+        if connected.wait(5):
+            spy.socket().shutdown(sockets.SHUT_RDWR)          # vanish: the broker would publish the will
+            time.sleep(0.5)
+    finally:
+        spy.loop_stop()
+    sentinel = ack_of(centre, TID, "notice", {"notice_id": "w", "text": "x"})
+    assert sentinel["result"] == 0
+    assert not [m for m in centre.received()[mark:] if m.kind == "status" and m.tid == TID]
+    late = Integrator(broker, "integrator-late2", None, filters=(f"taxi/{TID}/status",))
+    try:
+        assert late.wait_for(lambda m: True, "the retained status").payload["online"] is True
+    finally:
+        late.close()
+
+
+def mqtt_client(broker, name, role="terminal"):
+    import paho.mqtt.client as mqtt
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=name, protocol=mqtt.MQTTv5)
+    options = broker.client_options(name, role)
+    client.username_pw_set(options["username"], options["password"])
+    client.tls_set(ca_certs=options["tls_ca"])
+    return client
 
 
 # -- the emergency alarm, step by step --------------------------------------------------------------
