@@ -536,6 +536,9 @@ def test_every_message_received_keeps_the_envelope_and_its_schema(centre):
                 {k: v for k, v in p.items() if k != "resent"}
         seen[p["seq"]] = p
     assert min(seen) >= 1
+    faults = sum(1 << b for b in (4, 5, 6, 7, 8, 10, 15, 23))       # health: device faults only
+    healths = [p for p in seen.values() if p["type"] == "health"]
+    assert healths and all(p["alarm"] & ~faults == 0 for p in healths), [p["alarm"] for p in healths]
     assert not [p for p in seen.values() if p["type"] in ("notice_ack", "audit")]   # reserved, never sent
 
 
