@@ -617,3 +617,14 @@ def test_the_code_names_in_the_fleet_and_mqtt_pages_exist():
             for attr in parts[cut:]:
                 assert hasattr(found, attr), f"{page}: {name} does not exist"
                 found = getattr(found, attr)
+
+
+def test_a_terminal_id_outside_the_documented_characters_is_refused_by_both_sides(tmp_path):
+    from terminal.link.broker_setup import BrokerDir, BrokerSetupError
+    from terminal.link.mqtt import LinkConfigError, MqttLink
+    setup = BrokerDir(tmp_path / "broker")
+    for bad in ("粤A12345", "T 1", "T/1", "T+", "x" * 65):
+        with pytest.raises(LinkConfigError):
+            MqttLink({"terminal_id": bad}, None)
+        with pytest.raises(BrokerSetupError):
+            setup.add_terminal(bad)
