@@ -628,3 +628,12 @@ def test_a_terminal_id_outside_the_documented_characters_is_refused_by_both_side
             MqttLink({"terminal_id": bad}, None)
         with pytest.raises(BrokerSetupError):
             setup.add_terminal(bad)
+
+
+def test_the_jt808_conversions_round_as_the_unit_table_says():
+    from terminal.link import payloads
+    assert payloads.altitude_m(21.5) == 22 and payloads.altitude_m(-0.5) == -1 and payloads.altitude_m(-1.4) == -1
+    assert payloads.latitude_1e6(-0.0000004) == (0, False) and payloads.latitude_1e6(-0.0000005) == (1, True)
+    assert payloads.longitude_1e6(-180) == (180000000, False)
+    assert payloads.speed_01kmh(11.2) == 403 and payloads.direction_deg(359.5) == 0 == payloads.direction_deg(360)
+    assert payloads.mileage_01km(199) == 1 and payloads.bcd_time(1795000000000) == "261118190640"
