@@ -171,6 +171,27 @@ def test_a_location_report_says_the_fix_in_jt808_units(car, centre):
     assert loc["type"] == "location" and loc["resent"] is False and loc["seq"] >= 1
 
 
+def nmea_epoch(at_ms: int, altitude_m: float) -> bytes:
+    from gps.framer import with_checksum
+    t = time.gmtime(at_ms // 1000)
+    hms, dmy = time.strftime("%H%M%S", t) + ".00", time.strftime("%d%m%y", t)
+    return (with_checksum(f"GPRMC,{hms},A,2307.7498,N,11315.8661,E,21.8,87.4,{dmy},,,A")
+            + with_checksum(f"GPGGA,{hms},2307.7498,N,11315.8661,E,1,09,0.9,{altitude_m:.1f},M,-5.0,M,,"))
+
+
+def test_a_fix_the_receiver_puts_at_12000_m_is_reported_not_fatal(car, centre):
+    """The GNSS room takes altitudes up to 20,000 m as possible; the report must carry what it takes."""
+    assert ack_of(centre, TID, "params", {"params": {"report_vacant_s": 1}})["result"] == 0
+    mark = centre.mark()
+    for _ in range(4):
+        car.gnss_pty.write(nmea_epoch(now_ms(), 12000.0))
+        time.sleep(0.5)
+    high = centre.wait_for(lambda m: m.kind == "location" and m.payload["altitude"] == 12000, "12000 m", mark)
+    assert high.payload["status"] & 2 and schema_errors("up_location", high.payload) == []
+    assert car.runtime.healthy()
+    assert ack_of(centre, TID, "params", {"params": {"report_vacant_s": 30}})["result"] == 0
+
+
 # -- commands: the acknowledgement codes ------------------------------------------------------------
 
 def test_each_result_code_as_the_table_says(car, centre):
