@@ -435,6 +435,15 @@ def test_an_offer_rejected_by_the_driver_and_one_left_unanswered(car, centre):
     order_event(centre, "accepted", mark, "95128-0012")
     key(car, "reject")                                                # on the way: the driver cancels
     assert order_event(centre, "cancelled", mark, "95128-0012")["reason"].startswith("driver:")
+    assert offer(centre, "95128-0013")["result"] == 0
+    mark = centre.mark()
+    key(car, "hire")                                                  # a street hail while offered
+    assert order_event(centre, "rejected", mark, "95128-0013")["reason"] == "occupied"
+    key(car, "settle")
+    time.sleep(0.5)
+    key(car, "hire")
+    trip = centre.wait_for(lambda m: m.kind == "trip", "the street hail's trip", mark).payload
+    assert trip["record"]["order_id"] == "0"
 
 
 def test_an_assigned_order_runs_to_its_trip_and_the_trip_carries_the_order(car, centre):
