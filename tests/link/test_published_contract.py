@@ -297,15 +297,19 @@ def test_another_terminal_can_neither_command_nor_read_nor_impersonate(broker, c
         mark = centre.mark()
         forged = spy.command(TID, "notice", {"notice_id": "spy", "text": "signed with a stolen key"})
         spy.command(TID, "alarm_release", {})
+        spy.command(OTHER, "notice", {"notice_id": "self", "text": "a terminal writing its own commands"})
         spy.client.publish(f"taxi/{TID}/status", b'{"online": false}', qos=1, retain=True).wait_for_publish(5)
         spy.client.publish(f"taxi/{TID}/up/alarm", b'{"type":"alarm"}', qos=1).wait_for_publish(5)
         sentinel = ack_of(centre, TID, "notice", {"notice_id": "s", "text": "x"})   # after the spy's messages
+        centre.command(OTHER, "notice", {"notice_id": "for-spy", "text": "the spy's own command"})
+        spy.wait_for(lambda m: m.payload.get("notice_id") == "for-spy", "its own commands: the spy listens")
         assert sentinel["result"] == 0
         seen = centre.received()[mark:]
         assert not [m for m in seen if m.kind == "ack" and m.payload.get("cmd_id") == forged]
         assert not [m for m in seen if m.kind == "status" and m.tid == TID]
         assert not [m for m in seen if m.raw == b'{"type":"alarm"}']
         assert [m for m in spy.received() if m.tid != OTHER] == []
+        assert not [m for m in spy.received() if m.payload.get("notice_id") == "self"]   # cannot write its own
     finally:
         spy.close()
 
