@@ -124,7 +124,13 @@ class Integrator:
             props.SessionExpiryInterval = 3600
         self.client.connect(broker.host, broker.port, clean_start=not persistent, properties=props)
         self.client.loop_start()
-        assert self._subscribed.wait(WAIT_S), f"{name} never subscribed"
+        if self._filters:
+            assert self._subscribed.wait(WAIT_S), f"{name} never subscribed"
+        else:
+            end = time.monotonic() + WAIT_S
+            while not self.client.is_connected():
+                assert time.monotonic() < end, f"{name} never connected"
+                time.sleep(0.01)
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if not reason_code.is_failure and self._filters:

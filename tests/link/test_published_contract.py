@@ -287,6 +287,18 @@ def test_an_oversized_command_is_malformed_and_the_terminal_answers_on(car, cent
     assert ack_of(centre, TID, "notice", {"notice_id": "after", "text": "x"})["result"] == 0
 
 
+def test_a_packet_over_the_brokers_limit_costs_the_sender_its_connection(broker, car, centre):
+    sender = Integrator(broker, "integrator-big", KEY, filters=())
+    dropped = threading.Event()
+    sender.client.on_disconnect = lambda c, u, f, rc, p: dropped.set()
+    try:
+        sender.client.publish(f"taxi/{TID}/down/notice", b"x" * 300_000, qos=1)
+        assert dropped.wait(10)                             # max_packet_size 262144 in broker/mosquitto.conf
+    finally:
+        sender.close()
+    assert ack_of(centre, TID, "notice", {"notice_id": "after-big", "text": "x"})["result"] == 0
+
+
 # -- the broker's ACL: another terminal's account ---------------------------------------------------
 
 def test_another_terminal_can_neither_command_nor_read_nor_impersonate(broker, car, centre):
