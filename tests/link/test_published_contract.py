@@ -598,7 +598,11 @@ def test_a_clean_stop_says_offline_itself(car, centre):
 
 
 def test_after_a_restart_seq_goes_on_and_commands_sent_meanwhile_are_gone(car, centre):
+    if car.runtime is not None:                       # run on its own: stop the terminal first
+        car.runtime.stop()
+        car.runtime = None
     before = max((m.payload["seq"] for m in centre.received(tid=TID) if m.kind != "status"), default=0)
+    known_before = any(m.payload.get("cmd_id") == "rep-1" for m in centre.received("ack"))
     lost = centre.command(TID, "notice", {"notice_id": "while-off", "text": "the terminal is off"})
     mark = centre.mark()
     started_ms = now_ms()
@@ -609,6 +613,9 @@ def test_after_a_restart_seq_goes_on_and_commands_sent_meanwhile_are_gone(car, c
     assert sentinel["seq"] > before                   # persisted across the restart
     assert not [m for m in centre.received("ack") if m.payload["cmd_id"] == lost]   # clean start: not queued
     assert ack_of(centre, TID, "notice", {"notice_id": "while-off", "text": "again"}, cmd_id=lost)["result"] == 0
+    if known_before:        # the replay cache survives the restart: acknowledged again, not applied
+        replay = ack_of(centre, TID, "params", {"params": {"speed_limit_kmh": 60}}, cmd_id="rep-1")
+        assert replay["result"] == 0 and car.runtime.terminal.platform.params.get("speed_limit_kmh") == 80
 
 
 def test_platform_consumers_on_a_shared_subscription_get_each_report_once(broker, car, centre):
