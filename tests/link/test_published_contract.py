@@ -292,8 +292,8 @@ def test_a_packet_over_the_brokers_limit_costs_the_sender_its_connection(broker,
     dropped = threading.Event()
     sender.client.on_disconnect = lambda c, u, f, rc, p: dropped.set()
     try:
-        sender.client.publish(f"taxi/{TID}/down/notice", b"x" * 300_000, qos=1)
-        assert dropped.wait(10)                             # max_packet_size 262144 in broker/mosquitto.conf
+        sender.client.publish(f"taxi/{TID}/down/notice", b"x" * 1_100_000, qos=1)
+        assert dropped.wait(10)                             # max_packet_size 1048576 in broker/mosquitto.conf
     finally:
         sender.close()
     assert ack_of(centre, TID, "notice", {"notice_id": "after-big", "text": "x"})["result"] == 0
@@ -690,3 +690,24 @@ def test_the_jt808_conversions_round_as_the_unit_table_says():
     assert payloads.longitude_1e6(-180) == (180000000, False)
     assert payloads.speed_01kmh(11.2) == 403 and payloads.direction_deg(359.5) == 0 == payloads.direction_deg(360)
     assert payloads.mileage_01km(199) == 1 and payloads.bcd_time(1795000000000) == "261118190640"
+
+
+def test_a_speed_query_over_a_ten_hour_shift_is_answered_whole(car, centre):
+    """600 one-second speed minutes (the query's ceiling) make an up/record of about 300 KB."""
+    import struct
+
+    from terminal.recorder import ring
+    term = car.runtime.terminal
+    first = (now_ms() // 60_000 - 700) * 60_000
+    minute = b"".join(struct.pack(">HBB", 600 + (i * 37) % 700, 3, 0) for i in range(60))
+    with term.storage.transaction() as db:             # ten hours of driving, as the recorder stores them
+        db.executemany("INSERT OR REPLACE INTO rec_speed (slot, minute_ms, data) VALUES (?, ?, ?)",
+                       [(ring.minute_slot(first + k * 60_000, ring.SPEED_MINUTES), first + k * 60_000, minute)
+                        for k in range(600)])
+    mark = centre.mark()
+    cmd_id = centre.command(TID, "record_query", {"what": "speed", "from": first, "to": first + 600 * 60_000 - 1})
+    ack = centre.ack(cmd_id, mark, timeout_s=30)
+    record = centre.wait_for(lambda m: m.kind == "record" and m.payload["cmd_id"] == cmd_id, "the records", mark)
+    assert ack["result"] == 0 and len(record.payload["records"]) == 600 and len(record.raw) > 256 * 1024
+    assert schema_errors("up_record", record.payload) == []
+    assert car.runtime.devices.link.connected
