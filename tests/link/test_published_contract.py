@@ -711,3 +711,25 @@ def test_a_speed_query_over_a_ten_hour_shift_is_answered_whole(car, centre):
     assert ack["result"] == 0 and len(record.payload["records"]) == 600 and len(record.raw) > 256 * 1024
     assert schema_errors("up_record", record.payload) == []
     assert car.runtime.devices.link.connected
+
+
+def test_on_a_broker_with_a_smaller_packet_limit_one_large_uplink_does_not_block_the_rest(tmp_path):
+    """A platform's own broker announcing a Maximum Packet Size below an uplink: that one waits in the
+    outbox for a broker that takes it, everything else still goes out, the link stays up."""
+    from tests.link.harness import Collector, Uplink, wait_until
+    small = Broker(shipped=True, terminals=("T0007",), platform=("platform", "archive"))
+    small._config.write_text(small._config.read_text().replace("max_packet_size 1048576", "max_packet_size 262144"))
+    with small:
+        collector = Collector(small, "taxi/+/up/#", client_id="archive")
+        car = Uplink(tmp_path / "t.db", small.link_config("T0007")).start()
+        try:
+            wait_until(lambda: car.link.connected, "connected")
+            big = car.enqueue("record", {"cmd_id": "q", "what": "speed", "from": 0, "to": 1, "truncated": False,
+                                         "records": [{"type": "speed", "t": 0, "pad": "x" * 300_000}]})
+            after = car.enqueue("ack", {"cmd_id": "c", "command": "notice", "result": 0, "reason": ""})
+            wait_until(lambda: after in collector.seqs(), "the uplink after the large one")
+            assert big not in collector.seqs() and car.link.connected and car.link.connects == 1
+            assert car.outbox.too_large == 1
+        finally:
+            car.stop()
+            collector.close()
