@@ -263,6 +263,10 @@ def test_a_repeated_cmd_id_is_acknowledged_again_and_never_applied_again(car, ce
     assert (again["result"], again["reason"], again["cmd_id"]) == (first["result"], first["reason"], "rep-1")
     assert again["seq"] != first["seq"]                       # a new acknowledgement, not a duplicate
     assert car.runtime.terminal.platform.params["speed_limit_kmh"] == 80
+    reused = ack_of(centre, TID, "params", {"params": {"speed_limit_kmh": 90}}, cmd_id="rep-1")  # another command
+    assert (reused["command"], reused["result"]) == ("params", 0)
+    assert ack_of(centre, TID, "notice", {"notice_id": "r", "text": "x"}, cmd_id="rep-1")["command"] == "params"
+    assert car.runtime.terminal.platform.params["speed_limit_kmh"] == 80
 
 
 def test_retained_commands_are_refused_live_and_the_stored_copy_too(car, centre):
