@@ -5,6 +5,10 @@ jsonschema over the schema files) against a whole terminal on the shipped broker
 The terminal trusts the integrator's own Ed25519 key, installed as STATE/keys/platform.pub the
 way docs/provisioning.md says. Every message the platform receives is checked against its schema
 and against the doc's words (units, names, result codes).
+
+Longer than 400 lines because the tests share one terminal and one platform for the whole
+module (starting a terminal costs seconds) and follow the page section by section, in the
+order the terminal's state goes through them (the clean stop and restart come last).
 """
 
 import json
