@@ -8,7 +8,8 @@ and against the doc's words (units, names, result codes).
 
 Longer than 400 lines because the tests share one terminal and one platform for the whole
 module (starting a terminal costs seconds) and follow the page section by section, in the
-order the terminal's state goes through them (the clean stop and restart come last).
+order the terminal's state goes through them (the clean stop and the restart come after the
+check of every message received).
 """
 
 import json
