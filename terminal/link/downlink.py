@@ -154,6 +154,29 @@ def decode(payload: bytes | str, *, max_bytes: int = MAX_BYTES, max_depth: int =
         raise DecodeError("not_json", f"payload is not JSON: {type(exc).__name__}") from None
 
 
+# Readable JSON whose only fault is a number: the ack still names the command (docs/mqtt.md).
+NUMBER_FAULTS = ("not_integer", "number_too_large")
+
+
+def _any_number(text: str) -> int:
+    return 0
+
+
+def readable_cmd_id(payload: bytes | str, fault: DecodeError) -> str | None:
+    """The string ``cmd_id`` of a message refused only for a number (a fraction, an exponent,
+    an integer too long), so its error ack can be matched; None for anything else.
+    Called after ``decode`` checked size, UTF-8 and depth; numbers are not converted."""
+    if fault.kind not in NUMBER_FAULTS:
+        return None
+    try:
+        text = bytes(payload).decode("utf-8") if not isinstance(payload, str) else payload
+        message = json.loads(text, parse_int=_any_number, parse_float=_any_number, parse_constant=_any_number)
+    except (ValueError, RecursionError, MemoryError):
+        return None
+    cmd_id = message.get("cmd_id") if isinstance(message, dict) else None
+    return cmd_id if isinstance(cmd_id, str) and 1 <= len(cmd_id) <= 64 else None
+
+
 # -- what the platform signs -----------------------------------------------------------------------
 
 def canonical(command: Mapping) -> bytes:
@@ -219,7 +242,7 @@ def parse(topic: str, payload: bytes | str | Mapping, *, prefix: str, terminal_i
         try:
             message = decode(payload, max_bytes=max_bytes, max_depth=max_depth)
         except DecodeError as exc:
-            return _refuse(None, command, RESULT_MALFORMED, exc.kind, str(exc))
+            return _refuse(readable_cmd_id(payload, exc), command, RESULT_MALFORMED, exc.kind, str(exc))
     if not isinstance(message, dict):
         return _refuse(None, command, RESULT_MALFORMED, "not_object", "payload is not a JSON object")
     cmd_id = message.get("cmd_id")
@@ -268,6 +291,8 @@ def downlink_event_data(topic: str, raw: bytes, base: str, *, retained: bool = F
 
     ``payload`` is the parsed JSON object, or None with ``error`` saying why and
     ``fault`` its kind, so the command handler can still answer a malformed command.
+    A message whose only fault is a number has neither: ``parse`` refuses it from ``raw``
+    and its ack echoes the ``cmd_id``.
     ``raw`` keeps the bytes only up to ``max_bytes`` (an oversized message is not queued).
     """
     prefix = base + "/down/"
@@ -278,6 +303,8 @@ def downlink_event_data(topic: str, raw: bytes, base: str, *, retained: bool = F
     try:
         parsed = decode(raw, max_bytes=max_bytes, max_depth=max_depth)
     except DecodeError as exc:
+        if exc.kind in NUMBER_FAULTS:
+            return data     # ``parse`` refuses it from ``raw`` and still echoes its cmd_id
         data["error"], data["fault"] = str(exc), exc.kind
         return data
     if not isinstance(parsed, dict):

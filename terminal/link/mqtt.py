@@ -321,6 +321,7 @@ class MqttLink:
                 "terminal_id": self.config.terminal_id}
         info = client.publish(self.config.status_topic, _json(body), qos=1, retain=True)
         receive_maximum = getattr(properties, "ReceiveMaximum", None) if properties is not None else None
+        maximum_packet_size = getattr(properties, "MaximumPacketSize", None) if properties is not None else None
         with self._lock:
             self._own_mids.add(info.mid)
             self._up = True
@@ -330,6 +331,7 @@ class MqttLink:
                  self.protocol, ", TLS" if self.config.tls_ca else "", self.connects)
         self._events.put(Event("link", self._clock(), {
             "up": True, "protocol": self.protocol, "receive_maximum": receive_maximum,
+            "maximum_packet_size": maximum_packet_size,
             "session_present": bool(flags.session_present),
         }))
 

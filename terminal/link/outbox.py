@@ -35,14 +35,15 @@ from typing import Protocol
 
 from drivers.event import Event
 from terminal.link import deliveries
+from terminal.link.payloads import UPLINK_TYPES
 from terminal.storage.database import Storage, StorageError
 
 log = logging.getLogger(__name__)
 
-UPLINK_TYPES = ("location", "alarm", "trip", "shift", "daily", "health", "ack", "order", "notice_ack", "audit")
 # Higher goes first. Alarms overtake everything; command answers and order steps overtake the backlog
-# so the platform is not kept waiting; everything else drains strictly oldest first.
-DEFAULT_PRIORITY = {"alarm": 9, "ack": 5, "order": 5, "notice_ack": 5}
+# so the platform is not kept waiting; everything else drains strictly oldest first. A record_query's
+# records share the ack's priority, so they arrive before the ack that closes the answer.
+DEFAULT_PRIORITY = {"alarm": 9, "ack": 5, "order": 5, "notice_ack": 5, "record": 5}
 # Kinds that may be dropped when the store is full, in the order they are given up.
 DROPPABLE = ("location", "health")
 DEFAULT_CAPACITY = 100_000
@@ -103,6 +104,8 @@ class Outbox:
         self._acked: list[int] = []  # seqs acknowledged, to delete in one transaction
         self._acked_at: float | None = None  # when the oldest of them was acknowledged (monotonic)
         self.refused = 0
+        self.too_large = 0           # messages held back: over the broker's Maximum Packet Size
+        self._max_packet: int | None = None
         # Several links: this view's name, the other links' views, and every link a message waits for.
         self.link = link
         self._links: list[Outbox] = []
@@ -244,13 +247,15 @@ class Outbox:
             return True
         if event.kind == "link":
             if event.data["up"]:
-                self.on_link_up(event.data.get("receive_maximum"))
+                self.on_link_up(event.data.get("receive_maximum"), event.data.get("maximum_packet_size"))
             else:
                 self.on_link_down()
             return True
         return False
 
-    def on_link_up(self, receive_maximum: int | None = None) -> None:
+    def on_link_up(self, receive_maximum: int | None = None, maximum_packet_size: int | None = None) -> None:
+        """``maximum_packet_size``: the broker's (MQTT 5 CONNACK); a message over it is held back."""
+        self._max_packet = maximum_packet_size or None
         self._stored = object()
         self._backlog_mark = self.last_seq()
         self._effective_window = min(self.window, receive_maximum) if receive_maximum else self.window
@@ -322,7 +327,17 @@ class Outbox:
                 if seq <= self._backlog_mark:
                     # The envelope comes first, so the first "resent" is the envelope's.
                     text = text.replace(_LIVE, _RESENT, 1)
-                mid = self.publisher.publish(topic, text.encode())
+                data = text.encode()
+                if self._max_packet is not None and packet_size(topic, data) > self._max_packet:
+                    # The broker would close the connection and the message would go again after
+                    # every reconnect, holding up everything else: it stays stored for a broker
+                    # that takes it (the next connection asks again).
+                    self.too_large += 1
+                    log.error("outbox: seq %d (%s, %d bytes) is over the broker's maximum packet size %d; "
+                              "kept, not sent on this connection", seq, topic, len(data), self._max_packet)
+                    self._cursor[priority] = seq
+                    continue
+                mid = self.publisher.publish(topic, data)
                 if mid is None:
                     # The link is going down; its event will arrive and reset the cursors.
                     return sent
@@ -444,6 +459,7 @@ class Outbox:
             "dropped": dropped,
             "dropped_total": sum(dropped.values()),
             "refused": self.refused,
+            "too_large": self.too_large,
             "link_up": self._up,
             "last_seq": self.last_seq(),
             **({"links": {other.link: other.stats() for other in self._links}} if self._links else {}),
@@ -487,6 +503,12 @@ def _kv_put(db, key: str, value: str) -> None:
         "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (key, value),
     )
+
+
+def packet_size(topic: str, payload: bytes) -> int:
+    """An upper bound of the MQTT 5 PUBLISH packet for ``payload`` on ``topic`` at QoS 1: fixed header
+    (at most 5 bytes), topic (2 + its bytes), packet id (2), properties (at most 5 with none set)."""
+    return 5 + 2 + len(topic.encode()) + 2 + 5 + len(payload)
 
 
 __all__ = ["Outbox", "OutboxError", "Publisher", "StorageError", "UPLINK_TYPES"]

@@ -127,12 +127,18 @@ def direction_deg(course: float) -> int:
     return _round_half_up(d) % 360
 
 
+# The altitudes the GNSS room takes as possible (gps/parse.py): every fix it passes on must be
+# reportable, or a location report would fail inside the terminal's loop.
+ALTITUDE_RANGE_M = (-1000, 20000)
+
+
 def altitude_m(metres: float) -> int:
     """Altitude in metres, rounded to a whole metre."""
     d = _decimal(metres, "altitude")
     value = _round_half_up(d)
-    if not -1000 <= value <= 10000:
-        raise PayloadError(f"altitude {metres} m outside -1000..10000")
+    low, high = ALTITUDE_RANGE_M
+    if not low <= value <= high:
+        raise PayloadError(f"altitude {metres} m outside {low}..{high}")
     return value
 
 

@@ -64,12 +64,13 @@ def test_every_good_command_parses_from_bytes_and_from_a_dict(command):
     (b'{"cmd_id": 5, "utc_ms": 1}', None),                              # cmd_id not a string
     (b'{"cmd_id": "c9"}', "c9"),                                        # utc_ms missing
     (b'{"cmd_id": "c9", "utc_ms": -1}', "c9"),
-    (b'{"cmd_id": "c9", "utc_ms": 1.5}', None),                         # commands carry integers only
+    (b'{"cmd_id": "c9", "utc_ms": 1.5}', "c9"),                         # integers only; readable: echoed
     (b'{"cmd_id": "c9", "utc_ms": 1, "set_fare": 0}', "c9"),           # unknown field
     (b'{"cmd_id": "", "utc_ms": 1}', None),
     (b"[" * 100000, None),                                              # oversized
     (b"[" * 1000, None),                                                # nested too deep
-    (b'{"cmd_id": "c9", "utc_ms": 1' + b"0" * 5000 + b"}", None),      # a 5,000-digit integer
+    (b'{"cmd_id": "c9", "utc_ms": 1' + b"0" * 5000 + b"}", "c9"),      # a 5,000-digit integer: echoed
+    (b'{"cmd_id": "c9", "utc_ms": NaN}', None),                         # NaN is not JSON
 ])
 def test_malformed_time_sync_is_answered_malformed(payload, cmd_id):
     ack = refused(parse("time_sync", payload), p.RESULT_MALFORMED)
