@@ -283,7 +283,10 @@ def run_target(state_dir: Path, seed: int, down_ms: int, kill_after: str | None,
                 log.exception("event %r failed", event)
                 audit.append("software_fault", event.kind, None, "exception while handling (see log)")
                 emit({"fault": f"{type(exc).__name__}: {exc}", "event": event.kind, "t": now})
+        faults = terminal.faults.total
         terminal.periodic(now)
+        if terminal.faults.total != faults:    # carried on past, as Terminal.run does; said to the drill
+            emit({"fault": f"turn failed in {', '.join(sorted(terminal.faults.failing))}", "event": "periodic", "t": now})
         stored = storage.totalisers()["hirings"] if storage.totalisers() else 0
         if stored != last_trip:
             closed_here += stored - last_trip

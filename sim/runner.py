@@ -164,7 +164,10 @@ class ShiftRunner:
     def _loop_periodic(self) -> None:
         self._fitted_meter_second()
         self.loop.drain()
-        self.car.terminal.periodic(self.now)
+        terminal = self.car.terminal
+        terminal.periodic(self.now)
+        if terminal.faults.failing:     # the car carries on past a failing desk; a simulation stops
+            raise SimError(f"the terminal's turn failed in {', '.join(sorted(terminal.faults.failing))} (see log)")
         self.witness.observe()
         self.stepper.spool()
 

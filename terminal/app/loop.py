@@ -33,6 +33,7 @@ from terminal.app.orders import OrderDesk
 from terminal.app.platform_desk import PlatformDesk
 from terminal.app.recorder import Recorder
 from terminal.app.reporting import Reporting
+from terminal.app.turn_faults import TurnFaults
 from terminal.link.outbox import Outbox
 from terminal.storage.database import Storage
 
@@ -91,6 +92,8 @@ class Terminal:
         self.platform = PlatformDesk(self)
         self.started_ms = clock()
         self.last_turn_s = time.monotonic()   # the watchdog's proof that the loop turns
+        self.faults = TurnFaults(self.audit_event)
+        self._turn = self._turn_steps()
         active = schedule.active(self.started_ms)
         self.cabin = Cabin(self, selftest=SelfTest(self.started_ms, software_id, active.id if active else "-"))
         self.daybook = DayBook(active.utc_offset_min if active else 480)
@@ -181,8 +184,10 @@ class Terminal:
                 try:
                     self.handle(event)
                 except Exception:  # noqa: BLE001 - the loop must outlive one bad event, loudly
-                    log.exception("event %r failed; the terminal carries on", event)
-                    self.audit_event("software_fault", event.kind, None, "exception while handling (see log)")
+                    self.faults.failed(event.kind, "exception while handling (see log)")
+                else:
+                    if self.faults.failing:
+                        self.faults.worked(event.kind)
                 try:
                     event = self.events.get_nowait()
                 except queue.Empty:
@@ -218,16 +223,30 @@ class Terminal:
                 poll()            # long key presses and the hidden alarm while still held
 
     def periodic(self, now: int) -> None:
-        self._poll_inputs()
-        self.carry_out(self.alarm.tick(now), now)
-        self.carry_out(self.orders.tick(now), now)
-        self.reporting.periodic(now)
-        self.recorder.periodic(now)
-        self._close_days(now)
-        self.metering.save(now)
-        self.platform.persist()
-        self.outbox.pump()
-        self.cabin.periodic(now)
+        """One turn of every desk, in order; a desk that fails does not keep the others from
+        theirs (``turn_faults``)."""
+        faults = self.faults
+        for place, step in self._turn:
+            try:
+                step(now)
+            except Exception:  # noqa: BLE001 - the loop must outlive one failing desk, loudly
+                faults.failed(place, "exception in the loop's turn (see log)")
+            else:
+                if faults.failing:
+                    faults.worked(place)
+
+    def _turn_steps(self) -> tuple:
+        # looked up at each turn (not bound once), so a desk replaced at run time takes part
+        return (("periodic.inputs", lambda now: self._poll_inputs()),
+                ("periodic.alarm", lambda now: self.carry_out(self.alarm.tick(now), now)),
+                ("periodic.orders", lambda now: self.carry_out(self.orders.tick(now), now)),
+                ("periodic.reporting", lambda now: self.reporting.periodic(now)),
+                ("periodic.recorder", lambda now: self.recorder.periodic(now)),
+                ("periodic.days", self._close_days),
+                ("periodic.metering", lambda now: self.metering.save(now)),
+                ("periodic.platform", lambda now: self.platform.persist()),
+                ("periodic.outbox", lambda now: self.outbox.pump()),
+                ("periodic.cabin", lambda now: self.cabin.periodic(now)))
 
     def _close_days(self, now: int) -> None:
         today = self.daybook.day_of(now)
