@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from terminal.cli import CommandError
+from terminal.cli.commands._output import write_output
 from terminal.link.jtt import PROTOCOLS, JttError, StreamDecoder, decode_payload, encode, split
 
 
@@ -82,7 +83,7 @@ def _encode(args) -> int:
         except JttError as exc:
             raise CommandError(f"message {i + 1}: {exc}") from None
     if args.out:
-        Path(args.out).write_bytes(b"".join(frames))
+        write_output(args.out, b"".join(frames), "frames")
     else:
         for frame in frames:
             print(frame.hex().upper() if args.upper else frame.hex())

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from terminal.cli import CommandError
+from terminal.cli.commands._output import check_output, write_output
 from terminal.cli.commands._seal_common import (
     add_state_arg,
     load_private,
@@ -140,6 +141,7 @@ def public_key_handler(args) -> int:
 
 def authorise_handler(args) -> int:
     key = load_private(args.key)
+    check_output(args.out, "authorisation")
     actions = [a.strip() for a in args.actions.split(",") if a.strip()]
     start = now_ms()
     try:
@@ -147,6 +149,6 @@ def authorise_handler(args) -> int:
                                        start + int(args.hours * HOUR_MS), single_use=not args.reusable)
     except seal.AuthorisationError as exc:
         raise CommandError(str(exc)) from None
-    Path(args.out).write_bytes(data)
+    write_output(args.out, data, "authorisation")
     print(f"authorisation for {args.technician} on {args.device_id} ({', '.join(actions)}) -> {args.out}")
     return 0

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from terminal.cli import CommandError
+from terminal.cli.commands._output import write_output
 from terminal.cli.commands._seal_common import (
     add_state_arg,
     device_seal,
@@ -165,8 +166,7 @@ def sign_handler(args) -> int:
         parse_tariff_file(data, args.file)
     except TariffFileError as exc:
         raise CommandError(f"not signed: {exc}") from None
-    out = Path(args.file + ".sig")
-    out.write_bytes(sig)
+    out = write_output(args.file + ".sig", sig, "signature")
     print(f"signed {args.file} -> {out}")
     return 0
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import terminal
 from terminal.cli import CommandError
+from terminal.cli.commands._output import check_output
 from terminal.cli.commands._seal_common import (
     Progress,
     add_state_arg,
@@ -82,6 +83,7 @@ def _vendor(args, state):
 
 def _build(args, source: Path) -> int:
     key = load_private(args.key)
+    check_output(args.out, "bundle")
     try:
         manifest = update_bundle.build(source, args.bundle_version, key, Path(args.out), args.target,
                                        args.min_version)

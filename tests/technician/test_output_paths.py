@@ -1,0 +1,91 @@
+"""An output path an outsider gets wrong (a folder that does not exist, a folder itself): one line,
+exit status 2, nothing written and nothing audited -- not a Python traceback."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from terminal.cli import main
+from terminal.trust import keys
+
+from .conftest import audit_records
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def bad_outputs(tmp_path):
+    """A path inside a folder that does not exist, and a path that is a folder."""
+    (tmp_path / "a-folder").mkdir()
+    return [str(tmp_path / "missing" / "out.file"), str(tmp_path / "a-folder")]
+
+
+def one_line_error(capsys, *words) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    assert err.startswith("taxiterm: cannot write") and all(w in err for w in words), err
+    return err
+
+
+def leftovers(tmp_path) -> list[str]:
+    return sorted(p.name for p in tmp_path.rglob("*.tmp"))
+
+
+def test_export_to_a_bad_path_says_so_and_audits_nothing(state, tmp_path, bad_outputs, capsys):
+    before = len(audit_records(state))
+    for out in bad_outputs:
+        assert main(["export", "--state", str(state.root), "--out", out]) == 2
+        one_line_error(capsys, out)
+    assert len(audit_records(state)) == before
+    assert leftovers(tmp_path) == []
+    good = tmp_path / "export.json"
+    assert main(["export", "--state", str(state.root), "--out", str(good)]) == 0
+    assert good.exists() and leftovers(tmp_path) == []
+
+
+def test_record_export_to_a_bad_path_writes_neither_file(state, tmp_path, bad_outputs, capsys):
+    good = tmp_path / "records.jsonl"
+    for out in bad_outputs:
+        assert main(["record", "export", "--state", str(state.root), "--out", out]) == 2
+        one_line_error(capsys, out)
+        assert main(["record", "export", "--state", str(state.root), "--out", str(good), "--gbt", out]) == 2
+        one_line_error(capsys, out)
+        assert not good.exists()        # the good one is not written either: the command did nothing
+    assert leftovers(tmp_path) == []
+
+
+def test_files_signed_by_vendor_and_authority_tools_to_a_bad_path(tmp_path, bad_outputs, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["keys", "gen", "dev/vendor"]) == 0
+    assert main(["keys", "gen", "dev/authority"]) == 0
+    capsys.readouterr()
+    for out in bad_outputs:
+        assert main(["identity", "--seal", "dev/vendor.key", "--out", out]) == 2
+        one_line_error(capsys, "manifest", out)
+        assert main(["provision", "authorise", "--key", "dev/authority.key", "--device-id", "TX-1", "--technician",
+                     "T-1", "--actions", "set_k", "--hours", "1", "--out", out]) == 2
+        one_line_error(capsys, "authorisation", out)
+        assert main(["update", "build", str(tmp_path / "dev"), "--key", "dev/vendor.key", "--version", "0.1.0",
+                     "--out", out]) == 2
+        one_line_error(capsys, "bundle", out)
+    assert leftovers(tmp_path) == []
+
+
+def test_jt_encode_to_a_bad_path(tmp_path, bad_outputs, capsys):
+    message = tmp_path / "heartbeat.json"
+    message.write_text(json.dumps({"header": {"msg_id": 2, "phone": "013912345678", "msg_sn": 76}}))
+    for out in bad_outputs:
+        assert main(["jt", "encode", str(message), "--out", out]) == 2
+        one_line_error(capsys, "frames", out)
+    assert leftovers(tmp_path) == []
+
+
+def test_tariff_sign_where_the_signature_cannot_be_written(tmp_path, capsys):
+    tariff = tmp_path / "tariff.toml"
+    tariff.write_bytes((ROOT / "sim/data/tariff-demo.toml").read_bytes())
+    (tmp_path / "tariff.toml.sig").mkdir()         # something in the way of FILE.sig
+    key = tmp_path / "authority"
+    keys.write_private(Path(f"{key}.key"), keys.generate())
+    assert main(["tariff", "sign", str(tariff), "--key", f"{key}.key"]) == 2
+    one_line_error(capsys, "signature")
