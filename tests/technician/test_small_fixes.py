@@ -63,3 +63,17 @@ def test_selftest_on_loopback_ports_says_to_name_the_devices(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.count("loop:// is a loopback") == 3 and "malformed" not in out
     assert "taxiterm bench up" in out
+
+
+def test_calibrate_on_a_board_whose_gpio_backend_is_missing_says_so_in_one_line(state, capsys, monkeypatch):
+    import board.pins
+    from board.profiles import BoardError
+
+    def no_backend(profile):
+        raise BoardError(f"board '{profile.name}' needs the lgpio GPIO backend, which is not installed")
+
+    monkeypatch.setattr(board.pins, "make_pin_factory", no_backend)
+    assert main(["calibrate", "--board", "pi4", "--distance-m", "1000", "--state", str(state.root)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1
+    assert err.startswith("taxiterm: cannot count pulses on GPIO 4:") and "lgpio" in err

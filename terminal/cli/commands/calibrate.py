@@ -57,7 +57,10 @@ def register(subparsers) -> None:
 
 def pulse_counter(profile, config: dict):
     """The counter the board profile names, as the terminal would build it (its sampler not started)."""
+    from gpiozero.exc import GPIOZeroError
+
     from board.pins import make_pin_factory
+    from board.profiles import BoardError
     from drivers.pulse import GpioPulseCounter, KernelPulseCounter, PulseError
 
     events: queue.Queue = queue.Queue()  # nothing reads it: only the count matters here
@@ -67,7 +70,10 @@ def pulse_counter(profile, config: dict):
             return KernelPulseCounter(profile.pulse_counter, events, now_ms, period_ms=period)
         except PulseError as exc:
             raise CommandError(str(exc)) from None
-    return GpioPulseCounter(profile.inputs["pulse"], events, now_ms, make_pin_factory(profile), period_ms=period)
+    try:
+        return GpioPulseCounter(profile.inputs["pulse"], events, now_ms, make_pin_factory(profile), period_ms=period)
+    except (BoardError, GPIOZeroError) as exc:   # e.g. pi4's lgpio backend not installed on this machine
+        raise CommandError(f"cannot count pulses on GPIO {profile.inputs['pulse']}: {exc}; nothing measured") from None
 
 
 def count_course(counter, at_start: Callable[[], None], at_finish: Callable[[], None]) -> int:
