@@ -154,6 +154,12 @@ def _state(args, config: dict):
 
 def handler(args) -> int:
     config = _config(args)
+    if args.pulses is None:
+        _check_course(args.distance_m)
+    if not args.dry_run:   # a wrong --state or --authorisation is found before the course, not after it
+        state = _state(args, config)
+        old_k = _current_k(state, config)
+        authorisation = read_bytes(args.authorisation, "authorisation") if args.authorisation else None
     pulses = args.pulses if args.pulses is not None else _measure_on_board(args, config)
     t = now_ms()
     try:
@@ -163,9 +169,6 @@ def handler(args) -> int:
     if args.dry_run:
         _print(args, result, None, None, stored=False)
         return 0
-    state = _state(args, config)
-    old_k = _current_k(state, config)
-    authorisation = read_bytes(args.authorisation, "authorisation") if args.authorisation else None
     audit = open_audit(state, running_identity(state, t).software_id)
     try:
         decision = seal.require(device_seal(state, audit), audit, "set_k", t, "K", authorisation)
@@ -181,6 +184,14 @@ def handler(args) -> int:
         audit.close()
     _print(args, result, old_k, decision, stored=True)
     return 0
+
+
+def _check_course(distance_m: int) -> None:
+    """The course length the run will be judged on, refused before anyone drives it."""
+    if not calibration.MIN_DISTANCE_M <= distance_m <= calibration.MAX_DISTANCE_M:
+        raise CommandError(f"K not changed: --distance-m {distance_m}: the course must be {calibration.MIN_DISTANCE_M}"
+                           f"..{calibration.MAX_DISTANCE_M} m (at least {calibration.MIN_DISTANCE_M} m for 0.1 % "
+                           "resolution); nothing measured")
 
 
 def _current_k(state, config: dict) -> int:
