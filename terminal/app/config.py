@@ -123,4 +123,6 @@ def load(path: str | Path) -> dict:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text (a configuration is TOML, docs/config.md)") from None
     return from_dict(data)
