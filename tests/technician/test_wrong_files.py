@@ -1,11 +1,15 @@
 """A file of the wrong format where a command wants a configuration, an event file or a message:
 one line naming the file, exit status 2, no traceback."""
 
+from pathlib import Path
+
 import pytest
 
 from terminal.cli import main
 
-NOT_TEXT = bytes(range(256)) * 4            # a photo, a firmware image: not UTF-8
+DEMO_TARIFF = str(Path(__file__).resolve().parents[2] / "sim/data/tariff-demo.toml")
+
+NOT_TEXT = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4    # a photo, a firmware image: not UTF-8
 
 
 @pytest.fixture
@@ -31,3 +35,15 @@ def one_line(capsys, *words) -> str:
 def test_a_configuration_that_is_not_text(argv, binary, capsys):
     assert main(argv + [binary]) == 2
     one_line(capsys, binary, "not UTF-8 text")
+
+
+def test_meter_replay_of_a_binary_event_file_stops_at_the_first_bad_line(binary, tmp_path, capsys):
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b'{"t_ms": 1795240800000, "pulses": 0}\n{"t_ms": 1795240801000, "key": "hire"}\n' + NOT_TEXT)
+    for path, line in ((binary, 1), (events, 3)):
+        assert main(["meter", "replay", "--tariff", DEMO_TARIFF, "--events", str(path)]) == 1
+        captured = capsys.readouterr()
+        assert "Traceback" not in captured.err
+        assert captured.err == f"taxiterm meter replay: line {line}: not UTF-8 text (an event file is JSON lines); " \
+                               "nothing after it was applied\n"
+        assert captured.out.splitlines()[-1].endswith(f'"error": "line {line}: not UTF-8 text (an event file is JSON lines)"}}')
