@@ -77,3 +77,21 @@ def test_calibrate_on_a_board_whose_gpio_backend_is_missing_says_so_in_one_line(
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("\n") == 1
     assert err.startswith("taxiterm: cannot count pulses on GPIO 4:") and "lgpio" in err
+
+
+def test_meter_replay_checks_the_tariff_file_the_authority_issues_before_it_is_installed(tmp_path, capsys):
+    """docs/meter-replay.md: check a tariff before installing it. The file installed has `sequence = N`."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    demo = (root / "sim/data/tariff-demo.toml").read_text(encoding="utf-8")
+    issued = tmp_path / "tariff.toml"
+    issued.write_text("sequence = 1\n" + demo, encoding="utf-8")
+    events = str(root / "sim/data/demo-trip.jsonl")
+    assert main(["meter", "replay", "--tariff", str(root / "sim/data/tariff-demo.toml"), "--events", events]) == 0
+    plain = capsys.readouterr().out
+    assert main(["meter", "replay", "--tariff", str(issued), "--events", events]) == 0
+    assert capsys.readouterr().out == plain
+    issued.write_text("sequence = -1\n" + demo, encoding="utf-8")
+    assert main(["meter", "replay", "--tariff", str(issued), "--events", events]) == 2
+    assert "sequence must be a whole number" in capsys.readouterr().err

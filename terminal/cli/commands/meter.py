@@ -5,10 +5,12 @@ import json
 import sys
 from pathlib import Path
 
-from meter.errors import MeterError, TariffError
+from meter.errors import MeterError
 from meter.taximeter import Taximeter
 from terminal.cli import CommandError
-from terminal.trust.replay import ReplayError, load_schedule, replay
+from terminal.cli.commands._seal_common import read_bytes
+from terminal.trust.replay import ReplayError, replay
+from terminal.trust.tariff_store import TariffFileError, parse_tariff_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,10 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_replay(args: argparse.Namespace) -> int:
-    try:
-        schedule = load_schedule(args.tariff)
-    except TariffError as exc:
-        raise CommandError(f"tariff {args.tariff}: {exc}") from exc
+    try:   # the file as the authority issues it: its top-level sequence number is not a tariff's business here
+        schedule = parse_tariff_file(read_bytes(str(args.tariff), "tariff"), str(args.tariff)).schedule
+    except TariffFileError as exc:
+        raise CommandError(f"tariff {exc}") from None
     try:
         meter = Taximeter(schedule, {"k": args.k, "source": args.source, "dip_ms": args.dip_ms})
     except MeterError as exc:
