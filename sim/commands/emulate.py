@@ -13,6 +13,7 @@ import itertools
 import sys
 
 from terminal.cli import CommandError
+from terminal.cli.commands._output import check_output, write_output
 
 
 def register(subparsers) -> None:
@@ -196,6 +197,9 @@ def _route_epochs(route, rate: float, seed: int, loop: bool, options: dict):
         lap += 1
 
 
+MIN_LENGTH_M, MAX_LENGTH_M = 1, 1_000_000     # the 'urban' route: one metre to a thousand kilometres
+
+
 def emulate_command(args) -> int:
     from sim.gnss_emulator import GnssPtyServer, replay_epochs
     from sim.gnss_route import Route, urban_route
@@ -206,6 +210,10 @@ def emulate_command(args) -> int:
         raise CommandError("--speed must be positive")
     if args.write and args.loop:
         raise CommandError("--loop would never finish writing; use one of --loop, --write")
+    if not MIN_LENGTH_M <= args.length_m <= MAX_LENGTH_M:      # also NaN; 0 m is no route, 1e9 m never ends
+        raise CommandError(f"--length-m {args.length_m:g}: must be {MIN_LENGTH_M}..{MAX_LENGTH_M} m")
+    if args.write:
+        check_output(args.write, "NMEA")
     if args.replay:
         try:
             with open(args.replay, "rb") as log:
@@ -235,9 +243,11 @@ def emulate_command(args) -> int:
         epochs = itertools.chain([first], epochs)
         description = f"route {route.name}, {route.length_m:.0f} m, {args.rate:g} Hz, {args.style}"
     if args.write:
-        with open(args.write, "wb") as out:
-            for _t_ms, data in epochs:
-                out.write(data)
+        def write(tmp) -> None:
+            with open(tmp, "wb") as out:
+                for _t_ms, data in epochs:
+                    out.write(data)
+        write_output(args.write, write, "NMEA")
         print(f"wrote {args.write} ({description})")
         return 0
     # a looped route drives again with the clock running on; a looped log repeats its own times

@@ -89,3 +89,20 @@ def test_tariff_sign_where_the_signature_cannot_be_written(tmp_path, capsys):
     keys.write_private(Path(f"{key}.key"), keys.generate())
     assert main(["tariff", "sign", str(tariff), "--key", f"{key}.key"]) == 2
     one_line_error(capsys, "signature")
+
+
+@pytest.mark.parametrize("length", ["0", "-5", "nan", "1e12"])
+def test_emulate_gnss_with_a_route_length_out_of_range_says_the_range(length, tmp_path, capsys):
+    out = tmp_path / "drive.nmea"
+    assert main(["emulate", "gnss", "--route", "urban", "--length-m", length, "--write", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1
+    assert err.startswith(f"taxiterm: --length-m {float(length):g}: must be 1..1000000 m")
+    assert not out.exists()
+
+
+def test_emulate_gnss_written_to_a_bad_path(tmp_path, bad_outputs, capsys):
+    for out in bad_outputs:
+        assert main(["emulate", "gnss", "--route", "urban", "--length-m", "200", "--write", out]) == 2
+        one_line_error(capsys, "NMEA", out)
+    assert leftovers(tmp_path) == []
