@@ -47,3 +47,10 @@ def test_meter_replay_of_a_binary_event_file_stops_at_the_first_bad_line(binary,
         assert captured.err == f"taxiterm meter replay: line {line}: not UTF-8 text (an event file is JSON lines); " \
                                "nothing after it was applied\n"
         assert captured.out.splitlines()[-1].endswith(f'"error": "line {line}: not UTF-8 text (an event file is JSON lines)"}}')
+
+
+def test_jt_encode_of_a_missing_or_binary_file(binary, tmp_path, capsys):
+    assert main(["jt", "encode", str(tmp_path / "nothere.json")]) == 2
+    one_line(capsys, "cannot read message file", "nothere.json", "No such file")
+    assert main(["jt", "encode", binary]) == 2
+    one_line(capsys, binary, "not UTF-8 text")

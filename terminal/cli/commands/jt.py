@@ -11,6 +11,7 @@ from pathlib import Path
 
 from terminal.cli import CommandError
 from terminal.cli.commands._output import write_output
+from terminal.cli.commands._seal_common import read_bytes
 from terminal.link.jtt import PROTOCOLS, JttError, StreamDecoder, decode_payload, encode, split
 
 
@@ -70,7 +71,11 @@ def _decode(args) -> int:
 
 
 def _encode(args) -> int:
-    source = sys.stdin.read() if args.input == "-" else Path(args.input).read_text(encoding="utf-8")
+    raw = sys.stdin.buffer.read() if args.input == "-" else read_bytes(args.input, "message file")
+    try:
+        source = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CommandError(f"{args.input}: not UTF-8 text (jt encode takes JSON; jt decode reads frames)") from None
     try:
         loaded = json.loads(source)
     except json.JSONDecodeError as exc:
