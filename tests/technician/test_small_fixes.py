@@ -95,3 +95,23 @@ def test_meter_replay_checks_the_tariff_file_the_authority_issues_before_it_is_i
     issued.write_text("sequence = -1\n" + demo, encoding="utf-8")
     assert main(["meter", "replay", "--tariff", str(issued), "--events", events]) == 2
     assert "sequence must be a whole number" in capsys.readouterr().err
+
+
+def test_jt_deregister_with_nothing_to_deregister_or_no_platform_exits_1_as_documented(tmp_path, capsys):
+    """docs/jtt.md: nothing to deregister is exit status 1; a refusal or no answer keeps the code (exit 1)."""
+    import socket
+
+    with socket.socket() as probe:               # a port where no platform listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    auth = tmp_path / "jt808.auth"
+    config = tmp_path / "terminal.toml"
+    config.write_text(f'[terminal]\nstate_dir = "{tmp_path}"\n[links]\nuse = ["mqtt", "jt808"]\n'
+                      f'[jt808]\nport = {port}\nauth_file = "{auth}"\nreconnect_min_s = 0.05\n')
+    assert main(["jt", "deregister", "--config", str(config)]) == 1
+    assert "nothing to deregister" in capsys.readouterr().err
+    auth.write_text("AUTHCODE")
+    assert main(["jt", "deregister", "--config", str(config), "--timeout", "0.5"]) == 1
+    err = capsys.readouterr().err
+    assert "did not accept the deregistration" in err and "the auth code is kept" in err
+    assert auth.read_text() == "AUTHCODE"

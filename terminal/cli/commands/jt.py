@@ -109,8 +109,10 @@ def _deregister(args) -> int:
     cfg = dict(config["jt808"])
     if not cfg.get("auth_file"):
         cfg["auth_file"] = str(Path(config["terminal"]["state_dir"]) / "jt808.auth")
-    if not Path(cfg["auth_file"]).exists():
-        raise CommandError(f"not registered with a JT/T 808 platform (no {cfg['auth_file']}): nothing to deregister")
+    if not Path(cfg["auth_file"]).exists():      # not a usage error: exit status 1, as documented
+        print(f"taxiterm: not registered with a JT/T 808 platform (no {cfg['auth_file']}): nothing to deregister",
+              file=sys.stderr)
+        return 1
     link = JttLink("jt808", "jt808", cfg, queue.Queue(), wall_ms, vehicle=vehicle_of(config))
     link.start()
     try:
@@ -118,8 +120,9 @@ def _deregister(args) -> int:
     finally:
         link.stop()
     if not done:
-        raise CommandError(f"the platform at {cfg['host']}:{cfg['port']} did not accept the deregistration "
-                           f"({link.last_error or 'no answer'}); the auth code is kept")
+        print(f"taxiterm: the platform at {cfg['host']}:{cfg['port']} did not accept the deregistration "
+              f"({link.last_error or 'no answer'}); the auth code is kept", file=sys.stderr)
+        return 1
     print(f"deregistered from {cfg['host']}:{cfg['port']}; the next start registers anew")
     return 0
 
