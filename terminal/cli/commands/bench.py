@@ -120,7 +120,9 @@ def switch_command(args) -> int:
 
 
 def ping_command(args) -> int:
-    _terminal(args, {"action": "ping"})
+    path = Path(args.socket) if args.socket else default_socket_path()
+    answer = request(path, {"action": "ping"}, 30.0)
+    print(f"{answer.get('detail', 'ok')}: K {answer.get('k')} pulses/km, {answer.get('pulses_sent')} pulses sent")
     return 0
 
 
