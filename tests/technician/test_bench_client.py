@@ -1,5 +1,8 @@
 """`taxiterm bench ...` as an outsider uses it: what it prints, and what it leaves alone when it fails."""
 
+import json
+import socket
+import threading
 
 import pytest
 from gpiozero.pins.mock import MockFactory
@@ -27,3 +30,39 @@ def test_bench_ping_shows_k_and_the_pulses_sent_as_documented(terminal_socket, c
     capsys.readouterr()
     assert main(["bench", "--socket", str(terminal_socket), "ping"]) == 0
     assert capsys.readouterr().out == "bench ready: K 1000 pulses/km, 10 pulses sent\n"
+
+
+def test_bench_drive_without_a_running_terminal_does_not_start_the_bench_gnss(tmp_path, monkeypatch, capsys):
+    """Before: the GNSS of `bench up` drove off at 40 km/h, then the command failed for want of a terminal."""
+    devices = tmp_path / "bench-devices.sock"
+    heard: list[dict] = []
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(devices))
+    server.listen()
+    server.settimeout(5)
+
+    def answer() -> None:
+        try:
+            conn, _ = server.accept()
+        except OSError:
+            return
+        with conn, conn.makefile("rb") as lines:
+            line = lines.readline()
+            if line:
+                heard.append(json.loads(line))
+                conn.sendall(b'{"ok": true, "detail": "gnss moving"}\n')
+
+    listener = threading.Thread(target=answer, daemon=True)
+    listener.start()
+    monkeypatch.setenv("TAXITERM_BENCH_DEVICES", str(devices))
+    try:
+        assert main(["bench", "--socket", str(tmp_path / "no-terminal.sock"), "drive", "--kmh", "40",
+                     "--seconds", "30"]) == 2
+    finally:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as done:    # wake the listener: an empty request
+            done.connect(str(devices))
+        listener.join(5)
+        server.close()
+    err = capsys.readouterr().err
+    assert err.startswith("taxiterm: no bench socket at") and err.count("\n") == 1
+    assert heard == []

@@ -129,6 +129,8 @@ def ping_command(args) -> int:
 def drive_command(args) -> int:
     if not 0 <= args.kmh <= 250 or not 0 <= args.seconds <= 3600:
         raise CommandError("--kmh must be 0..250 and --seconds 0..3600")
+    terminal = Path(args.socket) if args.socket else default_socket_path()
+    request(terminal, {"action": "ping"}, 5.0)      # no terminal: refused before the bench GNSS starts moving
     gnss = devices_socket_path()
     if gnss.is_socket():
         answer = request(gnss, {"action": "gnss_drive", "kmh": args.kmh, "seconds": args.seconds}, 10.0)
