@@ -30,11 +30,15 @@ def register(subparsers) -> None:
 
 
 def init_handler(args) -> int:
+    if not 1 <= args.port <= 65535:
+        raise CommandError(f"--port {args.port}: must be 1..65535")
     try:
         BrokerDir(args.dir).init(names=args.host, addresses=args.ip, port=args.port, bind=args.bind,
                                  prefix=args.prefix)
     except BrokerSetupError as exc:
         raise CommandError(str(exc)) from None
+    except OSError as exc:
+        raise CommandError(f"cannot write the broker configuration in {args.dir}: {exc.strerror or exc}") from None
     print(f"{args.dir}/mosquitto.conf written; run: mosquitto -c {args.dir}/mosquitto.conf")
     return 0
 
