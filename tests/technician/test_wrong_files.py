@@ -54,3 +54,14 @@ def test_jt_encode_of_a_missing_or_binary_file(binary, tmp_path, capsys):
     one_line(capsys, "cannot read message file", "nothere.json", "No such file")
     assert main(["jt", "encode", binary]) == 2
     one_line(capsys, binary, "not UTF-8 text")
+
+
+def test_emulate_meter_refuses_to_erase_a_file_that_is_not_its_flash(tmp_path, capsys):
+    tariff = tmp_path / "tariff.toml"
+    tariff.write_bytes(open(DEMO_TARIFF, "rb").read())
+    before = tariff.read_bytes()
+    assert main(["emulate-meter", "--flash", str(tariff)]) == 2
+    one_line(capsys, str(tariff), "is not a meter flash image", "would be erased")
+    assert tariff.read_bytes() == before
+    assert main(["emulate-meter", "--flash", str(tmp_path)]) == 2
+    one_line(capsys, "cannot write meter flash", "it is a directory")
