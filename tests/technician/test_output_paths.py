@@ -106,3 +106,19 @@ def test_emulate_gnss_written_to_a_bad_path(tmp_path, bad_outputs, capsys):
         assert main(["emulate", "gnss", "--route", "urban", "--length-m", "200", "--write", out]) == 2
         one_line_error(capsys, "NMEA", out)
     assert leftovers(tmp_path) == []
+
+
+def test_sim_out_that_is_a_file_or_under_a_file_is_refused_before_the_shift(tmp_path, capsys, monkeypatch):
+    import sim.commands.sim as sim_command
+
+    def no_shift(*args, **kwargs):
+        raise AssertionError("the shift ran")
+
+    monkeypatch.setattr(sim_command, "run_scenario", no_shift)
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    for out, said in ((a_file, "is a file, not a folder"), (a_file / "run", "cannot make the --out folder")):
+        assert main(["sim", "demo", "--virtual", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and err.count("\n") == 1 and said in err and str(out) in err, err
+    assert a_file.read_text() == "x"
