@@ -11,6 +11,7 @@ up`` starts the GNSS, sign and printer at once (sim/bench.py).
 import argparse
 import itertools
 import sys
+from pathlib import Path
 
 from terminal.cli import CommandError
 from terminal.cli.commands._output import check_output, write_output
@@ -133,6 +134,12 @@ def printer_command(args) -> int:
     from sim.printer_emulator import STATES, PrinterEmulator
     from sim.pty import PtyDevice
 
+    if args.tcp is not None and not 0 <= args.tcp <= 65535:
+        raise CommandError(f"--tcp {args.tcp}: must be 0..65535 (0: any free port)")
+    try:      # made now: a receipt's files are written on the emulator's own thread, where a failure is unseen
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(f"cannot make the receipts folder {args.out}: {exc.strerror or exc}") from None
     stop = _stop_on_sigterm()
     emulator = PrinterEmulator(out_dir=args.out)
     emulator.set_state(**{name: getattr(args, name) for name in STATES})

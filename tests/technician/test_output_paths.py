@@ -122,3 +122,18 @@ def test_sim_out_that_is_a_file_or_under_a_file_is_refused_before_the_shift(tmp_
         err = capsys.readouterr().err
         assert "Traceback" not in err and err.count("\n") == 1 and said in err and str(out) in err, err
     assert a_file.read_text() == "x"
+
+
+@pytest.mark.parametrize("extra, said", [(["--tcp", "99999"], "--tcp 99999: must be 0..65535"),
+                                         (["--tcp", "-1"], "--tcp -1: must be 0..65535")])
+def test_emulate_printer_with_a_port_out_of_range(extra, said, tmp_path, capsys):
+    assert main(["emulate", "printer", "--out", str(tmp_path / "receipts"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.startswith(f"taxiterm: {said}")
+
+
+def test_emulate_printer_whose_receipts_folder_cannot_be_made(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert main(["emulate", "printer", "--out", str(tmp_path / "file" / "receipts")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("taxiterm: cannot make the receipts folder") and err.count("\n") == 1
