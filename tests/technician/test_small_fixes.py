@@ -115,3 +115,16 @@ def test_jt_deregister_with_nothing_to_deregister_or_no_platform_exits_1_as_docu
     err = capsys.readouterr().err
     assert "did not accept the deregistration" in err and "the auth code is kept" in err
     assert auth.read_text() == "AUTHCODE"
+
+
+def test_gnss_decode_with_a_count_or_time_out_of_range_refuses_instead_of_printing_a_fix(tmp_path, capsys):
+    nmea = tmp_path / "drive.nmea"
+    assert main(["emulate", "gnss", "--route", "urban", "--length-m", "300", "--write", str(nmea)]) == 0
+    capsys.readouterr()
+    for option, value, said in (("--fixes", "0", "must be at least 1"), ("--fixes", "-1", "must be at least 1"),
+                                ("--seconds", "-1", "must be more than 0"), ("--baud", "0", "must be a positive baud rate")):
+        assert main(["gnss", "decode", str(nmea), option, value]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err.startswith(f"taxiterm: {option} {value}: {said}"), captured
+    assert main(["gnss", "decode", str(nmea), "--fixes", "2"]) == 0
+    assert [line[:20] for line in capsys.readouterr().out.splitlines()][:2] == ['{"class": "TPV", "mo'] * 2
