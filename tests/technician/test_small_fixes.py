@@ -4,6 +4,8 @@ live count, simulation outputs written into the working directory by default."""
 import io
 import time
 
+import pytest
+
 from terminal.cli import main
 from terminal.cli.commands.calibrate import live_count
 
@@ -128,3 +130,10 @@ def test_gnss_decode_with_a_count_or_time_out_of_range_refuses_instead_of_printi
         assert captured.out == "" and captured.err.startswith(f"taxiterm: {option} {value}: {said}"), captured
     assert main(["gnss", "decode", str(nmea), "--fixes", "2"]) == 0
     assert [line[:20] for line in capsys.readouterr().out.splitlines()][:2] == ['{"class": "TPV", "mo'] * 2
+
+
+@pytest.mark.parametrize("timeout", ["-1", "0"])
+def test_receipt_status_with_a_timeout_out_of_range_is_one_line(timeout, capsys):
+    assert main(["receipt", "status", "--printer", "dummy://", "--timeout", timeout]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == f"taxiterm: --timeout {timeout}: must be more than 0 seconds\n"

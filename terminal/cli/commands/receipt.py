@@ -202,6 +202,8 @@ def status_command(args) -> int:
     from printer.device import PrinterOpenError, open_printer
     from printer.status import query_status
 
+    if not args.timeout > 0:
+        raise CommandError(f"--timeout {args.timeout:g}: must be more than 0 seconds")
     try:
         with open_printer(args.printer, baudrate=args.baud) as printer:
             status = query_status(printer, args.timeout)
