@@ -1,5 +1,6 @@
-"""An output path an outsider gets wrong (a folder that does not exist, a folder itself): one line,
-exit status 2, nothing written and nothing audited -- not a Python traceback."""
+"""An output path (or a number) an outsider gets wrong -- a folder that does not exist, a folder
+itself, a length or port or timeout out of range: one line, exit status 2, nothing written and
+nothing audited -- not a Python traceback."""
 
 import json
 from pathlib import Path
@@ -137,3 +138,13 @@ def test_emulate_printer_whose_receipts_folder_cannot_be_made(tmp_path, capsys):
     assert main(["emulate", "printer", "--out", str(tmp_path / "file" / "receipts")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("taxiterm: cannot make the receipts folder") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("timeout", ["-1", "0"])
+def test_update_with_a_health_check_timeout_out_of_range_installs_nothing(timeout, state, tmp_path, capsys):
+    before = len(audit_records(state))
+    slots = tmp_path / "slots"
+    assert main(["update", str(tmp_path / "update.tar.gz"), "--state", str(state.root), "--root", str(slots),
+                 "--health-check", "true", "--timeout", timeout]) == 2
+    assert capsys.readouterr().err == f"taxiterm: --timeout {timeout}: must be more than 0 seconds\n"
+    assert len(audit_records(state)) == before and not slots.exists()

@@ -108,6 +108,8 @@ def _verify(args, bundle: Path) -> int:
 def _install(args, bundle: Path) -> int:
     from terminal.trust import signing
 
+    if not args.timeout > 0:    # else the health check "fails" at once and the update is rolled back, audited
+        raise CommandError(f"--timeout {args.timeout:g}: must be more than 0 seconds")
     state = state_from(args)
     status = running_identity(state, now_ms())
     vendor = _vendor(args, state)
