@@ -127,6 +127,10 @@ def _install(args, bundle: Path) -> int:
                                 terminal.__version__, args.target, Progress(sys.stderr), args.timeout)
     except update.UpdateError as exc:
         raise CommandError(str(exc)) from None
+    except KeyboardInterrupt:      # Ctrl-C mid-trial: do now what 'update recover' would do at the next start
+        done = update.recover(_root(args), audit)
+        raise CommandError(f"interrupted: {done or 'no slot was switched; the running software is unchanged'}") \
+            from None
     finally:
         audit.close()
     print(f"updated {result['previous']} -> {result['version']} (slot {result['slot']}), committed")
