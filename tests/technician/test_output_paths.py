@@ -148,3 +148,10 @@ def test_update_with_a_health_check_timeout_out_of_range_installs_nothing(timeou
                  "--health-check", "true", "--timeout", timeout]) == 2
     assert capsys.readouterr().err == f"taxiterm: --timeout {timeout}: must be more than 0 seconds\n"
     assert len(audit_records(state)) == before and not slots.exists()
+
+
+def test_keys_gen_under_a_file_names_the_file_in_the_way(tmp_path, capsys):
+    (tmp_path / "dev").write_text("not a folder")
+    assert main(["keys", "gen", str(tmp_path / "dev" / "vendor")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"taxiterm: cannot write {tmp_path / 'dev' / 'vendor.key'}: {tmp_path / 'dev'} is a file, not a directory\n"
