@@ -204,6 +204,17 @@ def _route_epochs(route, rate: float, seed: int, loop: bool, options: dict):
         lap += 1
 
 
+def _require_nmea(name: str, data: bytes) -> None:
+    """A log to replay must hold NMEA: a photo or a capture of something else would be sent as it is."""
+    from gps.decoder import NmeaDecoder
+
+    decoder = NmeaDecoder(allow_missing_checksum=True)
+    decoder.feed(data)
+    decoder.flush()
+    if not decoder.stats.parsed:
+        raise CommandError(f"{name}: no valid NMEA sentence in it: nothing to replay")
+
+
 MIN_LENGTH_M, MAX_LENGTH_M = 1, 1_000_000     # the 'urban' route: one metre to a thousand kilometres
 
 
@@ -224,9 +235,11 @@ def emulate_command(args) -> int:
     if args.replay:
         try:
             with open(args.replay, "rb") as log:
-                epochs = list(replay_epochs(log.read()))
+                data = log.read()
         except OSError as exc:
             raise CommandError(f"{args.replay}: {exc.strerror}") from None
+        _require_nmea(args.replay, data)
+        epochs = list(replay_epochs(data))
         description = f"replay of {args.replay}, {len(epochs)} epochs"
     else:
         if args.route == "urban":

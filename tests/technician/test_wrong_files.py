@@ -65,3 +65,14 @@ def test_emulate_meter_refuses_to_erase_a_file_that_is_not_its_flash(tmp_path, c
     assert tariff.read_bytes() == before
     assert main(["emulate-meter", "--flash", str(tmp_path)]) == 2
     one_line(capsys, "cannot write meter flash", "it is a directory")
+
+
+def test_emulate_gnss_replay_of_a_file_without_nmea_is_refused(binary, tmp_path, capsys):
+    out = tmp_path / "replayed.nmea"
+    assert main(["emulate", "gnss", "--replay", binary, "--write", str(out)]) == 2
+    one_line(capsys, binary, "no valid NMEA sentence in it")
+    assert not out.exists()
+    nmea = tmp_path / "drive.nmea"
+    assert main(["emulate", "gnss", "--route", "urban", "--length-m", "200", "--write", str(nmea)]) == 0
+    assert main(["emulate", "gnss", "--replay", str(nmea), "--write", str(out)]) == 0
+    assert out.read_bytes() == nmea.read_bytes()
