@@ -97,8 +97,23 @@ def from_dict(data: dict) -> dict:
     except EReceiptError as exc:
         raise ConfigError(f"terminal.receipt_verify_url: {exc}") from None
     config["mqtt"].setdefault("terminal_id", config["terminal"]["id"])
+    _check_meter(config["meter"])
     _check_links(config)
     return config
+
+
+def _check_meter(meter: dict) -> None:
+    """The in-process meter's own bounds (meter/odometer.py, meter/taximeter.py), named as config keys:
+    a bad K found here, not as the meter's exception when a fresh terminal first builds its meter."""
+    from meter.taximeter import PARAM_RANGES
+
+    if not 100 <= meter["k"] <= 100000:
+        raise ConfigError(f"meter.k must be from 100 to 100000 pulses/km, got {meter['k']}")
+    if meter["source"] not in ("pulses", "gnss"):
+        raise ConfigError(f"meter.source must be pulses or gnss, got {meter['source']!r}")
+    for key, (low, high) in PARAM_RANGES.items():
+        if not low <= meter[key] <= high:
+            raise ConfigError(f"meter.{key} must be from {low} to {high}, got {meter[key]}")
 
 
 def _check_links(config: dict) -> None:

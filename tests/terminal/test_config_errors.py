@@ -1,0 +1,30 @@
+"""A configuration an outsider gets wrong stops `taxiterm run` with one line naming the key, as
+docs/config.md promises -- on a fresh terminal too, whose meter is built from the configuration."""
+
+import pytest
+
+from sim.provision import provision_state
+from terminal.app import config as config_mod
+from terminal.cli import main
+
+
+@pytest.mark.parametrize("table, said", [
+    ("k = 0", "meter.k must be from 100 to 100000 pulses/km, got 0"),
+    ("k = 999999", "meter.k must be from 100 to 100000 pulses/km, got 999999"),
+    ('source = "radar"', "meter.source must be pulses or gnss, got 'radar'"),
+    ("dip_ms = -1", "meter.dip_ms must be from 0 to 3600000, got -1"),
+    ("max_kmh = 0", "meter.max_kmh must be from 1 to 1000, got 0"),
+    ("speed_window_ms = 10", "meter.speed_window_ms must be from 1000 to 60000, got 10"),
+    ("speed_window_pulses = 0", "meter.speed_window_pulses must be from 1 to 1000, got 0"),
+])
+def test_a_meter_value_out_of_range_is_named_before_the_fresh_terminal_builds_its_meter(table, said, tmp_path,
+                                                                                        capsys, monkeypatch):
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    provision_state(tmp_path / "state")
+    config = tmp_path / "terminal.toml"
+    config.write_text(f'[terminal]\nstate_dir = "{tmp_path / "state"}"\n[meter]\n{table}\n')
+    with pytest.raises(config_mod.ConfigError, match=said):
+        config_mod.load(config)
+    assert main(["run", "--board", "sim", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.strip().splitlines()[-1] == f"taxiterm: {said}"
