@@ -28,3 +28,28 @@ def test_a_meter_value_out_of_range_is_named_before_the_fresh_terminal_builds_it
     assert main(["run", "--board", "sim", "--config", str(config)]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.strip().splitlines()[-1] == f"taxiterm: {said}"
+
+
+@pytest.mark.parametrize("table, said", [
+    ("[mqtt]\nport = 99999", "mqtt.port must be 1..65535, got 99999"),
+    ('[mqtt]\nusername = "T0001"', "mqtt.username and mqtt.password go together"),
+    ('[downlink]\nplatform_key = "/nonexistent/platform.pub"', "cannot read public key /nonexistent/platform.pub"),
+    ('[board]\nserial = {sign = "/nonexistent/taxiterm-sign"}', "rooftop sign: cannot open /nonexistent/taxiterm-sign"),
+])
+def test_what_only_the_start_can_try_is_one_line_and_the_process_ends(table, said, tmp_path):
+    """The [mqtt] table, the platform key file, a device port: a traceback in the journal before."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    provision_state(tmp_path / "state")
+    config = tmp_path / "terminal.toml"
+    config.write_text(f'[terminal]\nstate_dir = "{tmp_path / "state"}"\n{table}\n')
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path / "run"), PYTHONPATH=str(root))
+    done = subprocess.run([sys.executable, "-m", "terminal", "run", "--board", "sim", "--config", str(config)],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith(f"taxiterm: cannot start: {said}")
