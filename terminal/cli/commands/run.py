@@ -8,6 +8,7 @@ import sys
 import threading
 
 from board.profiles import BoardError
+from drivers.pulse import PulseError
 from terminal.app import config as config_mod
 from terminal.app.bench_socket import default_socket_path
 from terminal.app.runtime import Runtime, StartError, configure_logging, limit_malloc_arenas
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     except (BoardError, StartError) as exc:
         _release(lock)
         raise CommandError(str(exc)) from exc
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, PulseError) as exc:
         # what the configuration names but only the start can try: the [mqtt] table, the platform key
         # file, a device port that does not open -- one line for the journal, not a traceback
         _release(lock)
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         runtime.start()
-    except (StartError, ValueError, OSError) as exc:
+    except (StartError, ValueError, OSError, PulseError) as exc:
         _stop_after_failed_start(runtime)
         _release(lock)
         prefix = "" if isinstance(exc, StartError) else "cannot start: "
