@@ -5,6 +5,7 @@ key or a bad value is a ``ConfigError`` naming it; the terminal does not start o
 configuration it would have to guess about.
 """
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -40,6 +41,7 @@ DEFAULTS: dict[str, dict] = {
     "jt905": {},
 }
 LINKS = ("mqtt", "jt808", "jt905")
+_TERMINAL_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 class ConfigError(ValueError):
@@ -96,6 +98,8 @@ def from_dict(data: dict) -> dict:
         check_base_url(config["terminal"]["receipt_verify_url"])
     except EReceiptError as exc:
         raise ConfigError(f"terminal.receipt_verify_url: {exc}") from None
+    if not _TERMINAL_ID.fullmatch(config["terminal"]["id"]):    # it is the MQTT client id and a topic level
+        raise ConfigError(f"terminal.id must be 1-64 of A-Z a-z 0-9 _ . -, got {config['terminal']['id']!r}")
     config["mqtt"].setdefault("terminal_id", config["terminal"]["id"])
     _check_meter(config["meter"])
     _check_links(config)

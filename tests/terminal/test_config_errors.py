@@ -54,3 +54,14 @@ def test_what_only_the_start_can_try_is_one_line_and_the_process_ends(table, sai
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith(f"taxiterm: cannot start: {said}")
+
+
+@pytest.mark.parametrize("value", ['"bad id/+"', '""', '"' + "T" * 65 + '"', '"出租车"'])
+def test_a_bad_terminal_id_is_named_as_the_key_the_technician_wrote(value, tmp_path):
+    """Before: 'mqtt.terminal_id must be ...' at start, a key the technician never wrote (and with
+    links.use = ["jt808"] the id was not checked at all)."""
+    config = tmp_path / "terminal.toml"
+    for links in ('["mqtt"]', '["jt808"]'):
+        config.write_text(f"[terminal]\nid = {value}\n[links]\nuse = {links}\n")
+        with pytest.raises(config_mod.ConfigError, match=r"^terminal\.id must be 1-64 of A-Z a-z 0-9 _ \. -"):
+            config_mod.load(config)
