@@ -32,6 +32,9 @@ def up_command(args) -> int:
     from terminal.app.bench_socket import BenchError
     from terminal.cli.commands.bench import devices_socket_path
 
+    if args.state and not _provisioned(args.state):      # never provision a development terminal into it
+        raise CommandError(f"bench up: --state {args.state} is not a provisioned state directory (leave --state "
+                           "out for a new development one in --dir)")
     directory = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="taxiterm-bench-"))
     bench = Bench(directory, state_dir=Path(args.state) if args.state else None, terminal_id=args.id,
                   control=devices_socket_path())
@@ -52,3 +55,9 @@ def up_command(args) -> int:
         bench.close()
         print("bench down", file=sys.stderr)
     return 0
+
+
+def _provisioned(state_dir: str) -> bool:
+    from terminal.trust.keys import DeviceState
+
+    return DeviceState(state_dir).provisioned
