@@ -31,3 +31,15 @@ def test_bench_up_with_a_state_that_is_not_provisioned_does_not_provision_it(tmp
                    "out for a new development one in --dir)\n")
     assert sorted(p.name for p in keys_folder.iterdir()) == ["vendor.pub"]
     assert not (tmp_path / "bench").exists()
+
+
+def test_bench_up_with_a_bad_id_or_a_file_for_dir_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    for argv, said in ((["--id", "bad id", "--dir", str(tmp_path / "b1")], "--id must be 1-64 of A-Z a-z 0-9 _ . -"),
+                       (["--dir", str(a_file)], f"--dir {a_file} is a file, not a folder")):
+        assert main(["bench", "up", *argv]) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and err.startswith(f"taxiterm: bench up: {said}"), err
+    assert not (tmp_path / "b1").exists() and a_file.read_text() == "x"
