@@ -155,7 +155,20 @@ def install_handler(args) -> int:
     for t_ in tf.tariffs:
         print(f"installed {t_.id}: effective {t_.effective_from} (digest {t_.digest[:16]})")
     print(f"by {decision.actor} via {decision.via}; previous files kept in {state.tariffs}")
+    _say_if_a_terminal_runs(state)
     return 0
+
+
+def _say_if_a_terminal_runs(state) -> None:
+    """A running terminal reads the installed tariffs at its start: say so, rather than let 'installed,
+    effective ...' be read as 'the meter charges it now'."""
+    from terminal.storage.run_lock import RunLock
+
+    pid = RunLock(state.root).holder()
+    if pid is not None:
+        who = f" (pid {pid})" if pid else ""
+        print(f"a terminal is running on {state.root}{who}: it meters with the tariffs it read at its start "
+              "until it is restarted (sudo systemctl restart taxiterm)")
 
 
 def sign_handler(args) -> int:
