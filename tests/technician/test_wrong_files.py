@@ -76,3 +76,13 @@ def test_emulate_gnss_replay_of_a_file_without_nmea_is_refused(binary, tmp_path,
     assert main(["emulate", "gnss", "--route", "urban", "--length-m", "200", "--write", str(nmea)]) == 0
     assert main(["emulate", "gnss", "--replay", str(nmea), "--write", str(out)]) == 0
     assert out.read_bytes() == nmea.read_bytes()
+
+
+@pytest.mark.parametrize("text, items", [("[]", 0), ("[1, 2]", 2)])
+def test_receipt_render_of_a_list_that_holds_no_trip_says_so(text, items, tmp_path, capsys):
+    """Before: 'holds 2 trip records: choose one with --trip N (trips none)' for [1, 2]."""
+    path = tmp_path / "trips.json"
+    path.write_text(text)
+    assert main(["receipt", "render", str(path), "--plate", "P", "--company", "C", "--driver-cert", "D"]) == 2
+    err = one_line(capsys, str(path))
+    assert err == f"taxiterm: {path} holds no trip record (a JSON list of {items} item(s), none a trip)\n"

@@ -83,6 +83,8 @@ def _load_trip(args) -> dict:
         raise CommandError(f"{path} is not a JSON trip record: {exc}") from exc
     if isinstance(data, list):
         numbers = [t.get("trip_no") for t in data if isinstance(t, dict)]
+        if not numbers:       # [] or a list of something else: not the simulator's trips.json
+            raise CommandError(f"{path} holds no trip record (a JSON list of {len(data)} item(s), none a trip)")
         if args.trip is None:
             if len(data) != 1:
                 raise CommandError(f"{path} holds {len(data)} trip records: choose one with --trip N "
