@@ -40,3 +40,20 @@ def test_install_with_no_terminal_running_says_nothing_of_a_restart(state, tmp_p
     capsys.readouterr()
     assert main(["tariff", "install", tariff, "--state", str(state.root), "--authorisation", auth]) == 0
     assert "restarted" not in capsys.readouterr().out
+
+
+def test_identity_names_the_tariff_in_force_or_its_absence(state, capsys):
+    """README: identity shows the SHA-256 of the code and the tariff. Before: only 8 hex of the tariff,
+    and nothing at all on a terminal with no tariff, which cannot hire."""
+    import shutil
+
+    assert main(["identity", "--state", str(state.root)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    digest = lines[0].split("tariff:")[1]
+    tariff_line = next(line for line in lines if line.startswith("tariff "))
+    assert tariff_line.split()[1].startswith(digest) and len(tariff_line.split()[1]) == 64
+    shutil.rmtree(state.tariffs)
+    state.tariffs.mkdir()
+    main(["identity", "--state", str(state.root)])
+    assert "tariff       none in force: the terminal cannot hire (taxiterm tariff install FILE)" in \
+        capsys.readouterr().out.splitlines()

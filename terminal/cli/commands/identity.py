@@ -62,6 +62,7 @@ def handler(args) -> int:
         print(status.display())
         print(f"meter digest {status.meter_digest}")
         print(f"checksum     {status.checksum}")
+        print(f"tariff       {status.tariff_digest or 'none in force: the terminal cannot hire (taxiterm tariff install FILE)'}")
         print(f"device key   {key_line}")
         print(("sealed: " if status.ok else "NOT SEALED: ") + status.reason)
         print(f"K            {_k_source(state)}")
