@@ -86,3 +86,10 @@ def test_receipt_render_of_a_list_that_holds_no_trip_says_so(text, items, tmp_pa
     assert main(["receipt", "render", str(path), "--plate", "P", "--company", "C", "--driver-cert", "D"]) == 2
     err = one_line(capsys, str(path))
     assert err == f"taxiterm: {path} holds no trip record (a JSON list of {items} item(s), none a trip)\n"
+
+
+def test_a_scenario_that_is_not_text(binary, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["sim", binary, "--virtual", "--out", str(out)]) == 2
+    one_line(capsys, binary, "not UTF-8 text")
+    assert not out.exists()
