@@ -93,3 +93,14 @@ def test_a_scenario_that_is_not_text(binary, tmp_path, capsys):
     assert main(["sim", binary, "--virtual", "--out", str(out)]) == 2
     one_line(capsys, binary, "not UTF-8 text")
     assert not out.exists()
+
+
+def test_scenarios_doc_names_every_bundled_scenario():
+    """`taxiterm sim --list` shows fatigue-overspeed; docs/scenarios.md's list of bundled names did not."""
+    import re
+
+    from sim import scenario
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "scenarios.md").read_text(encoding="utf-8")
+    bullet = re.search(r"^- `SCENARIO`: (.*?)(?=^- )", doc, re.M | re.S).group(1)
+    assert {p.stem for p in scenario.bundled()} == set(re.findall(r"`([a-z-]+)`", bullet))
