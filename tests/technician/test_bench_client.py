@@ -66,3 +66,21 @@ def test_bench_drive_without_a_running_terminal_does_not_start_the_bench_gnss(tm
     err = capsys.readouterr().err
     assert err.startswith("taxiterm: no bench socket at") and err.count("\n") == 1
     assert heard == []
+
+
+def test_a_long_key_hold_or_alarm_is_waited_for_not_timed_out(tmp_path, monkeypatch, capsys):
+    """`bench key menu --hold 40` (holds up to 60 s are allowed) failed after 30 s with 'timed out'
+    while the terminal went on holding the key: the wait is the hold plus a margin."""
+    import terminal.cli.commands.bench as bench_command
+
+    monkeypatch.setattr(bench_command, "ANSWER_MARGIN_S", 0.5)     # the hold below is longer than the margin
+    monkeypatch.setenv("TAXITERM_BENCH_DEVICES", str(tmp_path / "no-bench-up.sock"))
+    profile = load_board("sim")
+    bench = BenchSocket(tmp_path / "run" / "bench.sock",
+                        BenchPins(MockFactory(), profile.keys, profile.inputs, lambda: 1000)).start()
+    try:
+        assert main(["bench", "--socket", str(bench.path), "key", "menu", "--hold", "1.2"]) == 0
+        assert main(["bench", "--socket", str(bench.path), "alarm", "--hold", "1.2"]) == 0
+    finally:
+        bench.close()
+    assert capsys.readouterr().err == ""
