@@ -84,3 +84,58 @@ def test_a_long_key_hold_or_alarm_is_waited_for_not_timed_out(tmp_path, monkeypa
     finally:
         bench.close()
     assert capsys.readouterr().err == ""
+
+
+class FakeBenchDevices:
+    """The devices socket of `bench up`: records each request, answers ok."""
+
+    def __init__(self, path) -> None:
+        self.path, self.heard = path, []
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(str(path))
+        self.server.listen()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            with conn, conn.makefile("rb") as lines:
+                line = lines.readline()
+                if line:
+                    self.heard.append(json.loads(line))
+                    conn.sendall(b'{"ok": true, "detail": "ok"}\n')
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def test_ctrl_c_during_bench_drive_stops_the_car_and_the_bench_gnss(tmp_path, monkeypatch, capsys):
+    """Before: Ctrl-C ended the command, but the terminal went on receiving pulses for the whole
+    --seconds and the bench GNSS went on moving."""
+    import os
+    import signal
+    import time
+
+    devices = FakeBenchDevices(tmp_path / "bench-devices.sock")
+    monkeypatch.setenv("TAXITERM_BENCH_DEVICES", str(devices.path))
+    profile = load_board("sim")
+    pins = BenchPins(MockFactory(), profile.keys, profile.inputs, lambda: 1000)
+    bench = BenchSocket(tmp_path / "run" / "bench.sock", pins).start()
+    ctrl_c = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    ctrl_c.start()
+    try:
+        assert main(["bench", "--socket", str(bench.path), "drive", "--kmh", "36", "--seconds", "30"]) == 130
+        sent = pins.pulses_sent
+        time.sleep(0.5)
+        assert pins.pulses_sent == sent and 5 <= sent < 30      # about 10 pulses a second for about 1 s
+        assert main(["bench", "--socket", str(bench.path), "drive", "--kmh", "36", "--seconds", "0.2"]) == 0
+    finally:
+        ctrl_c.cancel()
+        bench.close()
+        devices.close()
+    assert [r["kmh"] for r in devices.heard if r["action"] == "gnss_drive"] == [36, 0, 36]
+    assert capsys.readouterr().err.strip().endswith("taxiterm: interrupted")

@@ -140,5 +140,12 @@ def drive_command(args) -> int:
         print(answer.get("detail", "gnss moving"))
     else:
         print(f"no bench GNSS at {gnss} (taxiterm bench up): pulses only")
-    _terminal(args, {"action": "drive", "kmh": args.kmh, "seconds": args.seconds}, timeout_s=args.seconds + ANSWER_MARGIN_S)
+    try:
+        _terminal(args, {"action": "drive", "kmh": args.kmh, "seconds": args.seconds},
+                  timeout_s=args.seconds + ANSWER_MARGIN_S)
+    except KeyboardInterrupt:       # Ctrl-C stops the car, not only this command
+        request(terminal, {"action": "halt"}, 5.0)
+        if gnss.is_socket():
+            request(gnss, {"action": "gnss_drive", "kmh": 0, "seconds": 0}, 5.0)
+        raise
     return 0
