@@ -85,6 +85,10 @@ def device_handler(args) -> int:
     if not args.pkcs11_module and not args.dev_file_key:
         raise CommandError("choose where the device key lives: --pkcs11-module SO (a vehicle) or --dev-file-key "
                            "(development only)")
+    # Everything that can be refused is refused before the device key exists: a device is provisioned once.
+    vendor_private = load_private(args.certify_with) if args.certify_with else None
+    if vendor_private is not None and signing.key_id(vendor_private.public_key()) != signing.key_id(vendor):
+        raise CommandError("the certifying key is not the vendor key installed on this device")
     token_args = None
     if args.pkcs11_module:
         if not args.token_label or not args.pin_file:
@@ -95,8 +99,8 @@ def device_handler(args) -> int:
         device_key = state.provision(args.device_id, vendor, authority, t, args.audit_capacity, token_args)
     except keys.KeyFileError as exc:
         raise CommandError(str(exc)) from None
-    if args.certify_with:
-        certify(state, load_private(args.certify_with), vendor, t)
+    if vendor_private is not None:
+        certify(state, vendor_private, vendor, t)
     if manifest is not None:
         state.manifest_path.parent.mkdir(parents=True, exist_ok=True)
         state.manifest_path.write_bytes(manifest)
