@@ -29,3 +29,24 @@ def test_a_wrong_certifying_key_leaves_no_device_behind(key, said, keys_and_mani
                  "--certify-with", "dev/vendor.key"]) == 0
     assert (tmp_path / "state" / "keys" / "device.cert").exists()
 
+
+def test_a_state_path_that_is_a_file_or_under_one_is_one_line(keys_and_manifest, tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("x")
+    for state, said in (("notes.txt", "notes.txt is a file, not a state directory"),
+                        ("notes.txt/state", "cannot make the state directory notes.txt/state")):
+        assert main(["provision", "device", "--state", state, *keys_and_manifest]) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and err.startswith(f"taxiterm: {said}"), err
+    assert (tmp_path / "notes.txt").read_text() == "x"
+
+
+def test_a_token_that_cannot_be_used_leaves_no_empty_state_folder(keys_and_manifest, tmp_path, capsys):
+    """Before: state/keys/ stayed behind, empty, after 'cannot load PKCS#11 module'."""
+    pin = tmp_path / "pin"
+    pin.write_text("1234")
+    pin.chmod(0o600)
+    argv = [a for a in keys_and_manifest if a != "--dev-file-key"]
+    assert main(["provision", "device", "--state", "state", *argv, "--pkcs11-module", str(tmp_path / "nowhere.so"),
+                 "--token-label", "TX-0001", "--pin-file", str(pin)]) == 2
+    assert "cannot load PKCS#11 module" in capsys.readouterr().err
+    assert not (tmp_path / "state").exists()

@@ -89,16 +89,26 @@ def device_handler(args) -> int:
     vendor_private = load_private(args.certify_with) if args.certify_with else None
     if vendor_private is not None and signing.key_id(vendor_private.public_key()) != signing.key_id(vendor):
         raise CommandError("the certifying key is not the vendor key installed on this device")
+    if state.root.exists() and not state.root.is_dir():
+        raise CommandError(f"{state.root} is a file, not a state directory")
     token_args = None
     if args.pkcs11_module:
         if not args.token_label or not args.pin_file:
             raise CommandError("--pkcs11-module needs --token-label and --pin-file")
         token_args = {"module": args.pkcs11_module, "token_label": args.token_label, "pin_file": Path(args.pin_file),
                       "softhsm2_conf": str(Path(args.softhsm2_conf).resolve()) if args.softhsm2_conf else None}
+    made = [d for d in (state.root, state.root / "keys") if not d.exists()]
     try:
         device_key = state.provision(args.device_id, vendor, authority, t, args.audit_capacity, token_args)
-    except keys.KeyFileError as exc:
-        raise CommandError(str(exc)) from None
+    except (keys.KeyFileError, OSError) as exc:
+        for folder in reversed(made):       # what this attempt made and left empty: as it was before
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        if isinstance(exc, keys.KeyFileError):
+            raise CommandError(str(exc)) from None
+        raise CommandError(f"cannot make the state directory {state.root}: {exc.strerror or exc}") from None
     if vendor_private is not None:
         certify(state, vendor_private, vendor, t)
     if manifest is not None:
