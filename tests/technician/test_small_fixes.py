@@ -137,3 +137,16 @@ def test_receipt_status_with_a_timeout_out_of_range_is_one_line(timeout, capsys)
     assert main(["receipt", "status", "--printer", "dummy://", "--timeout", timeout]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == f"taxiterm: --timeout {timeout}: must be more than 0 seconds\n"
+
+
+@pytest.mark.parametrize("terminal", ["bad id/+", "T#1", ""])
+def test_sign_command_for_a_terminal_id_no_terminal_can_have_says_why(terminal, tmp_path, capsys):
+    """Before: 'the terminal would refuse it: addressed to taxi/bad id/+, this terminal is taxi/bad id/+'."""
+    key = tmp_path / "platform"
+    assert main(["keys", "gen", str(key)]) == 0
+    capsys.readouterr()
+    assert main(["platform", "sign-command", "--key", f"{key}.key", "--terminal", terminal, "--cmd-id", "c-1",
+                 "notice", '{"text": "hi"}']) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"taxiterm: --terminal must be a terminal id: 1-64 of A-Z a-z 0-9 _ . -, got {terminal!r}\n"
