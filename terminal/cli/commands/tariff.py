@@ -22,6 +22,7 @@ from terminal.cli.commands._seal_common import (
     open_audit,
     read_bytes,
     running_identity,
+    running_terminal,
     state_from,
 )
 from terminal.trust import keys, ledger, seal
@@ -162,13 +163,10 @@ def install_handler(args) -> int:
 def _say_if_a_terminal_runs(state) -> None:
     """A running terminal reads the installed tariffs at its start: say so, rather than let 'installed,
     effective ...' be read as 'the meter charges it now'."""
-    from terminal.storage.run_lock import RunLock
-
-    pid = RunLock(state.root).holder()
-    if pid is not None:
-        who = f" (pid {pid})" if pid else ""
-        print(f"a terminal is running on {state.root}{who}: it meters with the tariffs it read at its start "
-              "until it is restarted (sudo systemctl restart taxiterm)")
+    running = running_terminal(state)
+    if running:
+        print(f"{running}: it meters with the tariffs it read at its start until it is restarted "
+              "(sudo systemctl restart taxiterm)")
 
 
 def sign_handler(args) -> int:

@@ -23,6 +23,7 @@ from terminal.cli.commands._seal_common import (
     now_ms,
     open_audit,
     running_identity,
+    running_terminal,
     state_from,
 )
 from terminal.update import bundle as update_bundle
@@ -134,6 +135,9 @@ def _install(args, bundle: Path) -> int:
     finally:
         audit.close()
     print(f"updated {result['previous']} -> {result['version']} (slot {result['slot']}), committed")
+    running = running_terminal(state)
+    if running:
+        print(f"{running}: it runs {result['previous']} until it is restarted (sudo systemctl restart taxiterm)")
     return 0
 
 
