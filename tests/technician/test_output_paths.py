@@ -155,3 +155,13 @@ def test_keys_gen_under_a_file_names_the_file_in_the_way(tmp_path, capsys):
     assert main(["keys", "gen", str(tmp_path / "dev" / "vendor")]) == 2
     err = capsys.readouterr().err
     assert err == f"taxiterm: cannot write {tmp_path / 'dev' / 'vendor.key'}: {tmp_path / 'dev'} is a file, not a directory\n"
+
+
+@pytest.mark.parametrize("prefix", ["", "dev/", "dev", "."])
+def test_keys_gen_with_a_prefix_that_names_no_file(prefix, tmp_path, capsys, monkeypatch):
+    """Before: '' wrote ..key and ..pub (hidden) in the working directory, 'dev/' wrote dev.key."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dev").mkdir()
+    assert main(["keys", "gen", prefix]) == 2
+    assert capsys.readouterr().err.startswith(f"taxiterm: PREFIX {prefix!r} names no file")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["dev"]

@@ -24,6 +24,9 @@ def register(subparsers) -> None:
 
 
 def gen_handler(args) -> int:
+    if not args.prefix.strip() or args.prefix.endswith(("/", ".")) or Path(args.prefix).is_dir():
+        raise CommandError(f"PREFIX {args.prefix!r} names no file: give a path prefix such as dev/vendor "
+                           "(writes dev/vendor.key and dev/vendor.pub)")
     prefix = Path(args.prefix)
     key_path, pub_path = Path(f"{prefix}.key"), Path(f"{prefix}.pub")
     if pub_path.exists():
