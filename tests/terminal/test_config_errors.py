@@ -8,6 +8,18 @@ from terminal.app import config as config_mod
 from terminal.cli import main
 
 
+@pytest.fixture(autouse=True)
+def keep_the_root_logger():
+    """`taxiterm run` points the root logger at this test's captured stderr, closed after the test."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
 @pytest.mark.parametrize("table, said", [
     ("k = 0", "meter.k must be from 100 to 100000 pulses/km, got 0"),
     ("k = 999999", "meter.k must be from 100 to 100000 pulses/km, got 999999"),
