@@ -243,6 +243,8 @@ def load(path: str | Path) -> Scenario:
         raise ScenarioError(f"cannot read {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path} is not UTF-8 text (a scenario is TOML, docs/scenarios.md)") from None
     return parse(data, path.parent, source=path)
 
 

@@ -6,6 +6,7 @@ development state directory, and a configuration file that ``taxiterm run --boar
 ``taxiterm selftest --board sim`` accept (sim/bench.py, docs/bench.md). Runs until Ctrl-C.
 """
 
+import re
 import signal
 import sys
 import tempfile
@@ -32,6 +33,13 @@ def up_command(args) -> int:
     from terminal.app.bench_socket import BenchError
     from terminal.cli.commands.bench import devices_socket_path
 
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", args.id):     # the broker account and the MQTT topic level
+        raise CommandError(f"bench up: --id must be 1-64 of A-Z a-z 0-9 _ . -, got {args.id!r}")
+    if args.dir and Path(args.dir).exists() and not Path(args.dir).is_dir():
+        raise CommandError(f"bench up: --dir {args.dir} is a file, not a folder")
+    if args.state and not _provisioned(args.state):      # never provision a development terminal into it
+        raise CommandError(f"bench up: --state {args.state} is not a provisioned state directory (leave --state "
+                           "out for a new development one in --dir)")
     directory = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="taxiterm-bench-"))
     bench = Bench(directory, state_dir=Path(args.state) if args.state else None, terminal_id=args.id,
                   control=devices_socket_path())
@@ -52,3 +60,9 @@ def up_command(args) -> int:
         bench.close()
         print("bench down", file=sys.stderr)
     return 0
+
+
+def _provisioned(state_dir: str) -> bool:
+    from terminal.trust.keys import DeviceState
+
+    return DeviceState(state_dir).provisioned

@@ -11,8 +11,10 @@ up`` starts the GNSS, sign and printer at once (sim/bench.py).
 import argparse
 import itertools
 import sys
+from pathlib import Path
 
 from terminal.cli import CommandError
+from terminal.cli.commands._output import check_output, write_output
 
 
 def register(subparsers) -> None:
@@ -132,6 +134,12 @@ def printer_command(args) -> int:
     from sim.printer_emulator import STATES, PrinterEmulator
     from sim.pty import PtyDevice
 
+    if args.tcp is not None and not 0 <= args.tcp <= 65535:
+        raise CommandError(f"--tcp {args.tcp}: must be 0..65535 (0: any free port)")
+    try:      # made now: a receipt's files are written on the emulator's own thread, where a failure is unseen
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(f"cannot make the receipts folder {args.out}: {exc.strerror or exc}") from None
     stop = _stop_on_sigterm()
     emulator = PrinterEmulator(out_dir=args.out)
     emulator.set_state(**{name: getattr(args, name) for name in STATES})
@@ -196,6 +204,20 @@ def _route_epochs(route, rate: float, seed: int, loop: bool, options: dict):
         lap += 1
 
 
+def _require_nmea(name: str, data: bytes) -> None:
+    """A log to replay must hold NMEA: a photo or a capture of something else would be sent as it is."""
+    from gps.decoder import NmeaDecoder
+
+    decoder = NmeaDecoder(allow_missing_checksum=True)
+    decoder.feed(data)
+    decoder.flush()
+    if not decoder.stats.parsed:
+        raise CommandError(f"{name}: no valid NMEA sentence in it: nothing to replay")
+
+
+MIN_LENGTH_M, MAX_LENGTH_M = 1, 1_000_000     # the 'urban' route: one metre to a thousand kilometres
+
+
 def emulate_command(args) -> int:
     from sim.gnss_emulator import GnssPtyServer, replay_epochs
     from sim.gnss_route import Route, urban_route
@@ -206,12 +228,18 @@ def emulate_command(args) -> int:
         raise CommandError("--speed must be positive")
     if args.write and args.loop:
         raise CommandError("--loop would never finish writing; use one of --loop, --write")
+    if not MIN_LENGTH_M <= args.length_m <= MAX_LENGTH_M:      # also NaN; 0 m is no route, 1e9 m never ends
+        raise CommandError(f"--length-m {args.length_m:g}: must be {MIN_LENGTH_M}..{MAX_LENGTH_M} m")
+    if args.write:
+        check_output(args.write, "NMEA")
     if args.replay:
         try:
             with open(args.replay, "rb") as log:
-                epochs = list(replay_epochs(log.read()))
+                data = log.read()
         except OSError as exc:
             raise CommandError(f"{args.replay}: {exc.strerror}") from None
+        _require_nmea(args.replay, data)
+        epochs = list(replay_epochs(data))
         description = f"replay of {args.replay}, {len(epochs)} epochs"
     else:
         if args.route == "urban":
@@ -235,9 +263,11 @@ def emulate_command(args) -> int:
         epochs = itertools.chain([first], epochs)
         description = f"route {route.name}, {route.length_m:.0f} m, {args.rate:g} Hz, {args.style}"
     if args.write:
-        with open(args.write, "wb") as out:
-            for _t_ms, data in epochs:
-                out.write(data)
+        def write(tmp) -> None:
+            with open(tmp, "wb") as out:
+                for _t_ms, data in epochs:
+                    out.write(data)
+        write_output(args.write, write, "NMEA")
         print(f"wrote {args.write} ({description})")
         return 0
     # a looped route drives again with the clock running on; a looped log repeats its own times

@@ -38,8 +38,22 @@ def _tariffs(path):
     return tariffs
 
 
+def _check_flash(path: str) -> None:
+    """A file that is not this emulator's flash image would be erased to make one: refuse it instead
+    (a tariff or a capture given to --flash by mistake)."""
+    from sim.meter_device import FLASH_BYTES
+    from terminal.cli.commands._output import check_output
+
+    flash = check_output(path, "meter flash")
+    if flash.exists() and flash.stat().st_size != FLASH_BYTES:
+        raise CommandError(f"{flash} is not a meter flash image ({flash.stat().st_size} bytes, a flash has "
+                           f"{FLASH_BYTES}); it would be erased: name a new file, or the flash the emulator wrote")
+
+
 def emulate_meter_command(args) -> int:
     from sim.meter_device import MeterDeviceEmulator
+
+    _check_flash(args.flash)
 
     def clock() -> int:
         return time.time_ns() // 1_000_000

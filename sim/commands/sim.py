@@ -69,8 +69,14 @@ def handler(args: argparse.Namespace) -> int:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     # never into the working directory by default: that is often the repository
     out = Path(args.out) if args.out else Path(tempfile.gettempdir()) / f"taxiterm-sim-{sc.name}-{stamp}"
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"{out} is a file, not a folder; give a new --out folder")
     if out.exists() and any(out.iterdir()):
         raise CommandError(f"{out} is not empty; give a new --out folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(f"cannot make the --out folder {out}: {exc.strerror or exc}") from None
     try:
         summary = run_scenario(sc, out, speed=args.speed, render=not args.no_render, dashboard=args.dashboard,
                                link=args.link, meter=args.meter)

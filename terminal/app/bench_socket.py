@@ -117,6 +117,12 @@ class JsonLineServer:
             threading.Thread(target=self._serve, args=(conn,), name=f"{self._name}-conn", daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
+        try:
+            self._answer(conn)
+        except OSError:       # the client went away (Ctrl-C) before its answer: nothing to tell it
+            pass
+
+    def _answer(self, conn: socket.socket) -> None:
         with conn, conn.makefile("rwb") as stream:
             for line in stream:
                 try:
@@ -164,6 +170,7 @@ class BenchPins:
         self._sleep = sleep
         self._driving = threading.Lock()
         self._stop = threading.Event()
+        self._halt = threading.Event()      # ends the drive under way (the client was interrupted)
         self.pulses_sent = 0
 
     def pin(self, number: int):
@@ -186,7 +193,12 @@ class BenchPins:
             return self.switch(action, request)
         if action == "ping":
             return {"detail": "bench ready", "pulses_sent": self.pulses_sent, "k": self._k()}
-        raise BenchError(f"unknown action {action!r}; known: key, alarm, drive, seal, power, ping")
+        if action == "halt":
+            if not self._driving.locked():
+                return {"detail": "not driving"}
+            self._halt.set()
+            return {"detail": "drive halted"}
+        raise BenchError(f"unknown action {action!r}; known: key, alarm, drive, seal, power, ping, halt")
 
     def _hold(self, number: int, seconds: float) -> None:
         pin = self.pin(number)
@@ -233,7 +245,7 @@ class BenchPins:
             per_s = kmh / 3.6 * k / 1000.0
             start = time.monotonic()
             sent, step = 0, 0.05
-            while not self._stop.is_set():
+            while not self._stop.is_set() and not self._halt.is_set():
                 elapsed = min(time.monotonic() - start, seconds)
                 due = int(per_s * elapsed)
                 for _ in range(due - sent):
@@ -245,6 +257,7 @@ class BenchPins:
                     break
                 self._sleep(min(step, seconds - elapsed))
         finally:
+            self._halt.clear()
             self._driving.release()
         metres = sent * 1000 // k if k else 0
         return {"detail": f"drove {seconds:g} s at {kmh:g} km/h: {sent} pulses at K={k} ({metres} m)",

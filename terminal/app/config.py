@@ -5,6 +5,7 @@ key or a bad value is a ``ConfigError`` naming it; the terminal does not start o
 configuration it would have to guess about.
 """
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -40,6 +41,7 @@ DEFAULTS: dict[str, dict] = {
     "jt905": {},
 }
 LINKS = ("mqtt", "jt808", "jt905")
+_TERMINAL_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 class ConfigError(ValueError):
@@ -96,9 +98,26 @@ def from_dict(data: dict) -> dict:
         check_base_url(config["terminal"]["receipt_verify_url"])
     except EReceiptError as exc:
         raise ConfigError(f"terminal.receipt_verify_url: {exc}") from None
+    if not _TERMINAL_ID.fullmatch(config["terminal"]["id"]):    # it is the MQTT client id and a topic level
+        raise ConfigError(f"terminal.id must be 1-64 of A-Z a-z 0-9 _ . -, got {config['terminal']['id']!r}")
     config["mqtt"].setdefault("terminal_id", config["terminal"]["id"])
+    _check_meter(config["meter"])
     _check_links(config)
     return config
+
+
+def _check_meter(meter: dict) -> None:
+    """The in-process meter's own bounds (meter/odometer.py, meter/taximeter.py), named as config keys:
+    a bad K found here, not as the meter's exception when a fresh terminal first builds its meter."""
+    from meter.taximeter import PARAM_RANGES
+
+    if not 100 <= meter["k"] <= 100000:
+        raise ConfigError(f"meter.k must be from 100 to 100000 pulses/km, got {meter['k']}")
+    if meter["source"] not in ("pulses", "gnss"):
+        raise ConfigError(f"meter.source must be pulses or gnss, got {meter['source']!r}")
+    for key, (low, high) in PARAM_RANGES.items():
+        if not low <= meter[key] <= high:
+            raise ConfigError(f"meter.{key} must be from {low} to {high}, got {meter[key]}")
 
 
 def _check_links(config: dict) -> None:
@@ -123,4 +142,6 @@ def load(path: str | Path) -> dict:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text (a configuration is TOML, docs/config.md)") from None
     return from_dict(data)

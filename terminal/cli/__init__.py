@@ -75,3 +75,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:       # Ctrl-C: one line, the shell's status for SIGINT, no traceback
+        print("\ntaxiterm: interrupted", file=sys.stderr)
+        return 130

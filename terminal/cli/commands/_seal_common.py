@@ -82,3 +82,14 @@ class Progress:
         end = "\n" if pct == 100 else ""
         self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {pct:3d}% {step:<12}{end}")
         self.stream.flush()
+
+
+def running_terminal(state: keys.DeviceState) -> str | None:
+    """'a terminal is running on STATE (pid N)' while ``taxiterm run`` holds the state directory, else None:
+    what it read at its start (tariffs, K, its own code) it keeps until it is restarted."""
+    from terminal.storage.run_lock import RunLock
+
+    pid = RunLock(state.root).holder()
+    if pid is None:
+        return None
+    return f"a terminal is running on {state.root}" + (f" (pid {pid})" if pid else "")

@@ -19,6 +19,7 @@ from terminal.cli import CommandError
 
 KEYS = ("hire", "pause", "settle", "print", "extra", "sign", "accept", "reject", "menu")
 DEVICES_SOCKET = "bench-devices.sock"
+ANSWER_MARGIN_S = 30.0      # the terminal answers a key, alarm or drive request when the hold or drive has ended
 
 
 def devices_socket_path() -> Path:
@@ -93,9 +94,9 @@ def request(path: Path, message: dict, timeout_s: float | None) -> dict:
     return answer
 
 
-def _terminal(args, message: dict, timeout_s: float | None = 30.0) -> dict:
+def _terminal(args, message: dict, timeout_s: float | None = None) -> dict:
     path = Path(args.socket) if args.socket else default_socket_path()
-    answer = request(path, message, timeout_s)
+    answer = request(path, message, ANSWER_MARGIN_S if timeout_s is None else timeout_s)
     print(answer.get("detail", "ok"))
     return answer
 
@@ -103,14 +104,16 @@ def _terminal(args, message: dict, timeout_s: float | None = 30.0) -> dict:
 def key_command(args) -> int:
     if not 0 <= args.hold <= 60:
         raise CommandError("--hold must be 0..60 seconds")
-    _terminal(args, {"action": "key", "key": args.name, "hold_s": 2.5 if args.long else args.hold})
+    hold = 2.5 if args.long else args.hold
+    _terminal(args, {"action": "key", "key": args.name, "hold_s": hold}, timeout_s=hold + ANSWER_MARGIN_S)
     return 0
 
 
 def alarm_command(args) -> int:
     if not 0 <= args.hold <= 60:
         raise CommandError("--hold must be 0..60 seconds")
-    _terminal(args, {"action": "alarm", "button": f"alarm_{args.button}", "hold_s": args.hold})
+    _terminal(args, {"action": "alarm", "button": f"alarm_{args.button}", "hold_s": args.hold},
+              timeout_s=args.hold + ANSWER_MARGIN_S)
     return 0
 
 
@@ -120,18 +123,29 @@ def switch_command(args) -> int:
 
 
 def ping_command(args) -> int:
-    _terminal(args, {"action": "ping"})
+    path = Path(args.socket) if args.socket else default_socket_path()
+    answer = request(path, {"action": "ping"}, 30.0)
+    print(f"{answer.get('detail', 'ok')}: K {answer.get('k')} pulses/km, {answer.get('pulses_sent')} pulses sent")
     return 0
 
 
 def drive_command(args) -> int:
     if not 0 <= args.kmh <= 250 or not 0 <= args.seconds <= 3600:
         raise CommandError("--kmh must be 0..250 and --seconds 0..3600")
+    terminal = Path(args.socket) if args.socket else default_socket_path()
+    request(terminal, {"action": "ping"}, 5.0)      # no terminal: refused before the bench GNSS starts moving
     gnss = devices_socket_path()
     if gnss.is_socket():
         answer = request(gnss, {"action": "gnss_drive", "kmh": args.kmh, "seconds": args.seconds}, 10.0)
         print(answer.get("detail", "gnss moving"))
     else:
         print(f"no bench GNSS at {gnss} (taxiterm bench up): pulses only")
-    _terminal(args, {"action": "drive", "kmh": args.kmh, "seconds": args.seconds}, timeout_s=args.seconds + 30)
+    try:
+        _terminal(args, {"action": "drive", "kmh": args.kmh, "seconds": args.seconds},
+                  timeout_s=args.seconds + ANSWER_MARGIN_S)
+    except KeyboardInterrupt:       # Ctrl-C stops the car, not only this command
+        request(terminal, {"action": "halt"}, 5.0)
+        if gnss.is_socket():
+            request(gnss, {"action": "gnss_drive", "kmh": 0, "seconds": 0}, 5.0)
+        raise
     return 0

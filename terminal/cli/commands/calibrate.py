@@ -57,7 +57,10 @@ def register(subparsers) -> None:
 
 def pulse_counter(profile, config: dict):
     """The counter the board profile names, as the terminal would build it (its sampler not started)."""
+    from gpiozero.exc import GPIOZeroError
+
     from board.pins import make_pin_factory
+    from board.profiles import BoardError
     from drivers.pulse import GpioPulseCounter, KernelPulseCounter, PulseError
 
     events: queue.Queue = queue.Queue()  # nothing reads it: only the count matters here
@@ -67,7 +70,10 @@ def pulse_counter(profile, config: dict):
             return KernelPulseCounter(profile.pulse_counter, events, now_ms, period_ms=period)
         except PulseError as exc:
             raise CommandError(str(exc)) from None
-    return GpioPulseCounter(profile.inputs["pulse"], events, now_ms, make_pin_factory(profile), period_ms=period)
+    try:
+        return GpioPulseCounter(profile.inputs["pulse"], events, now_ms, make_pin_factory(profile), period_ms=period)
+    except (BoardError, GPIOZeroError) as exc:   # e.g. pi4's lgpio backend not installed on this machine
+        raise CommandError(f"cannot count pulses on GPIO {profile.inputs['pulse']}: {exc}; nothing measured") from None
 
 
 def count_course(counter, at_start: Callable[[], None], at_finish: Callable[[], None]) -> int:
@@ -148,6 +154,12 @@ def _state(args, config: dict):
 
 def handler(args) -> int:
     config = _config(args)
+    if args.pulses is None:
+        _check_course(args.distance_m)
+    if not args.dry_run:   # a wrong --state or --authorisation is found before the course, not after it
+        state = _state(args, config)
+        old_k = _current_k(state, config)
+        authorisation = read_bytes(args.authorisation, "authorisation") if args.authorisation else None
     pulses = args.pulses if args.pulses is not None else _measure_on_board(args, config)
     t = now_ms()
     try:
@@ -157,9 +169,6 @@ def handler(args) -> int:
     if args.dry_run:
         _print(args, result, None, None, stored=False)
         return 0
-    state = _state(args, config)
-    old_k = _current_k(state, config)
-    authorisation = read_bytes(args.authorisation, "authorisation") if args.authorisation else None
     audit = open_audit(state, running_identity(state, t).software_id)
     try:
         decision = seal.require(device_seal(state, audit), audit, "set_k", t, "K", authorisation)
@@ -175,6 +184,14 @@ def handler(args) -> int:
         audit.close()
     _print(args, result, old_k, decision, stored=True)
     return 0
+
+
+def _check_course(distance_m: int) -> None:
+    """The course length the run will be judged on, refused before anyone drives it."""
+    if not calibration.MIN_DISTANCE_M <= distance_m <= calibration.MAX_DISTANCE_M:
+        raise CommandError(f"K not changed: --distance-m {distance_m}: the course must be {calibration.MIN_DISTANCE_M}"
+                           f"..{calibration.MAX_DISTANCE_M} m (at least {calibration.MIN_DISTANCE_M} m for 0.1 % "
+                           "resolution); nothing measured")
 
 
 def _current_k(state, config: dict) -> int:

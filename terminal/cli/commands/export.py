@@ -1,8 +1,7 @@
 """``taxiterm export --out FILE``: the signed inspector export of this terminal (docs/inspector.md)."""
 
-from pathlib import Path
-
 from terminal.cli import CommandError
+from terminal.cli.commands._output import check_output, write_output
 from terminal.cli.commands._seal_common import add_state_arg, now_ms, open_audit, running_identity, state_from
 from terminal.storage.database import Storage, StorageError
 from terminal.trust import export as export_mod
@@ -44,11 +43,9 @@ def handler(args) -> int:
     if args.trips is not None and args.trips < export_mod.MIN_TRIPS:
         raise CommandError(f"--trips must be at least {export_mod.MIN_TRIPS}")
     state = state_from(args)
+    out = check_output(args.out, "export")
     blob = build_export(state, now_ms(), args.trips)
-    out = Path(args.out)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(blob)
-    tmp.replace(out)
+    write_output(out, blob, "export")
     audit = open_audit(state, running_identity(state, now_ms()).software_id)
     try:
         records = export_mod.read_export(blob)["export"]["audit"]["records"]

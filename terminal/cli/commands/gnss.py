@@ -54,6 +54,12 @@ def _decoder(args):
 
 def decode_command(args) -> int:
     from gps.fix import Fix
+    if args.fixes is not None and args.fixes < 1:
+        raise CommandError(f"--fixes {args.fixes}: must be at least 1")
+    if args.seconds is not None and not args.seconds > 0:
+        raise CommandError(f"--seconds {args.seconds:g}: must be more than 0")
+    if args.baud < 1:
+        raise CommandError(f"--baud {args.baud}: must be a positive baud rate (e.g. 9600)")
     decoder = _decoder(args)
     out = sys.stdout
     fixes = 0

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import terminal
 from terminal.cli import CommandError
+from terminal.cli.commands._output import check_output, write_output
 from terminal.cli.commands._seal_common import (
     add_state_arg,
     load_private,
@@ -40,11 +41,12 @@ def handler(args) -> int:
         if not args.out:
             raise CommandError("--seal needs --out FILE")
         key = load_private(args.seal)
+        check_output(args.out, "manifest")
         try:
             manifest = identity.make_manifest(code_root or identity.default_code_root(), args.seal_version, now_ms())
         except identity.IdentityError as exc:
             raise CommandError(str(exc)) from None
-        Path(args.out).write_bytes(identity.seal_manifest(key, manifest))
+        write_output(args.out, identity.seal_manifest(key, manifest), "manifest")
         print(f"sealed {identity.software_id(manifest['version'], manifest['meter_digest'])} -> {args.out}")
         return 0
     state = state_from(args, provisioned=code_root is None)
@@ -60,6 +62,7 @@ def handler(args) -> int:
         print(status.display())
         print(f"meter digest {status.meter_digest}")
         print(f"checksum     {status.checksum}")
+        print(f"tariff       {status.tariff_digest or 'none in force: the terminal cannot hire (taxiterm tariff install FILE)'}")
         print(f"device key   {key_line}")
         print(("sealed: " if status.ok else "NOT SEALED: ") + status.reason)
         print(f"K            {_k_source(state)}")

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 from terminal.cli import CommandError
+from terminal.cli.commands._output import write_output
+from terminal.cli.commands._seal_common import read_bytes
 from terminal.link.jtt import PROTOCOLS, JttError, StreamDecoder, decode_payload, encode, split
 
 
@@ -69,7 +71,11 @@ def _decode(args) -> int:
 
 
 def _encode(args) -> int:
-    source = sys.stdin.read() if args.input == "-" else Path(args.input).read_text(encoding="utf-8")
+    raw = sys.stdin.buffer.read() if args.input == "-" else read_bytes(args.input, "message file")
+    try:
+        source = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CommandError(f"{args.input}: not UTF-8 text (jt encode takes JSON; jt decode reads frames)") from None
     try:
         loaded = json.loads(source)
     except json.JSONDecodeError as exc:
@@ -82,7 +88,7 @@ def _encode(args) -> int:
         except JttError as exc:
             raise CommandError(f"message {i + 1}: {exc}") from None
     if args.out:
-        Path(args.out).write_bytes(b"".join(frames))
+        write_output(args.out, b"".join(frames), "frames")
     else:
         for frame in frames:
             print(frame.hex().upper() if args.upper else frame.hex())
@@ -103,8 +109,10 @@ def _deregister(args) -> int:
     cfg = dict(config["jt808"])
     if not cfg.get("auth_file"):
         cfg["auth_file"] = str(Path(config["terminal"]["state_dir"]) / "jt808.auth")
-    if not Path(cfg["auth_file"]).exists():
-        raise CommandError(f"not registered with a JT/T 808 platform (no {cfg['auth_file']}): nothing to deregister")
+    if not Path(cfg["auth_file"]).exists():      # not a usage error: exit status 1, as documented
+        print(f"taxiterm: not registered with a JT/T 808 platform (no {cfg['auth_file']}): nothing to deregister",
+              file=sys.stderr)
+        return 1
     link = JttLink("jt808", "jt808", cfg, queue.Queue(), wall_ms, vehicle=vehicle_of(config))
     link.start()
     try:
@@ -112,8 +120,9 @@ def _deregister(args) -> int:
     finally:
         link.stop()
     if not done:
-        raise CommandError(f"the platform at {cfg['host']}:{cfg['port']} did not accept the deregistration "
-                           f"({link.last_error or 'no answer'}); the auth code is kept")
+        print(f"taxiterm: the platform at {cfg['host']}:{cfg['port']} did not accept the deregistration "
+              f"({link.last_error or 'no answer'}); the auth code is kept", file=sys.stderr)
+        return 1
     print(f"deregistered from {cfg['host']}:{cfg['port']}; the next start registers anew")
     return 0
 

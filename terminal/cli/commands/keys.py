@@ -24,10 +24,16 @@ def register(subparsers) -> None:
 
 
 def gen_handler(args) -> int:
+    if not args.prefix.strip() or args.prefix.endswith(("/", ".")) or Path(args.prefix).is_dir():
+        raise CommandError(f"PREFIX {args.prefix!r} names no file: give a path prefix such as dev/vendor "
+                           "(writes dev/vendor.key and dev/vendor.pub)")
     prefix = Path(args.prefix)
     key_path, pub_path = Path(f"{prefix}.key"), Path(f"{prefix}.pub")
     if pub_path.exists():
         raise CommandError(f"{pub_path} already exists; refusing to overwrite a key")
+    folder = next((p for p in (key_path.parent, *key_path.parent.parents) if p.exists()), None)
+    if folder is not None and not folder.is_dir():
+        raise CommandError(f"cannot write {key_path}: {folder} is a file, not a directory")
     key = keys.generate()
     try:
         key_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)     # e.g. dev/ for dev/vendor

@@ -5,10 +5,12 @@ import json
 import sys
 from pathlib import Path
 
-from meter.errors import MeterError, TariffError
+from meter.errors import MeterError
 from meter.taximeter import Taximeter
 from terminal.cli import CommandError
-from terminal.trust.replay import ReplayError, load_schedule, replay
+from terminal.cli.commands._seal_common import read_bytes
+from terminal.trust.replay import ReplayError, replay
+from terminal.trust.tariff_store import TariffFileError, parse_tariff_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,26 +26,26 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_replay(args: argparse.Namespace) -> int:
-    try:
-        schedule = load_schedule(args.tariff)
-    except TariffError as exc:
-        raise CommandError(f"tariff {args.tariff}: {exc}") from exc
+    try:   # the file as the authority issues it: its top-level sequence number is not a tariff's business here
+        schedule = parse_tariff_file(read_bytes(str(args.tariff), "tariff"), str(args.tariff)).schedule
+    except TariffFileError as exc:
+        raise CommandError(f"tariff {exc}") from None
     try:
         meter = Taximeter(schedule, {"k": args.k, "source": args.source, "dip_ms": args.dip_ms})
     except MeterError as exc:
         raise CommandError(str(exc)) from exc
     if args.events == "-":
-        stream = sys.stdin
+        stream = sys.stdin.buffer
     else:
         try:
-            stream = open(args.events, encoding="utf-8")
+            stream = open(args.events, "rb")
         except OSError as exc:
             raise CommandError(f"cannot read events {args.events}: {exc.strerror}") from exc
     trips: list = []
     error = None
     with stream:
         try:
-            for out in replay(meter, stream, trips):
+            for out in replay(meter, _text_lines(stream), trips):
                 print(json.dumps(out, ensure_ascii=False))
         except ReplayError as exc:
             error = str(exc)
@@ -55,3 +57,13 @@ def run_replay(args: argparse.Namespace) -> int:
         print(f"taxiterm meter replay: {error}; nothing after it was applied", file=sys.stderr)
         return 1
     return 0
+
+
+def _text_lines(stream):
+    """The event file's lines as text; a line that is not UTF-8 (a binary file given by mistake) is a
+    bad line like any other: it stops the replay, naming its number."""
+    for line_no, raw in enumerate(stream, start=1):
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ReplayError(line_no, "not UTF-8 text (an event file is JSON lines)") from None

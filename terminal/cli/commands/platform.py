@@ -7,6 +7,7 @@
 """
 
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -47,6 +48,8 @@ def sign_handler(args) -> int:
         raise CommandError(f"body is not JSON: {exc}") from None
     if not isinstance(body, dict) or {"cmd_id", "ts", "sig"} & set(body):
         raise CommandError("body must be a JSON object without cmd_id, ts or sig (given by options)")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", args.terminal):     # terminal.id's rule (docs/config.md)
+        raise CommandError(f"--terminal must be a terminal id: 1-64 of A-Z a-z 0-9 _ . -, got {args.terminal!r}")
     topic = f"{args.prefix}/{args.terminal}/down/{args.command}"
     ts = args.ts if args.ts is not None else time.time_ns() // 1_000_000
     command = {"cmd_id": args.cmd_id, "ts": ts, **body}

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from terminal.cli import CommandError
+from terminal.cli.commands._output import check_output, write_output
 from terminal.cli.commands._seal_common import (
     add_state_arg,
     load_private,
@@ -84,18 +85,32 @@ def device_handler(args) -> int:
     if not args.pkcs11_module and not args.dev_file_key:
         raise CommandError("choose where the device key lives: --pkcs11-module SO (a vehicle) or --dev-file-key "
                            "(development only)")
+    # Everything that can be refused is refused before the device key exists: a device is provisioned once.
+    vendor_private = load_private(args.certify_with) if args.certify_with else None
+    if vendor_private is not None and signing.key_id(vendor_private.public_key()) != signing.key_id(vendor):
+        raise CommandError("the certifying key is not the vendor key installed on this device")
+    if state.root.exists() and not state.root.is_dir():
+        raise CommandError(f"{state.root} is a file, not a state directory")
     token_args = None
     if args.pkcs11_module:
         if not args.token_label or not args.pin_file:
             raise CommandError("--pkcs11-module needs --token-label and --pin-file")
         token_args = {"module": args.pkcs11_module, "token_label": args.token_label, "pin_file": Path(args.pin_file),
                       "softhsm2_conf": str(Path(args.softhsm2_conf).resolve()) if args.softhsm2_conf else None}
+    made = [d for d in (state.root, state.root / "keys") if not d.exists()]
     try:
         device_key = state.provision(args.device_id, vendor, authority, t, args.audit_capacity, token_args)
-    except keys.KeyFileError as exc:
-        raise CommandError(str(exc)) from None
-    if args.certify_with:
-        certify(state, load_private(args.certify_with), vendor, t)
+    except (keys.KeyFileError, OSError) as exc:
+        for folder in reversed(made):       # what this attempt made and left empty: as it was before
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        if isinstance(exc, keys.KeyFileError):
+            raise CommandError(str(exc)) from None
+        raise CommandError(f"cannot make the state directory {state.root}: {exc.strerror or exc}") from None
+    if vendor_private is not None:
+        certify(state, vendor_private, vendor, t)
     if manifest is not None:
         state.manifest_path.parent.mkdir(parents=True, exist_ok=True)
         state.manifest_path.write_bytes(manifest)
@@ -140,6 +155,7 @@ def public_key_handler(args) -> int:
 
 def authorise_handler(args) -> int:
     key = load_private(args.key)
+    check_output(args.out, "authorisation")
     actions = [a.strip() for a in args.actions.split(",") if a.strip()]
     start = now_ms()
     try:
@@ -147,6 +163,6 @@ def authorise_handler(args) -> int:
                                        start + int(args.hours * HOUR_MS), single_use=not args.reusable)
     except seal.AuthorisationError as exc:
         raise CommandError(str(exc)) from None
-    Path(args.out).write_bytes(data)
+    write_output(args.out, data, "authorisation")
     print(f"authorisation for {args.technician} on {args.device_id} ({', '.join(actions)}) -> {args.out}")
     return 0

@@ -83,6 +83,8 @@ def _load_trip(args) -> dict:
         raise CommandError(f"{path} is not a JSON trip record: {exc}") from exc
     if isinstance(data, list):
         numbers = [t.get("trip_no") for t in data if isinstance(t, dict)]
+        if not numbers:       # [] or a list of something else: not the simulator's trips.json
+            raise CommandError(f"{path} holds no trip record (a JSON list of {len(data)} item(s), none a trip)")
         if args.trip is None:
             if len(data) != 1:
                 raise CommandError(f"{path} holds {len(data)} trip records: choose one with --trip N "
@@ -202,6 +204,8 @@ def status_command(args) -> int:
     from printer.device import PrinterOpenError, open_printer
     from printer.status import query_status
 
+    if not args.timeout > 0:
+        raise CommandError(f"--timeout {args.timeout:g}: must be more than 0 seconds")
     try:
         with open_printer(args.printer, baudrate=args.baud) as printer:
             status = query_status(printer, args.timeout)

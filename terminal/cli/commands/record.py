@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from terminal.cli import CommandError
+from terminal.cli.commands._output import check_output, write_output
 from terminal.cli.commands._seal_common import add_state_arg, now_ms, state_from
 from terminal.recorder import export, ring, store
 from terminal.recorder.core import NO_SPEED
@@ -57,17 +58,14 @@ def _open(args) -> Storage:
         raise CommandError(f"cannot open the terminal's database: {exc}") from None
 
 
-def _write(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    tmp.replace(path)
-
-
 def export_handler(args) -> int:
     to_ms = parse_time(args.to, "--to") if args.to else now_ms()
     from_ms = parse_time(args.from_, "--from") if args.from_ else to_ms - DEFAULT_WINDOW_MS
     if from_ms > to_ms:
         raise CommandError("--from is after --to")
+    check_output(args.out, "records")
+    if args.gbt:
+        check_output(args.gbt, "GB/T 19056 blocks")
     storage = _open(args)
     try:
         store.create_tables(storage)
@@ -77,11 +75,11 @@ def export_handler(args) -> int:
             with tmp.open("w", encoding="utf-8") as out:
                 count[0] = export.write_jsonl(out, storage, from_ms, to_ms, now_ms=now_ms(),
                                               terminal_id=args.device_id)
-        _write(Path(args.out), jsonl)
+        write_output(args.out, jsonl, "records")
         print(f"exported {count[0]} lines -> {args.out}")
         if args.gbt:
             blob = export.gbt_file(storage, from_ms, to_ms, now_ms=now_ms())
-            _write(Path(args.gbt), lambda tmp: tmp.write_bytes(blob))
+            write_output(args.gbt, blob, "GB/T 19056 blocks")
             print(f"GB/T 19056 data blocks: {len(blob)} bytes -> {args.gbt}")
     finally:
         storage.close()

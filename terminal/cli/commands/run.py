@@ -8,6 +8,7 @@ import sys
 import threading
 
 from board.profiles import BoardError
+from drivers.pulse import PulseError
 from terminal.app import config as config_mod
 from terminal.app.bench_socket import default_socket_path
 from terminal.app.runtime import Runtime, StartError, configure_logging, limit_malloc_arenas
@@ -33,18 +34,30 @@ def run(args: argparse.Namespace) -> int:
     limit_malloc_arenas()           # before any thread starts (runtime.py)
     try:
         cfg = config_mod.load(args.config)
-        lock = _hold_state_dir(cfg["terminal"]["state_dir"])
+    except config_mod.ConfigError as exc:
+        raise CommandError(str(exc)) from exc
+    lock = _hold_state_dir(cfg["terminal"]["state_dir"])
+    try:
         bench = args.bench_socket or (default_socket_path() if args.board == "sim" else None)
         runtime = Runtime(cfg, args.board, bench_socket=bench)
-    except (config_mod.ConfigError, BoardError, StartError) as exc:
+    except (BoardError, StartError) as exc:
+        _release(lock)
         raise CommandError(str(exc)) from exc
+    except (ValueError, OSError, PulseError) as exc:
+        # what the configuration names but only the start can try: the [mqtt] table, the platform key
+        # file, a device port that does not open -- one line for the journal, not a traceback
+        _release(lock)
+        raise CommandError(f"cannot start: {exc}") from exc
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         runtime.start()
-    except StartError as exc:
-        raise CommandError(str(exc)) from exc
+    except (StartError, ValueError, OSError, PulseError) as exc:
+        _stop_after_failed_start(runtime)
+        _release(lock)
+        prefix = "" if isinstance(exc, StartError) else "cannot start: "
+        raise CommandError(f"{prefix}{exc}") from exc
     runtime.ready.wait(timeout=10)
     notify("READY=1")
     bench_note = f", bench socket {runtime.bench.path}" if runtime.bench is not None else ""
@@ -62,6 +75,19 @@ def run(args: argparse.Namespace) -> int:
     if lock is not None:
         lock.release()
     return 0
+
+
+def _release(lock) -> None:
+    if lock is not None:
+        lock.release()
+
+
+def _stop_after_failed_start(runtime) -> None:
+    """Stop what did start (reader threads, the broker connection) so the process can exit on the error."""
+    try:
+        runtime.stop()
+    except Exception as exc:     # the start error is the one to report; this one only goes to the log
+        logging.getLogger("taxiterm").warning("stopping after a failed start: %s", exc)
 
 
 def _hold_state_dir(state_dir: str):

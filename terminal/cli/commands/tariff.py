@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from terminal.cli import CommandError
+from terminal.cli.commands._output import write_output
 from terminal.cli.commands._seal_common import (
     add_state_arg,
     device_seal,
@@ -21,6 +22,7 @@ from terminal.cli.commands._seal_common import (
     open_audit,
     read_bytes,
     running_identity,
+    running_terminal,
     state_from,
 )
 from terminal.trust import keys, ledger, seal
@@ -154,7 +156,17 @@ def install_handler(args) -> int:
     for t_ in tf.tariffs:
         print(f"installed {t_.id}: effective {t_.effective_from} (digest {t_.digest[:16]})")
     print(f"by {decision.actor} via {decision.via}; previous files kept in {state.tariffs}")
+    _say_if_a_terminal_runs(state)
     return 0
+
+
+def _say_if_a_terminal_runs(state) -> None:
+    """A running terminal reads the installed tariffs at its start: say so, rather than let 'installed,
+    effective ...' be read as 'the meter charges it now'."""
+    running = running_terminal(state)
+    if running:
+        print(f"{running}: it meters with the tariffs it read at its start until it is restarted "
+              "(sudo systemctl restart taxiterm)")
 
 
 def sign_handler(args) -> int:
@@ -165,8 +177,7 @@ def sign_handler(args) -> int:
         parse_tariff_file(data, args.file)
     except TariffFileError as exc:
         raise CommandError(f"not signed: {exc}") from None
-    out = Path(args.file + ".sig")
-    out.write_bytes(sig)
+    out = write_output(args.file + ".sig", sig, "signature")
     print(f"signed {args.file} -> {out}")
     return 0
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import terminal
 from terminal.cli import CommandError
+from terminal.cli.commands._output import check_output
 from terminal.cli.commands._seal_common import (
     Progress,
     add_state_arg,
@@ -22,6 +23,7 @@ from terminal.cli.commands._seal_common import (
     now_ms,
     open_audit,
     running_identity,
+    running_terminal,
     state_from,
 )
 from terminal.update import bundle as update_bundle
@@ -82,6 +84,7 @@ def _vendor(args, state):
 
 def _build(args, source: Path) -> int:
     key = load_private(args.key)
+    check_output(args.out, "bundle")
     try:
         manifest = update_bundle.build(source, args.bundle_version, key, Path(args.out), args.target,
                                        args.min_version)
@@ -106,6 +109,8 @@ def _verify(args, bundle: Path) -> int:
 def _install(args, bundle: Path) -> int:
     from terminal.trust import signing
 
+    if not args.timeout > 0:    # else the health check "fails" at once and the update is rolled back, audited
+        raise CommandError(f"--timeout {args.timeout:g}: must be more than 0 seconds")
     state = state_from(args)
     status = running_identity(state, now_ms())
     vendor = _vendor(args, state)
@@ -123,9 +128,16 @@ def _install(args, bundle: Path) -> int:
                                 terminal.__version__, args.target, Progress(sys.stderr), args.timeout)
     except update.UpdateError as exc:
         raise CommandError(str(exc)) from None
+    except KeyboardInterrupt:      # Ctrl-C mid-trial: do now what 'update recover' would do at the next start
+        done = update.recover(_root(args), audit)
+        raise CommandError(f"interrupted: {done or 'no slot was switched; the running software is unchanged'}") \
+            from None
     finally:
         audit.close()
     print(f"updated {result['previous']} -> {result['version']} (slot {result['slot']}), committed")
+    running = running_terminal(state)
+    if running:
+        print(f"{running}: it runs {result['previous']} until it is restarted (sudo systemctl restart taxiterm)")
     return 0
 
 
