@@ -223,6 +223,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.pty and args.tcp is None:
         parser.error("give --pty and/or --tcp PORT")
+    if args.tcp is not None and not 0 <= args.tcp <= 65535:
+        parser.error(f"--tcp {args.tcp}: must be 0..65535 (0: any free port)")
+    try:      # made now: receipts are written on the emulator's own thread, where a failure is unseen
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        parser.error(f"cannot make the receipts folder {args.out}: {exc.strerror or exc}")
     emulator = PrinterEmulator(out_dir=args.out)
     emulator.set_state(**{name: getattr(args, name) for name in STATES})
     pty = None
@@ -231,7 +237,13 @@ def main(argv: list[str] | None = None) -> int:
         emulator.serve_pty(pty)
         print(f"printer on {pty.path}", flush=True)
     if args.tcp is not None:
-        port = emulator.serve_tcp("127.0.0.1", args.tcp)
+        try:
+            port = emulator.serve_tcp("127.0.0.1", args.tcp)
+        except OSError as exc:
+            emulator.close()
+            if pty is not None:
+                pty.close()
+            parser.error(f"--tcp {args.tcp}: {exc.strerror or exc}")
         print(f"printer on tcp://127.0.0.1:{port}", flush=True)
     try:
         while True:

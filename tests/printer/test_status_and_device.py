@@ -85,3 +85,27 @@ def test_emulator_writes_text_and_png_per_receipt(tmp_path, pty_printer, trip, v
     from PIL import Image
     with Image.open(tmp_path / "receipt_0001.png") as image:
         assert image.width == 384 and image.height > 600
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--tcp", "99999"], "--tcp 99999: must be 0..65535"),
+    (["--tcp", "-1"], "--tcp -1: must be 0..65535"),
+])
+def test_the_emulator_module_refuses_a_bad_port_in_one_line(tmp_path, capsys, argv, says):
+    """docs/printer.md starts the emulator as `python -m sim.printer_emulator`: a port that cannot
+    be is a usage error (exit 2, one line), not a traceback."""
+    from sim.printer_emulator import main
+    with pytest.raises(SystemExit) as stop:
+        main([*argv, "--out", str(tmp_path / "receipts")])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
+
+
+def test_the_emulator_module_refuses_a_receipts_folder_it_cannot_make(tmp_path, capsys):
+    from sim.printer_emulator import main
+    (tmp_path / "file").write_text("")
+    with pytest.raises(SystemExit) as stop:
+        main(["--pty", "--out", str(tmp_path / "file" / "receipts")])
+    assert stop.value.code == 2
+    assert "cannot make the receipts folder" in capsys.readouterr().err
