@@ -23,7 +23,8 @@ def register(subparsers) -> None:
         "up", help="start the sign, printer and GNSS emulators and a broker; print a config for run/selftest")
     up.add_argument("--dir", help="folder for config, state, receipts and MQTT transcript "
                                   "(default: a new one under the temp dir)")
-    up.add_argument("--state", help="use this provisioned state directory instead of a new development one")
+    up.add_argument("--state", help="use this provisioned state directory (or an empty one, provisioned for "
+                                    "development) instead of a new one in --dir")
     up.add_argument("--id", default="T0001", help="terminal id (default T0001)")
     up.set_defaults(func=up_command)
 
@@ -37,7 +38,7 @@ def up_command(args) -> int:
         raise CommandError(f"bench up: --id must be 1-64 of A-Z a-z 0-9 _ . -, got {args.id!r}")
     if args.dir and Path(args.dir).exists() and not Path(args.dir).is_dir():
         raise CommandError(f"bench up: --dir {args.dir} is a file, not a folder")
-    if args.state and not _provisioned(args.state):      # never provision a development terminal into it
+    if args.state and not _usable_state(args.state):     # never provision a development terminal into it
         raise CommandError(f"bench up: --state {args.state} is not a provisioned state directory (leave --state "
                            "out for a new development one in --dir)")
     directory = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="taxiterm-bench-"))
@@ -62,7 +63,12 @@ def up_command(args) -> int:
     return 0
 
 
-def _provisioned(state_dir: str) -> bool:
+def _usable_state(state_dir: str) -> bool:
+    """A provisioned state directory, or an empty folder (a new one, as the package makes
+    /var/lib/taxiterm), into which the bench provisions a development terminal."""
     from terminal.trust.keys import DeviceState
 
+    path = Path(state_dir)
+    if path.is_dir() and not any(path.iterdir()):
+        return True
     return DeviceState(state_dir).provisioned

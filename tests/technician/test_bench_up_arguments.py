@@ -43,3 +43,22 @@ def test_bench_up_with_a_bad_id_or_a_file_for_dir_is_one_line(tmp_path, capsys, 
         err = capsys.readouterr().err
         assert "Traceback" not in err and err.startswith(f"taxiterm: bench up: {said}"), err
     assert not (tmp_path / "b1").exists() and a_file.read_text() == "x"
+
+
+def test_a_fresh_empty_state_directory_is_taken_as_the_package_makes_it(tmp_path):
+    """The Debian package creates /var/lib/taxiterm empty, and `bench up --state /var/lib/taxiterm`
+    is how a first installation is tried (packaging/ci-check.sh): an empty folder is a new state
+    directory, a provisioned one is used as it is, anything else is refused."""
+    from sim.commands.bench_up import _usable_state
+    from sim.provision import provision_state
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _usable_state(str(empty))
+    provision_state(tmp_path / "state")
+    assert _usable_state(str(tmp_path / "state"))
+    keys_folder = tmp_path / "dev"
+    keys_folder.mkdir()
+    (keys_folder / "vendor.pub").write_text("a key\n")
+    assert not _usable_state(str(keys_folder))
+    assert not _usable_state(str(tmp_path / "no-such-folder"))
