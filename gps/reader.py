@@ -9,6 +9,12 @@ or ``loop://``. The thread only decodes and enqueues:
 
 ``t_ms`` comes from the injected clock (the terminal's time of arrival); the receiver's
 own UTC time is ``fix.time_ms``, offered to the terminal for clock discipline.
+
+A receiver that is not there (a USB receiver unplugged at boot, its udev link missing) does
+not stop the start: the reader runs without a port, its health raises ``gnss_fault`` after
+``no_data_ms``, and it tries the path again every second, so plugging the receiver in is picked
+up without a restart; so is a receiver unplugged and plugged in again. A URL no receiver can
+appear at (an unknown scheme) is still refused at once: that is the configuration's fault.
 """
 
 import os
@@ -31,13 +37,23 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+REOPEN_S = 1.0          # a missing receiver is looked for again this often
+
+
+class PortAbsent(ValueError):
+    """The URL is good but no receiver answers there now (not plugged in, link missing)."""
+
+
 def open_port(url: str, baudrate: int = 9600, timeout: float = 0.2) -> serial.SerialBase:
-    """Open a receiver port by URL; a clear ValueError if it cannot be opened."""
+    """Open a receiver port by URL; a clear ValueError if it cannot be opened (``PortAbsent``
+    when the URL is good but nothing is there now)."""
     if not url:
         raise ValueError("no GNSS port given")
     try:
         return serial.serial_for_url(url, baudrate=baudrate, timeout=timeout)
-    except (serial.SerialException, ValueError, OSError) as exc:
+    except (serial.SerialException, OSError) as exc:
+        raise PortAbsent(f"cannot open GNSS port {url!r}: {exc}") from None
+    except ValueError as exc:
         raise ValueError(f"cannot open GNSS port {url!r}: {exc}") from None
 
 
@@ -50,12 +66,19 @@ class GnssReader:
         self.url = url
         self._events = events
         self._clock = clock
-        self._port = port if port is not None else open_port(url, baudrate)
+        self._baudrate = baudrate
+        self._owns_port = port is None      # a port handed in is the caller's: never reopened
+        self.error: str | None = None
+        self._port: serial.SerialBase | None = port
+        if port is None:
+            try:
+                self._port = open_port(url, baudrate)
+            except PortAbsent as exc:
+                self.error = str(exc)       # run without it: gnss_fault, and looked for every second
         self._decoder = NmeaDecoder(**decoder_options)
         self._health = GnssHealth(clock(), no_data_ms=no_data_ms, no_fix_ms=no_fix_ms)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"gnss-reader {url}", daemon=True)
-        self.error: str | None = None
 
     def start(self) -> "GnssReader":
         self._thread.start()
@@ -65,7 +88,8 @@ class GnssReader:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
-        self._port.close()
+        if self._port is not None:
+            self._port.close()
 
     def stats(self) -> dict:
         """Counters of the decoder (ints are read atomically; good enough for a report)."""
@@ -75,17 +99,42 @@ class GnssReader:
         for alarm, active in changes:
             self._events.put(Event("gnss_health", t_ms, {"alarm": alarm, "active": active}))
 
+    def _reopen(self):
+        """The port again by its URL, or None while the receiver is not there."""
+        try:
+            port = open_port(self.url, self._baudrate)
+        except ValueError as exc:
+            self.error = str(exc)
+            return None
+        self.error = None
+        return port
+
     def _run(self) -> None:
-        port, decoder, health = self._port, self._decoder, self._health
-        read = _chunk_reader(port)
+        decoder, health = self._decoder, self._health
+        port = self._port
+        read = _chunk_reader(port) if port is not None else None
         while not self._stop.is_set():
+            if port is None:
+                if self._stop.wait(REOPEN_S):
+                    break
+                self._emit_health(self._clock(), health.tick(self._clock()))
+                port = self._port = self._reopen()
+                read = _chunk_reader(port) if port is not None else None
+                continue
             try:
                 data = read()  # blocks up to the port timeout: the health clock still ticks
             except (serial.SerialException, OSError, TypeError) as exc:
                 # The device went away (USB unplugged, pty closed; TypeError: pyserial's read on a
-                # port closed under it): health raises gnss_fault after no_data_ms; keep trying so
-                # a replug is picked up by a restart.
+                # port closed under it): health raises gnss_fault after no_data_ms. A port we
+                # opened is closed and looked for again by its URL, so a replug is picked up.
                 self.error = str(exc)
+                if self._owns_port:
+                    try:
+                        port.close()
+                    except Exception:  # noqa: BLE001 - a port already gone may fail to close; it is dropped anyway
+                        pass
+                    port = self._port = None
+                    continue
                 if self._stop.wait(0.2):
                     break
                 self._emit_health(self._clock(), health.tick(self._clock()))

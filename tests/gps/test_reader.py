@@ -168,3 +168,42 @@ def test_a_port_closed_under_the_reader_does_not_end_its_thread():
         assert port.reads >= 2 and "NoneType" in (reader.error or "")
     finally:
         reader.stop()
+
+
+def test_a_receiver_absent_at_start_is_a_gnss_fault_and_is_picked_up_when_plugged_in(tmp_path):
+    """A loose USB receiver at boot must not keep the terminal (and so the taximeter, which meters
+    on pulses) from starting: the reader starts without its port, raises gnss_fault on the health
+    clock, and opens the port when it appears (a udev symlink such as /dev/taxiterm-gnss)."""
+    events: queue.Queue = queue.Queue()
+    link = tmp_path / "taxiterm-gnss"
+    reader = GnssReader(str(link), events, clock=StepClock(step=1000), no_data_ms=3000).start()
+    try:
+        seen = wait_for(events, lambda e, s: e.kind == "gnss_health")
+        assert seen[-1].data == {"alarm": "gnss_fault", "active": True}
+        assert str(link) in (reader.error or "")
+        with PtyDevice() as device:
+            link.symlink_to(device.path)          # plugged in: udev makes the link
+            stop = threading.Event()
+
+            def receiver():
+                second = 0
+                while not stop.wait(0.1):
+                    second += 1
+                    device.write(with_checksum(f"GPRMC,0000{second % 60:02d}.00,A,3015.0,N,12009.0,E,1.0,90.0,140524,,,A"))
+            thread = threading.Thread(target=receiver, daemon=True)
+            thread.start()
+            try:
+                seen = wait_for(events, lambda e, s: e.kind == "fix")
+            finally:
+                stop.set()
+                thread.join(5)
+        assert seen[-1].data["fix"].positioned
+        assert reader._thread.is_alive()
+    finally:
+        reader.stop()
+
+
+def test_a_malformed_port_url_is_still_refused_at_start():
+    """A URL no receiver can ever appear at is the configuration's fault, said at start."""
+    with pytest.raises(ValueError, match="cannot open GNSS port"):
+        GnssReader("nosuchscheme://x", queue.Queue())
