@@ -9,6 +9,13 @@ clears it. A subclass says what its query is (``_query_frame``) and what a well-
 means (``_frame``). ``start(pace=False)`` leaves the pacing to the caller's clock (``pace(now)``,
 the simulator's virtual time); the reader thread runs either way.
 
+A device that is not there at start (unplugged, its udev link missing) does not stop the start:
+the port stays closed, what would be sent is dropped, the silence raises the fault as a device
+that does not answer, and the reader looks for the path every second (``REOPEN_S``) until it
+opens. A URL no device can appear at (an unknown scheme) is refused at ``start()``. A write that
+fails (the device unplugged while running) counts as garbage for the health, not an exception
+in the caller.
+
 Against a broken or hostile device (docs/meter-link.md "A faulty or hostile device on the bus"):
 a second of silence inside a frame drops that cut frame (``line_quiet``); more than
 ``max_frames_per_s`` frames a second are dropped and counted; an echo of our own frame is named
@@ -24,6 +31,8 @@ import serial
 from drivers.event import Event
 from drivers.peripheral_frame import Frame, FrameDecoder, FrameError, Rejected, encode
 from drivers.sign_health import SignHealth
+
+REOPEN_S = 1.0     # a device missing at start is looked for again this often
 
 
 def read_forever(port, stop, on_data, on_error=None, on_quiet=None) -> None:
@@ -80,6 +89,7 @@ class PeripheralPort:
         self._wake = threading.Event()       # a query went out: the pacer's next deadline moved
         self._threads: list[threading.Thread] = []
         self._port = None
+        self.error: str | None = None        # why the port is not open (the device missing at start)
         self._next_query: int | None = None
         self.rejected = 0                    # malformed frames seen
         self.dropped = 0                     # well-formed frames over max_frames_per_s, not handed on
@@ -89,13 +99,18 @@ class PeripheralPort:
         self.bytes_out = 0                   # for every byte to have crossed before its clock moves
 
     # --- life cycle --------------------------------------------------------------------------
+    def _open(self):
+        # A long read timeout: the reader blocks until the device speaks, and close() ends
+        # the wait at once with cancel_read(); polling at 20 Hz cost CPU for nothing.
+        return serial.serial_for_url(self.url, baudrate=self._baudrate, timeout=1.0)
+
     def start(self, pace: bool = True):
         try:
-            # A long read timeout: the reader blocks until the device speaks, and close() ends
-            # the wait at once with cancel_read(); polling at 20 Hz cost CPU for nothing.
-            self._port = serial.serial_for_url(self.url, baudrate=self._baudrate, timeout=1.0)
-        except (serial.SerialException, ValueError) as exc:
+            self._port = self._open()
+        except ValueError as exc:
             raise serial.SerialException(f"{self.name}: cannot open {self.url}: {exc}") from exc
+        except (serial.SerialException, OSError) as exc:
+            self.error = f"{self.name}: cannot open {self.url}: {exc}"    # not there yet: looked for
         loops = [(self._read_loop, "reader")]
         if pace and self.query_interval_ms is not None:
             loops.append((self._pace_loop, "pacer"))
@@ -123,11 +138,20 @@ class PeripheralPort:
 
     # --- sending -------------------------------------------------------------------------------
     def _send(self, frame: Frame) -> None:
-        if self._port is None:
-            raise RuntimeError(f"{self.name} driver not started")
         data = encode(frame)
         with self._write_lock:
-            self._port.write(data)
+            port = self._port
+            if port is None:
+                return          # the device is missing: its silence is the fault the health raises
+            try:
+                port.write(data)
+            except (serial.SerialException, OSError, TypeError) as exc:
+                if self._stop.is_set():
+                    return
+                with self._lock:
+                    events = self.health.garbage(self._clock(), f"write failed: {exc}")
+                self._emit(events)
+                return
             self.bytes_out += len(data)
             self._recent_out = (self._recent_out + [frame])[-8:]
 
@@ -180,6 +204,17 @@ class PeripheralPort:
 
     # --- reading -------------------------------------------------------------------------------
     def _read_loop(self) -> None:
+        while self._port is None:
+            if self._stop.wait(REOPEN_S):
+                return
+            try:
+                port = self._open()
+            except (serial.SerialException, OSError, ValueError) as exc:
+                self.error = f"{self.name}: cannot open {self.url}: {exc}"
+                continue
+            with self._write_lock:
+                self._port = port
+            self.error = None
         read_forever(self._port, self._stop, self.received, self._read_failed, self.line_quiet)
 
     def line_quiet(self) -> None:

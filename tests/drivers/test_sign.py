@@ -218,11 +218,38 @@ def test_malformed_answers_never_crash_the_driver():
             driver.close()
 
 
-def test_unopenable_port_is_a_clear_error():
+def test_a_malformed_port_url_is_a_clear_error():
     import serial
 
-    with pytest.raises(serial.SerialException, match="rooftop sign: cannot open /nonexistent/tty"):
-        SignDriver("/nonexistent/tty", queue.Queue(), wall_ms).start()
+    with pytest.raises(serial.SerialException, match="rooftop sign: cannot open nosuchscheme://x"):
+        SignDriver("nosuchscheme://x", queue.Queue(), wall_ms).start()
+
+
+def test_a_sign_missing_at_start_is_a_sign_fault_and_is_picked_up_when_plugged_in(tmp_path):
+    """An unplugged sign (its udev link missing) must not keep the terminal from metering: the
+    driver starts without its port, what it is told to show is dropped, the silence is a
+    sign_fault, and the sign is found when it appears (the terminal then shows its state again)."""
+    link = tmp_path / "taxiterm-sign"
+    events: queue.Queue = queue.Queue()
+    driver = SignDriver(str(link), events, wall_ms, query_interval_ms=60, answer_timeout_ms=30,
+                        fault_after=3).start()
+    emulator = None
+    try:
+        driver.show("occupied")                  # nothing to write to: dropped, no exception
+        event = next_event(events, "sign_fault")
+        assert event is not None and event.data["active"] is True
+        assert str(link) in (driver.error or "")
+        emulator = SignEmulator().start()
+        link.symlink_to(emulator.path)            # plugged in
+        event = next_event(events, "sign_fault")
+        assert event is not None and event.data["active"] is False
+        driver.show("occupied")
+        assert wait_until(lambda: emulator.state == "occupied")
+        assert all(t.is_alive() for t in driver._threads)
+    finally:
+        driver.close()
+        if emulator is not None:
+            emulator.close()
 
 
 def test_pty_is_really_a_tty(sign):

@@ -46,7 +46,7 @@ def test_a_meter_value_out_of_range_is_named_before_the_fresh_terminal_builds_it
     ("[mqtt]\nport = 99999", "mqtt.port must be 1..65535, got 99999"),
     ('[mqtt]\nusername = "T0001"', "mqtt.username and mqtt.password go together"),
     ('[downlink]\nplatform_key = "/nonexistent/platform.pub"', "cannot read public key /nonexistent/platform.pub"),
-    ('[board]\nserial = {sign = "/nonexistent/taxiterm-sign"}', "rooftop sign: cannot open /nonexistent/taxiterm-sign"),
+    ('[board]\nserial = {sign = "nosuchscheme://taxiterm-sign"}', "rooftop sign: cannot open nosuchscheme://taxiterm-sign"),
     ('[board]\npulse_counter = "/nonexistent/pulses"', "kernel pulse counter /nonexistent/pulses"),
 ])
 def test_what_only_the_start_can_try_is_one_line_and_the_process_ends(table, said, tmp_path):
