@@ -22,6 +22,7 @@ KNOT_MPS = 1852.0 / 3600.0
 KMH_MPS = 1.0 / 3.6
 DEFAULT_MAX_SPEED_MPS = 150.0  # 540 km/h: beyond any road vehicle, below receiver garbage
 DEFAULT_MIN_YEAR = 2016        # older dates come from week-number rollover bugs or a cold RTC
+ALTITUDE_RANGE_M = (-1000, 20000)  # metres a receiver on a road can report; beyond is garbage
 _EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
 
 
@@ -210,7 +211,7 @@ def hdop_value(value: float | None) -> float | None:
 
 
 def altitude(value: float | None) -> float | None:
-    if value is not None and not -1000.0 <= value <= 20000.0:
+    if value is not None and not ALTITUDE_RANGE_M[0] <= value <= ALTITUDE_RANGE_M[1]:
         raise Absurd(f"altitude {value}")
     return value
 

@@ -22,6 +22,8 @@ import re
 from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 
+# every altitude the GNSS room passes on must be reportable, or a location report would fail
+from gps.parse import ALTITUDE_RANGE_M
 from meter.civil import civil_from_days  # one calendar for the meter and the reports
 
 UPLINK_TYPES = ("location", "alarm", "trip", "shift", "daily", "health", "ack", "order", "notice_ack", "audit")
@@ -127,9 +129,6 @@ def direction_deg(course: float) -> int:
     return _round_half_up(d) % 360
 
 
-# The altitudes the GNSS room takes as possible (gps/parse.py): every fix it passes on must be
-# reportable, or a location report would fail inside the terminal's loop.
-ALTITUDE_RANGE_M = (-1000, 20000)
 
 
 def altitude_m(metres: float) -> int:
