@@ -9,6 +9,10 @@ ACL): ``link_config(tid)`` is a terminal's ``[mqtt]`` section with its credentia
 **options)``), ``secure(paho_client, name, role)`` sets up a bare paho client; accounts
 are made on first use with the product's credential step. Also host, port, stop(),
 restart(). The CA and server certificate are made once per test run.
+
+``keep_the_root_logger`` puts the root logger back after a test that ran ``taxiterm run``
+in-process (it points the root logger at that test's captured stderr, closed afterwards);
+a module uses it with ``pytestmark = pytest.mark.usefixtures("keep_the_root_logger")``.
 """
 
 import pytest
@@ -26,3 +30,14 @@ def mosquitto():
 def mosquitto_session():
     with Broker() as broker:
         yield broker
+
+
+@pytest.fixture
+def keep_the_root_logger():
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

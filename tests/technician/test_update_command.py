@@ -7,15 +7,21 @@ from terminal.cli import main
 from tests.technician.conftest import audit_records
 
 
-def test_ctrl_c_during_an_updates_health_check_rolls_the_trial_back(state, tmp_path, monkeypatch, capsys):
-    from terminal.update import slots
-
+def _bundle_9_0_0(state, tmp_path):
+    """A signed update bundle of version 9.0.0, built as the vendor would."""
     release = tmp_path / "release" / "terminal"
     release.mkdir(parents=True)
     (release / "__init__.py").write_text('__version__ = "9.0.0"\n')
     bundle = tmp_path / "update.tar.gz"
     assert main(["update", "build", str(release.parent), "--key", str(state.root / "dev-keys" / "vendor.key"),
                  "--version", "9.0.0", "--out", str(bundle)]) == 0
+    return bundle
+
+
+def test_ctrl_c_during_an_updates_health_check_rolls_the_trial_back(state, tmp_path, monkeypatch, capsys):
+    from terminal.update import slots
+
+    bundle = _bundle_9_0_0(state, tmp_path)
 
     def ctrl_c(*args, **kwargs):
         raise KeyboardInterrupt
@@ -34,12 +40,7 @@ def test_ctrl_c_during_an_updates_health_check_rolls_the_trial_back(state, tmp_p
 def test_update_beside_a_running_terminal_says_it_runs_the_old_version_until_restarted(state, tmp_path, capsys):
     from terminal.storage.run_lock import RunLock
 
-    release = tmp_path / "release" / "terminal"
-    release.mkdir(parents=True)
-    (release / "__init__.py").write_text('__version__ = "9.0.0"\n')
-    bundle = tmp_path / "update.tar.gz"
-    assert main(["update", "build", str(release.parent), "--key", str(state.root / "dev-keys" / "vendor.key"),
-                 "--version", "9.0.0", "--out", str(bundle)]) == 0
+    bundle = _bundle_9_0_0(state, tmp_path)
     running = RunLock(state.root)
     running.acquire()
     try:

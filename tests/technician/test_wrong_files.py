@@ -10,16 +10,8 @@ from terminal.cli import main
 DEMO_TARIFF = str(Path(__file__).resolve().parents[2] / "sim/data/tariff-demo.toml")
 
 
-@pytest.fixture(autouse=True)
-def keep_the_root_logger():
-    """`taxiterm run` points the root logger at this test's captured stderr, closed after the test."""
-    import logging
-
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+# `taxiterm run` in-process points the root logger at this test's captured stderr (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("keep_the_root_logger")
 
 
 NOT_TEXT = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4    # a photo, a firmware image: not UTF-8

@@ -8,16 +8,8 @@ from terminal.app import config as config_mod
 from terminal.cli import main
 
 
-@pytest.fixture(autouse=True)
-def keep_the_root_logger():
-    """`taxiterm run` points the root logger at this test's captured stderr, closed after the test."""
-    import logging
-
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+# `taxiterm run` in-process points the root logger at this test's captured stderr (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("keep_the_root_logger")
 
 
 @pytest.mark.parametrize("table, said", [

@@ -1,45 +1,30 @@
-"""A terminal whose GNSS receiver is missing at boot starts and meters (docs/config.md, docs/gnss.md).
+"""A terminal whose GNSS receiver or rooftop sign is missing at boot starts and meters
+(docs/config.md, docs/gnss.md, docs/sign.md).
 
-The taximeter meters on the pulse line; a loose USB receiver must cost the position, not the
-fare: the terminal starts, shows and reports gnss_fault, and a street hail is metered."""
+The taximeter meters on the pulse line; a loose connector must cost the position or the roof
+light, not the fare: the terminal starts, shows and reports the device's fault, and a street
+hail is metered."""
 
 import pytest
 
 from tests.terminal.harness import Car
 
 
-@pytest.fixture
-def car(tmp_path, mosquitto):
+@pytest.mark.parametrize("device, fault", [("gnss", "gnss_fault"), ("sign", "sign_fault")])
+def test_a_device_missing_at_boot_is_its_fault_and_the_meter_still_meters(tmp_path, mosquitto, device, fault):
     car = Car(tmp_path, mosquitto)
-    car.config["board"]["serial"]["gnss"] = str(tmp_path / "taxiterm-gnss")   # nothing plugged in
-    yield car
-    car.close()
-
-
-def test_a_missing_receiver_is_a_gnss_fault_not_a_terminal_that_does_not_start(car):
-    runtime = car.start()
-    terminal = runtime.terminal
-    assert car.wait(lambda: car.sign.state == "vacant")
-    assert car.wait(lambda: "gnss_fault" in terminal.alarm_flags, 10)
-    car.press("hire")
-    assert car.wait(lambda: car.meter().state == "hired")
-    car.drive(1000, kmh=40)
-    assert car.wait(lambda: car.meter().view()["distance_m"] >= 990)
-    assert runtime.threads()["gnss"]
-
-
-def test_a_missing_rooftop_sign_is_a_sign_fault_and_the_meter_still_meters(tmp_path, mosquitto):
-    car = Car(tmp_path, mosquitto)
-    car.config["board"]["serial"]["sign"] = str(tmp_path / "taxiterm-sign")
+    car.config["board"]["serial"][device] = str(tmp_path / f"taxiterm-{device}")   # nothing plugged in
     try:
         runtime = car.start()
         terminal = runtime.terminal
-        assert car.wait(lambda: "sign_fault" in terminal.alarm_flags, 10)
+        if device != "sign":
+            assert car.wait(lambda: car.sign.state == "vacant")
+        assert car.wait(lambda: fault in terminal.alarm_flags, 10)
         car.press("hire")
         assert car.wait(lambda: car.meter().state == "hired")
         car.drive(1000, kmh=40)
         assert car.wait(lambda: car.meter().view()["distance_m"] >= 990)
-        assert runtime.threads()["sign"]
+        assert runtime.threads()[device]
         assert not [r for r in runtime.audit.records() if r["event"] == "software_fault"]
     finally:
         car.close()
