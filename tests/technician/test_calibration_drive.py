@@ -21,12 +21,17 @@ class CtrlCAtTheFinishLine(io.StringIO):
         return "\n"
 
 
-def test_ctrl_c_while_driving_the_calibration_course_stores_no_k(state, tmp_path, monkeypatch, capsys):
+def _on_the_bench(state, tmp_path):
+    """A sim-board configuration whose kernel pulse counter reads 5000, and a set_k authorisation."""
     count = tmp_path / "count"
     count.write_text("5000\n")
     config = tmp_path / "terminal.toml"
     config.write_text(f'[terminal]\nstate_dir = "{state.root}"\n[board]\npulse_counter = "{count}"\n')
-    auth = write_authorisation(state, tmp_path / "auth.json", actions=("set_k",))
+    return config, write_authorisation(state, tmp_path / "auth.json", actions=("set_k",))
+
+
+def test_ctrl_c_while_driving_the_calibration_course_stores_no_k(state, tmp_path, monkeypatch, capsys):
+    config, auth = _on_the_bench(state, tmp_path)
     before = audit_records(state)
     monkeypatch.setattr("sys.stdin", CtrlCAtTheFinishLine())
     assert main(["calibrate", "--board", "sim", "--config", str(config), "--authorisation", auth]) == 130
@@ -41,11 +46,7 @@ class NobodyDrives(io.StringIO):
 
 
 def test_a_wrong_path_or_course_is_refused_before_the_technician_drives(state, tmp_path, monkeypatch, capsys):
-    count = tmp_path / "count"
-    count.write_text("5000\n")
-    config = tmp_path / "terminal.toml"
-    config.write_text(f'[terminal]\nstate_dir = "{state.root}"\n[board]\npulse_counter = "{count}"\n')
-    auth = write_authorisation(state, tmp_path / "auth.json", actions=("set_k",))
+    config, auth = _on_the_bench(state, tmp_path)
     monkeypatch.setattr("sys.stdin", NobodyDrives())
     on_board = ["calibrate", "--board", "sim", "--config", str(config)]
     for argv, said in ((on_board + ["--authorisation", str(tmp_path / "auht.json")], "cannot read authorisation"),
