@@ -137,23 +137,24 @@ class PeripheralPort:
         self.close()
 
     # --- sending -------------------------------------------------------------------------------
-    def _send(self, frame: Frame) -> None:
+    def _send(self, frame: Frame) -> bool:
+        """Write ``frame``; False if it did not reach the line (the device missing or gone)."""
         data = encode(frame)
         with self._write_lock:
             port = self._port
             if port is None:
-                return          # the device is missing: its silence is the fault the health raises
+                return False    # the device is missing: its silence is the fault the health raises
             try:
                 port.write(data)
             except (serial.SerialException, OSError, TypeError) as exc:
-                if self._stop.is_set():
-                    return
-                with self._lock:
-                    events = self.health.garbage(self._clock(), f"write failed: {exc}")
-                self._emit(events)
-                return
+                if not self._stop.is_set():
+                    with self._lock:
+                        events = self.health.garbage(self._clock(), f"write failed: {exc}")
+                    self._emit(events)
+                return False
             self.bytes_out += len(data)
             self._recent_out = (self._recent_out + [frame])[-8:]
+            return True
 
     def _emit(self, events: list) -> None:
         for event in events:

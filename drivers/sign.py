@@ -98,11 +98,16 @@ class SignDriver(PeripheralPort):
     def _query_frame(self, t: int) -> Frame:
         return query_frame(t, self.vendor, self._utc_offset_min)
 
-    def _send(self, frame: Frame) -> None:
-        if frame.command in _ACKED:
+    def _send(self, frame: Frame) -> bool:
+        acked = frame.command in _ACKED
+        if acked:       # counted before the write: the sign may acknowledge before write() returns
             with self._lock:
                 self._awaiting[frame.command] = min(self._awaiting.get(frame.command, 0) + 1, 16)
-        super()._send(frame)
+        sent = super()._send(frame)
+        if acked and not sent:      # never reached a sign: an acknowledgement of it would be a replay
+            with self._lock:
+                self._awaiting[frame.command] = max(self._awaiting.get(frame.command, 0) - 1, 0)
+        return sent
 
     # --- what comes back (the reader thread) -----------------------------------------------------
 

@@ -265,3 +265,17 @@ def test_the_anti_counterfeit_mark_is_shown_and_cleared(sign):
     assert wait_until(lambda: emulator.mark == b"ABC123" and driver.acks.get(CMD_SET_MARK) == 0)
     driver.clear_mark()
     assert wait_until(lambda: emulator.mark is None and driver.acks.get(CMD_CLEAR_MARK) == 0)
+
+
+def test_a_command_dropped_while_the_sign_was_missing_awaits_no_acknowledgement(tmp_path):
+    """The mark sent while nothing was plugged in never reached a sign, so an acknowledgement of it
+    arriving later (replayed on the line) is not believed."""
+    from drivers.sign_frame import CMD_SET_MARK
+    driver = SignDriver(str(tmp_path / "taxiterm-sign"), queue.Queue(), wall_ms).start()
+    try:
+        driver.show_mark(b"\x01\x02")
+        rejected = driver.rejected
+        driver.received(encode(Frame(DEVICE_TOP_LIGHT, 0, CMD_SET_MARK, b"\x00")))   # "mark shown"
+        assert CMD_SET_MARK not in driver.acks and driver.rejected == rejected + 1
+    finally:
+        driver.close()
